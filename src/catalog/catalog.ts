@@ -1,0 +1,214 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SxError } from '../errors.ts';
+import { migrate, readMigrations, type Migration } from './migrator.ts';
+
+export const CATALOG_FILE = 'catalog.sqlite';
+
+export interface NewExperiment {
+  name: string;
+  proposal?: string;
+  facility?: string;
+  sampleTags?: string[];
+  metadata?: Record<string, unknown>;
+}
+
+export interface Experiment {
+  id: number;
+  name: string;
+  proposal: string | null;
+  facility: string | null;
+  sampleTags: string[];
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface NewFrame {
+  source: string;
+  event: string;
+  width: number;
+  height: number;
+  pixelType: string;
+  rawBytes: number;
+}
+
+export interface NewContainer {
+  experimentId: number;
+  path: string;
+  product: string;
+  codec: string;
+  nFrames: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** A container safely on its tier, with the frames it holds (in container order) and the rule that kept them. */
+export interface ContainerRecord {
+  runId: number;
+  frames: NewFrame[];
+  container: NewContainer;
+  tier: string;
+  location: string;
+  policyId: number;
+  rule: string;
+}
+
+interface ExperimentRow {
+  id: number;
+  name: string;
+  proposal: string | null;
+  facility: string | null;
+  sample_tags: string;
+  metadata: string;
+  created_at: string;
+}
+
+function toExperiment(row: ExperimentRow): Experiment {
+  return {
+    id: row.id,
+    name: row.name,
+    proposal: row.proposal,
+    facility: row.facility,
+    sampleTags: JSON.parse(row.sample_tags) as string[],
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    createdAt: row.created_at,
+  };
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * The SQLite catalog: the only state shared between sxarchive's stages. Opening it applies
+ * pending migrations.
+ *
+ * @example
+ * const catalog = openCatalog('sxarchive-data/catalog.sqlite');
+ * const exp = catalog.ensureExperiment({ name: 'lyso-2026' });
+ */
+export class Catalog {
+  readonly db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Returns the experiment, creating it if new; metadata given for an existing one is merged in. */
+  ensureExperiment(e: NewExperiment): Experiment {
+    const existing = this.findExperiment(e.name);
+    if (!existing) {
+      this.db
+        .prepare('INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(e.name, e.proposal ?? null, e.facility ?? null, JSON.stringify(e.sampleTags ?? []), JSON.stringify(e.metadata ?? {}), now());
+      return this.findExperiment(e.name)!;
+    }
+    this.db
+      .prepare('UPDATE experiments SET proposal = ?, facility = ?, sample_tags = ?, metadata = ? WHERE id = ?')
+      .run(
+        e.proposal ?? existing.proposal,
+        e.facility ?? existing.facility,
+        JSON.stringify([...new Set([...existing.sampleTags, ...(e.sampleTags ?? [])])]),
+        JSON.stringify({ ...existing.metadata, ...e.metadata }),
+        existing.id,
+      );
+    return this.findExperiment(e.name)!;
+  }
+
+  findExperiment(name: string): Experiment | undefined {
+    const row = this.db.prepare('SELECT * FROM experiments WHERE name = ?').get(name) as ExperimentRow | undefined;
+    return row && toExperiment(row);
+  }
+
+  listExperiments(): Experiment[] {
+    return (this.db.prepare('SELECT * FROM experiments ORDER BY id').all() as ExperimentRow[]).map(toExperiment);
+  }
+
+  createRun(experimentId: number): { id: number; number: number } {
+    const { next } = this.db
+      .prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM runs WHERE experiment_id = ?')
+      .get(experimentId) as { next: number };
+    const info = this.db.prepare('INSERT INTO runs (experiment_id, number, started_at) VALUES (?, ?, ?)').run(experimentId, next, now());
+    return { id: Number(info.lastInsertRowid), number: next };
+  }
+
+  /** Inserts frames in one transaction and returns their ids in order. */
+  insertFrames(runId: number, frames: NewFrame[]): number[] {
+    const insert = this.db.prepare(
+      'INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    return this.db.transaction(() =>
+      frames.map((f) => Number(insert.run(runId, f.source, f.event, f.width, f.height, f.pixelType, f.rawBytes).lastInsertRowid)),
+    )();
+  }
+
+  /** Registers a policy version; the same text is the same row, different text under a used version is refused. */
+  registerPolicy(name: string, version: number, text: string, contentHash: string): number {
+    const byHash = this.db.prepare('SELECT id FROM policies WHERE content_hash = ?').get(contentHash) as { id: number } | undefined;
+    if (byHash) return byHash.id;
+    const clash = this.db.prepare('SELECT id FROM policies WHERE name = ? AND version = ?').get(name, version);
+    if (clash) {
+      throw new SxError('catalog', `policy ${name} version ${version} is already recorded with different content; a changed policy needs a new version`);
+    }
+    const info = this.db
+      .prepare('INSERT INTO policies (name, version, content_hash, text, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(name, version, contentHash, text, now());
+    return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Records a container that is already safely on its tier with its frames, placement and every
+   * frame's decision in one transaction: a crash leaves either all of it or none in the catalog.
+   */
+  recordContainer(r: ContainerRecord): number {
+    return this.db.transaction(() => {
+      const frameIds = this.insertFrames(r.runId, r.frames);
+      const c = r.container;
+      const at = now();
+      const containerId = Number(
+        this.db
+          .prepare('INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, at).lastInsertRowid,
+      );
+      this.db
+        .prepare("INSERT INTO placements (container_id, tier, location, valid_from, state) VALUES (?, ?, ?, ?, 'active')")
+        .run(containerId, r.tier, r.location, at);
+      const decide = this.db.prepare(
+        'INSERT INTO decisions (frame_id, policy_id, rule, product, codec, tier, container_id, container_index, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      frameIds.forEach((frameId, index) => decide.run(frameId, r.policyId, r.rule, c.product, c.codec, r.tier, containerId, index, at));
+      return containerId;
+    })();
+  }
+}
+
+export interface OpenCatalogOptions {
+  /** Only for tests that build an old catalog: the migrations to apply instead of all of them. */
+  migrations?: Migration[];
+}
+
+export function openCatalog(path: string, options: OpenCatalogOptions = {}): Catalog {
+  mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new SxError('catalog', `cannot open catalog ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: a committed catalog row must survive a power cut, since it is the only record of a file.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 10000');
+    migrate(db, options.migrations ?? readMigrations());
+  } catch (err) {
+    db.close();
+    if (err instanceof SxError) throw new SxError('catalog', `${path}: ${err.message}`, { cause: err });
+    throw new SxError('catalog', `cannot open catalog ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return new Catalog(db);
+}

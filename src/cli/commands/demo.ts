@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initDataDir } from '../../config/facility.ts';
+import { ingest } from '../../ingest/ingest.ts';
+import { buildExperimentReport } from '../../report/experiment-report.ts';
+import type { DetectorName } from '../../simulate/detectors.ts';
+import { simulate } from '../../simulate/simulate.ts';
+import { withCatalog } from '../context.ts';
+import { printJson } from '../format.ts';
+import type { GlobalOptions } from '../main.ts';
+import { startProgress } from '../progress.ts';
+import { renderReport } from './report.ts';
+
+export interface DemoOptions {
+  frames: number;
+  detector: DetectorName;
+  hitRate: number;
+  seed: number;
+  json?: boolean;
+}
+
+/** The main job on the embedded default: simulate an experiment, ingest it, report it. */
+export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<void> {
+  const dataDir = resolve(globals.dataDir);
+  initDataDir(dataDir);
+  const say = opts.json ? () => {} : (line: string) => console.log(line);
+  const showBars = !opts.json && process.stderr.isTTY === true;
+  // The simulated detector output is only the demo's input: it lives until it is ingested.
+  const incoming = mkdtempSync(join(dataDir, 'incoming-'));
+  try {
+    const out = join(incoming, 'demo.h5');
+    const geometryOut = join(incoming, 'demo.geom');
+    say(`simulating ${opts.frames} ${opts.detector} frames (${Math.round(opts.hitRate * 100)} % hits, seed ${opts.seed})`);
+    const simBar = startProgress('simulate', showBars);
+    const sim = await simulate({ detector: opts.detector, frames: opts.frames, hitRate: opts.hitRate, seed: opts.seed, out, geometryOut, onFrame: (d, t) => simBar.update(d, t) }).finally(() => simBar.stop());
+    const name = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+    say(`ingesting into experiment ${name} under ${dataDir}`);
+    const ingestBar = startProgress('ingest', showBars);
+    const report = await withCatalog(globals, async (facility, catalog) => {
+      await ingest({
+        files: [out],
+        experiment: { name, proposal: 'demo', facility: facility.config.facility, sampleTags: ['simulated-lysozyme'], metadata: { simulated: { detector: opts.detector, seed: opts.seed, hitRate: opts.hitRate, hits: sim.hits } } },
+        geometryFile: geometryOut,
+        facility,
+        catalog,
+        onFrame: (d, t) => ingestBar.update(d, t),
+      }).finally(() => ingestBar.stop());
+      return buildExperimentReport(catalog, facility.config, name);
+    });
+    if (opts.json) return printJson(report);
+    say('');
+    say(renderReport(report));
+    say(`\nnext: sxarchive report ${name}   |   sxarchive experiments   (data in ${dataDir})`);
+  } finally {
+    rmSync(incoming, { recursive: true, force: true });
+  }
+}

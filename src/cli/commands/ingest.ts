@@ -1,0 +1,31 @@
+import { ingest } from '../../ingest/ingest.ts';
+import { withCatalog } from '../context.ts';
+import { formatBytes, printJson } from '../format.ts';
+import type { GlobalOptions } from '../main.ts';
+import { startProgress } from '../progress.ts';
+
+export interface IngestCliOptions {
+  experiment: string;
+  geometry?: string;
+  proposal?: string;
+  facility?: string;
+  sampleTag: string[];
+  json?: boolean;
+}
+
+export async function run(globals: GlobalOptions, files: string[], opts: IngestCliOptions): Promise<void> {
+  const progress = startProgress('ingest', !opts.json && process.stderr.isTTY === true);
+  const result = await withCatalog(globals, (facility, catalog) =>
+    ingest({
+      files,
+      experiment: { name: opts.experiment, proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag },
+      geometryFile: opts.geometry,
+      facility,
+      catalog,
+      onFrame: (done, total) => progress.update(done, total),
+    }),
+  ).finally(() => progress.stop());
+  if (opts.json) return printJson(result);
+  console.log(`experiment ${result.experiment} run ${result.run}: ${result.frames} frames, ${formatBytes(result.rawBytes)} raw -> ${formatBytes(result.storedBytes)} in ${result.containers.length} container(s)`);
+  for (const c of result.containers) console.log(`  ${c.path}  ${c.frames} frames  ${formatBytes(c.bytes)}  sha256 ${c.sha256.slice(0, 16)}…`);
+}

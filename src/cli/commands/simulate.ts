@@ -1,0 +1,26 @@
+import type { DetectorName } from '../../simulate/detectors.ts';
+import { simulate } from '../../simulate/simulate.ts';
+import type { Compression } from '../../store/hdf5.ts';
+import { formatBytes, printJson } from '../format.ts';
+import type { GlobalOptions } from '../main.ts';
+import { startProgress } from '../progress.ts';
+
+export interface SimulateCliOptions {
+  detector: DetectorName;
+  frames: number;
+  hitRate: number;
+  seed: number;
+  pixelType: 'uint16' | 'uint32';
+  compression: Compression;
+  out: string;
+  geometryOut?: string;
+  json?: boolean;
+}
+
+export async function run(_globals: GlobalOptions, opts: SimulateCliOptions): Promise<void> {
+  const progress = startProgress('simulate', !opts.json && process.stderr.isTTY === true);
+  const result = await simulate({ ...opts, onFrame: (done, total) => progress.update(done, total) }).finally(() => progress.stop());
+  if (opts.json) return printJson(result);
+  console.log(`${result.out}: ${result.frames} frames (${result.hits} hits) ${result.width}x${result.height} ${opts.pixelType}, ${formatBytes(result.bytes)}`);
+  if (result.geometryOut) console.log(`${result.geometryOut}: CrystFEL geometry`);
+}

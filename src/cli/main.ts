@@ -1,0 +1,115 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_DATA_DIR } from '../config/facility.ts';
+import { isSxError } from '../errors.ts';
+import { COMPRESSIONS } from '../store/hdf5.ts';
+
+export interface GlobalOptions {
+  dataDir: string;
+  debug: boolean;
+}
+
+function integer(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`Expected ${name} to be an integer >= ${min} but received "${value}".`);
+    return n;
+  };
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`Expected a fraction between 0 and 1 but received "${value}".`);
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const DETECTOR_NAMES = ['eiger4m', 'eiger16m', 'eiger1m', 'det1024', 'tiny'];
+
+function buildProgram(): Command {
+  const program = new Command('sxarchive')
+    .description('Decide, frame by frame, what a serial-crystallography facility keeps, where, and at what cost.')
+    .option('--data-dir <dir>', 'data directory (catalog, tiers, facility.yaml)', process.env.SXARCHIVE_DATA ?? DEFAULT_DATA_DIR)
+    .option('--debug', 'show stack traces on errors', false)
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command('init')
+    .description('create the data directory with a default facility configuration and an empty catalog')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts, cmd) => (await import('./commands/init.ts')).run(globals(cmd), opts));
+
+  program
+    .command('simulate')
+    .description('write simulated serial-crystallography frames with known truth (HDF5) and a CrystFEL geometry')
+    .addOption(new Option('--detector <name>', 'detector layout').choices(DETECTOR_NAMES).default('eiger4m'))
+    .requiredOption('--frames <n>', 'number of frames', integer('--frames', 1))
+    .option('--hit-rate <r>', 'fraction of frames with a crystal', fraction, 0.4)
+    .option('--seed <s>', 'random seed (same seed, same bytes)', integer('--seed', 0), 1)
+    .addOption(new Option('--pixel-type <type>', 'photon-count type').choices(['uint16', 'uint32']).default('uint16'))
+    .addOption(new Option('--compression <c>', 'HDF5 compression of the frames').choices([...COMPRESSIONS]).default('bitshuffle-lz4'))
+    .requiredOption('--out <file.h5>', 'output HDF5 file')
+    .option('--geometry-out <file.geom>', 'also write a matching CrystFEL geometry file')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts, cmd) => (await import('./commands/simulate.ts')).run(globals(cmd), opts));
+
+  program
+    .command('ingest')
+    .description('record frames of HDF5 files in the catalog and keep them in containers on the ingest tier')
+    .argument('<files...>', 'HDF5 files with frames (/entry/data/data, /entry_1/data_1/data or /data/data)')
+    .requiredOption('--experiment <name>', 'experiment to add a run to (created if new)')
+    .option('--geometry <file.geom>', 'CrystFEL geometry of the detector, kept with the data')
+    .option('--proposal <id>', 'proposal the experiment belongs to')
+    .option('--facility <name>', 'facility or beamline (used by policies)')
+    .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
+    .option('--json', 'print the result as JSON')
+    .action(async (files, opts, cmd) => (await import('./commands/ingest.ts')).run(globals(cmd), files, opts));
+
+  program
+    .command('experiments')
+    .description('list the experiments in the catalog')
+    .option('--json', 'print the list as JSON')
+    .action(async (opts, cmd) => (await import('./commands/experiments.ts')).run(globals(cmd), opts));
+
+  program
+    .command('report')
+    .description("an experiment's frames, kept bytes, containers, tiers and storage cost per year")
+    .argument('<experiment>', 'experiment name')
+    .option('--json', 'print the report as JSON')
+    .action(async (name, opts, cmd) => (await import('./commands/report.ts')).run(globals(cmd), name, opts));
+
+  program
+    .command('demo')
+    .description('simulate a small experiment, ingest it and print its report (what `npm start` runs)')
+    .option('--frames <n>', 'number of frames', integer('--frames', 1), 250)
+    .addOption(new Option('--detector <name>', 'detector layout').choices(DETECTOR_NAMES).default('eiger4m'))
+    .option('--hit-rate <r>', 'fraction of frames with a crystal', fraction, 0.4)
+    .option('--seed <s>', 'random seed', integer('--seed', 0), 1)
+    .option('--json', 'print the report as JSON')
+    .action(async (opts, cmd) => (await import('./commands/demo.ts')).run(globals(cmd), opts));
+
+  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
+  return program;
+}
+
+/** The one place errors reach the user: a message, and a stack trace only with --debug. */
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const debug = argv.includes('--debug');
+    if (debug) console.error(err);
+    else if (isSxError(err)) console.error(`error: ${err.message}`);
+    else console.error(`error: ${(err as Error)?.message ?? String(err)}\n(an unexpected error: run again with --debug for the stack trace)`);
+    return isSxError(err, 'usage') ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,115 @@
+import h5wasm from 'h5wasm/node';
+import type { Dataset, Group, File as H5File } from 'h5wasm/node';
+import { install_local_plugins } from 'h5wasm-plugins';
+import { SxError } from '../errors.ts';
+
+/** Pixel types sxarchive reads and writes, named as numpy names them. */
+export type PixelType = 'uint16' | 'uint32' | 'int32' | 'float32';
+export type PixelArray = Uint16Array | Uint32Array | Int32Array | Float32Array;
+
+/** Lossless HDF5 compressions for frame stacks; each maps to a registered HDF5 filter. */
+export type Compression = 'bitshuffle-lz4' | 'zstd' | 'none';
+export const COMPRESSIONS: readonly Compression[] = ['bitshuffle-lz4', 'zstd', 'none'];
+
+const H5_DTYPE: Record<PixelType, string> = {
+  uint16: '<H',
+  uint32: '<I',
+  int32: '<i',
+  float32: '<f',
+};
+
+// Bitshuffle's cd_values are [block size (0 = auto), compressor (2 = LZ4)]; the filter
+// fills in its version and element size itself. zstd takes the level.
+const FILTER: Record<Exclude<Compression, 'none'>, { id: number; opts: number[] }> = {
+  'bitshuffle-lz4': { id: 32008, opts: [0, 2] },
+  zstd: { id: 32015, opts: [3] },
+};
+
+export const DEFAULT_COMPRESSION: Compression = 'bitshuffle-lz4';
+
+let ready: Promise<typeof h5wasm> | undefined;
+
+/** h5wasm with the compression plugins installed; loaded once per process. */
+export function loadH5(): Promise<typeof h5wasm> {
+  ready ??= h5wasm.ready.then((module) => {
+    install_local_plugins(module);
+    return h5wasm;
+  });
+  return ready;
+}
+
+export type { Dataset, Group, H5File };
+
+export function pixelTypeOf(dtype: unknown, where: string): PixelType {
+  for (const [name, code] of Object.entries(H5_DTYPE)) {
+    if (code === dtype) return name as PixelType;
+  }
+  throw new SxError('input', `${where}: unsupported pixel type ${JSON.stringify(dtype)}; expected uint16, uint32, int32 or float32`);
+}
+
+export function allocPixels(type: PixelType, length: number): PixelArray {
+  switch (type) {
+    case 'uint16': return new Uint16Array(length);
+    case 'uint32': return new Uint32Array(length);
+    case 'int32': return new Int32Array(length);
+    case 'float32': return new Float32Array(length);
+  }
+}
+
+/** Creates every missing group on `path` (like `mkdir -p`) and returns the last one. */
+export function ensureGroup(file: H5File, path: string): Group {
+  let current: Group = file;
+  let at = '';
+  for (const part of path.split('/').filter(Boolean)) {
+    at += `/${part}`;
+    const existing = file.get(at);
+    current = existing instanceof h5wasm.Group ? existing : current.create_group(part);
+  }
+  return current;
+}
+
+/**
+ * An extendable [n, height, width] dataset with one frame per chunk, so a reader can fetch
+ * any frame alone and frames can be appended while an experiment runs.
+ */
+export class FrameStackWriter {
+  readonly dataset: Dataset;
+  readonly height: number;
+  readonly width: number;
+  count = 0;
+
+  constructor(file: H5File, path: string, height: number, width: number, type: PixelType, compression: Compression) {
+    const slash = path.lastIndexOf('/');
+    const parent = ensureGroup(file, path.slice(0, slash));
+    const filter = compression === 'none' ? undefined : FILTER[compression];
+    this.dataset = parent.create_dataset({
+      name: path.slice(slash + 1),
+      data: allocPixels(type, 0),
+      shape: [0, height, width],
+      maxshape: [null, height, width],
+      chunks: [1, height, width],
+      dtype: H5_DTYPE[type],
+      ...(filter ? { compression: filter.id, compression_opts: filter.opts } : {}),
+    });
+    this.height = height;
+    this.width = width;
+  }
+
+  append(frame: PixelArray): void {
+    if (frame.length !== this.height * this.width) {
+      throw new SxError('store', `frame ${this.count} has ${frame.length} pixels; expected ${this.height}x${this.width}`);
+    }
+    this.dataset.resize([this.count + 1, this.height, this.width]);
+    this.dataset.write_slice([[this.count, this.count + 1]], frame);
+    this.count += 1;
+  }
+}
+
+/** Reads frame `index` of an [n, ss, fs] dataset: one chunk, never the whole stack. */
+export function readFrame(dataset: Dataset, index: number): PixelArray {
+  const value = dataset.slice([[index, index + 1]]);
+  if (!ArrayBuffer.isView(value)) {
+    throw new SxError('input', `${dataset.path}: frame ${index} is not a numeric array`);
+  }
+  return value as PixelArray;
+}

@@ -1,0 +1,110 @@
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { openCatalog, type NewFrame } from '../../src/catalog/catalog.ts';
+import { readMigrations } from '../../src/catalog/migrator.ts';
+import { isSxError } from '../../src/errors.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+const frame = (event: number): NewFrame => ({ source: '/data/run1.h5', event: `//${event}`, width: 4, height: 2, pixelType: 'uint16', rawBytes: 16 });
+
+const tables = (db: Database.Database) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+
+test('a new catalog has every table, WAL journaling and all migrations recorded', (t) => {
+  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+  t.teardown(() => catalog.close());
+  t.deepEqual(tables(catalog.db), [
+    'containers', 'cost_ledger', 'decisions', 'experiments', 'frames', 'jobs', 'placements', 'policies', 'runs', 'schema_migrations',
+  ]);
+  t.is(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(catalog.db.pragma('foreign_keys', { simple: true }), 1);
+  const versions = (catalog.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+  t.deepEqual(versions, readMigrations().map((m) => m.version));
+});
+
+test('a catalog from an older version upgrades in place and keeps its rows', (t) => {
+  const path = join(tempDir(t), 'catalog.sqlite');
+  const [first] = readMigrations();
+  const old = openCatalog(path, { migrations: [first] });
+  t.false(tables(old.db).includes('jobs'));
+  const exp = old.ensureExperiment({ name: 'lyso', proposal: 'p-1', facility: 'P11', sampleTags: ['lysozyme'] });
+  const run = old.createRun(exp.id);
+  old.insertFrames(run.id, [frame(0), frame(1)]);
+  old.close();
+
+  const upgraded = openCatalog(path);
+  t.teardown(() => upgraded.close());
+  t.true(tables(upgraded.db).includes('jobs'));
+  t.true(tables(upgraded.db).includes('cost_ledger'));
+  t.deepEqual(upgraded.findExperiment('lyso')?.sampleTags, ['lysozyme']);
+  t.is((upgraded.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 2);
+  upgraded.db.prepare("INSERT INTO jobs (kind, state, created_at, updated_at) VALUES ('migrate', 'copying', 'x', 'x')").run();
+});
+
+test('a catalog written by a newer sxarchive is refused, not guessed at', (t) => {
+  const path = join(tempDir(t), 'catalog.sqlite');
+  openCatalog(path).close();
+  const error = t.throws(() => openCatalog(path, { migrations: readMigrations().slice(0, 1) }));
+  t.true(isSxError(error, 'catalog'));
+  t.regex(error!.message, /migration 2 \(jobs_and_cost_ledger\) that this sxarchive does not know/);
+});
+
+test('an applied migration that was edited afterwards is refused', (t) => {
+  const path = join(tempDir(t), 'catalog.sqlite');
+  openCatalog(path).close();
+  const edited = readMigrations().map((m, i) => (i === 0 ? { ...m, sha256: 'changed' } : m));
+  const error = t.throws(() => openCatalog(path, { migrations: edited }));
+  t.regex(error!.message, /migration 1 \(initial\) was changed after it was applied/);
+});
+
+test('experiments merge sample tags and metadata when seen again', (t) => {
+  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+  t.teardown(() => catalog.close());
+  catalog.ensureExperiment({ name: 'e1', sampleTags: ['a'], metadata: { beamline: 'P11' } });
+  const again = catalog.ensureExperiment({ name: 'e1', proposal: 'p-7', sampleTags: ['b', 'a'], metadata: { energy_kev: 12 } });
+  t.deepEqual(again.sampleTags, ['a', 'b']);
+  t.deepEqual(again.metadata, { beamline: 'P11', energy_kev: 12 });
+  t.is(again.proposal, 'p-7');
+  t.is(catalog.createRun(again.id).number, 1);
+  t.is(catalog.createRun(again.id).number, 2);
+});
+
+test('a policy version is immutable: same text is the same row, new text needs a new version', (t) => {
+  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+  t.teardown(() => catalog.close());
+  const id = catalog.registerPolicy('hits-only', 1, 'text-a', 'hash-a');
+  t.is(catalog.registerPolicy('hits-only', 1, 'text-a', 'hash-a'), id);
+  const error = t.throws(() => catalog.registerPolicy('hits-only', 1, 'text-b', 'hash-b'));
+  t.regex(error!.message, /hits-only version 1 is already recorded with different content/);
+  t.not(catalog.registerPolicy('hits-only', 2, 'text-b', 'hash-b'), id);
+});
+
+test('recording a container stores frames, placement and decisions together, or nothing', (t) => {
+  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+  t.teardown(() => catalog.close());
+  const exp = catalog.ensureExperiment({ name: 'e1' });
+  const run = catalog.createRun(exp.id);
+  const policyId = catalog.registerPolicy('keep-all', 1, 'x', 'h');
+  const record = {
+    runId: run.id,
+    frames: [frame(0), frame(1), frame(2)],
+    container: { experimentId: exp.id, path: 'e1/run-0001/raw-00001.h5', product: 'raw', codec: 'bitshuffle-lz4', nFrames: 3, bytes: 1234, sha256: 'ab' },
+    tier: 'hdd',
+    location: '/tiers/hdd/e1/run-0001/raw-00001.h5',
+    policyId,
+    rule: 'keep-all',
+  };
+  const containerId = catalog.recordContainer(record);
+  const decisions = catalog.db.prepare('SELECT f.event, d.container_index, d.tier, d.rule FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.container_id = ? ORDER BY d.container_index').all(containerId);
+  t.deepEqual(decisions, [
+    { event: '//0', container_index: 0, tier: 'hdd', rule: 'keep-all' },
+    { event: '//1', container_index: 1, tier: 'hdd', rule: 'keep-all' },
+    { event: '//2', container_index: 2, tier: 'hdd', rule: 'keep-all' },
+  ]);
+  t.like(catalog.db.prepare('SELECT tier, state, valid_until FROM placements WHERE container_id = ?').get(containerId), { tier: 'hdd', state: 'active', valid_until: null });
+
+  // The same container path again violates a constraint after the frames were inserted: all rolled back.
+  t.throws(() => catalog.recordContainer({ ...record, frames: [frame(3)] }), { any: true, message: /UNIQUE constraint failed: containers\.path/ });
+  t.is((catalog.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 3);
+});
