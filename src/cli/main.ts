@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR } from '../config/facility.ts';
 import { isSxError } from '../errors.ts';
-import { COMPRESSIONS } from '../store/hdf5.ts';
+import { COMPRESSIONS } from '../store/compression.ts';
 
 export interface GlobalOptions {
   dataDir: string;

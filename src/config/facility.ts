@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { COMPRESSIONS } from '../store/hdf5.ts';
+import { COMPRESSIONS } from '../store/compression.ts';
 import { CATALOG_FILE } from '../catalog/catalog.ts';
 import { parseYaml } from './yaml.ts';
 

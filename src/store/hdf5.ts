@@ -2,14 +2,13 @@ import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File } from 'h5wasm/node';
 import { install_local_plugins } from 'h5wasm-plugins';
 import { SxError } from '../errors.ts';
+import { HDF5_FILTER, type Compression } from './compression.ts';
+
+export { COMPRESSIONS, DEFAULT_COMPRESSION, type Compression } from './compression.ts';
 
 /** Pixel types sxarchive reads and writes, named as numpy names them. */
 export type PixelType = 'uint16' | 'uint32' | 'int32' | 'float32';
 export type PixelArray = Uint16Array | Uint32Array | Int32Array | Float32Array;
-
-/** Lossless HDF5 compressions for frame stacks; each maps to a registered HDF5 filter. */
-export type Compression = 'bitshuffle-lz4' | 'zstd' | 'none';
-export const COMPRESSIONS: readonly Compression[] = ['bitshuffle-lz4', 'zstd', 'none'];
 
 const H5_DTYPE: Record<PixelType, string> = {
   uint16: '<H',
@@ -17,15 +16,6 @@ const H5_DTYPE: Record<PixelType, string> = {
   int32: '<i',
   float32: '<f',
 };
-
-// Bitshuffle's cd_values are [block size (0 = auto), compressor (2 = LZ4)]; the filter
-// fills in its version and element size itself. zstd takes the level.
-const FILTER: Record<Exclude<Compression, 'none'>, { id: number; opts: number[] }> = {
-  'bitshuffle-lz4': { id: 32008, opts: [0, 2] },
-  zstd: { id: 32015, opts: [3] },
-};
-
-export const DEFAULT_COMPRESSION: Compression = 'bitshuffle-lz4';
 
 let ready: Promise<typeof h5wasm> | undefined;
 
@@ -81,7 +71,7 @@ export class FrameStackWriter {
   constructor(file: H5File, path: string, height: number, width: number, type: PixelType, compression: Compression) {
     const slash = path.lastIndexOf('/');
     const parent = ensureGroup(file, path.slice(0, slash));
-    const filter = compression === 'none' ? undefined : FILTER[compression];
+    const filter = compression === 'none' ? undefined : HDF5_FILTER[compression];
     this.dataset = parent.create_dataset({
       name: path.slice(slash + 1),
       data: allocPixels(type, 0),

@@ -1,0 +1,102 @@
+// `npm run bench`: one JSON line per stage. Speeds are also given as a ratio to the single-core
+// memory-copy speed measured in the same run, so results compare across noisy machines.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCatalog, type NewFrame } from '../../src/catalog/catalog.ts';
+import { loadFacility } from '../../src/config/facility.ts';
+import { ingest } from '../../src/ingest/ingest.ts';
+import { binFrame } from '../../src/reduce/binning.ts';
+import { binFrameReference } from '../../src/reduce/binning-reference.ts';
+import { simulate } from '../../src/simulate/simulate.ts';
+import { openHdf5Frames } from '../../src/ingest/hdf5-source.ts';
+
+const MB = 1e6;
+const work = mkdtempSync(join(tmpdir(), 'sxarchive-bench-'));
+
+function emit(record: Record<string, unknown>): void {
+  console.log(JSON.stringify(record));
+}
+
+/** Repeats `fn` until at least `minSeconds` have passed; returns seconds per call. */
+function timeIt(fn: () => void, minSeconds = 1): number {
+  fn();
+  let calls = 0;
+  const start = performance.now();
+  do {
+    fn();
+    calls += 1;
+  } while (performance.now() - start < minSeconds * 1000);
+  return (performance.now() - start) / 1000 / calls;
+}
+
+function memcpyMBps(): number {
+  const size = 256 << 20;
+  const src = Buffer.alloc(size, 7);
+  const dst = Buffer.alloc(size);
+  return size / MB / timeIt(() => src.copy(dst), 2);
+}
+
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+try {
+  const memcpy = memcpyMBps();
+  emit({ stage: 'memcpy', mb_per_s: round(memcpy), note: 'single-core Buffer.copy of 256 MiB' });
+  const relative = (mbPerS: number) => ({ mb_per_s: round(mbPerS), memcpy_mb_per_s: round(memcpy), ratio_to_memcpy: round(mbPerS / memcpy, 4) });
+
+  // Catalog: 1 M frame rows, batched in transactions of 10 000 as ingest does per container.
+  {
+    const catalog = openCatalog(join(work, 'catalog.sqlite'));
+    const exp = catalog.ensureExperiment({ name: 'bench' });
+    const run = catalog.createRun(exp.id);
+    const total = 1_000_000;
+    const batch: NewFrame[] = [];
+    const start = performance.now();
+    for (let i = 0; i < total; i += 10_000) {
+      batch.length = 0;
+      for (let j = i; j < i + 10_000; j++) batch.push({ source: '/detector/run-0001.h5', event: `//${j}`, width: 2068, height: 2162, pixelType: 'uint16', rawBytes: 2068 * 2162 * 2 });
+      catalog.insertFrames(run.id, batch);
+    }
+    const seconds = (performance.now() - start) / 1000;
+    catalog.close();
+    emit({ stage: 'catalog-insert-frames', frames: total, seconds: round(seconds, 2), frames_per_s: round(total / seconds), target_seconds: 10 });
+  }
+
+  // Simulation and the read/write stages on Eiger 4M and 16M frames.
+  for (const [detector, frames] of [['eiger4m', 40], ['eiger16m', 10]] as const) {
+    const file = join(work, `${detector}.h5`);
+    let start = performance.now();
+    const sim = await simulate({ detector, frames, hitRate: 0.4, seed: 3, out: file });
+    let seconds = (performance.now() - start) / 1000;
+    const frameMB = (sim.width * sim.height * 2) / MB;
+    emit({ stage: 'simulate+write', detector, compression: 'bitshuffle-lz4', frames, frames_per_s: round(frames / seconds, 2), ...relative((frames * frameMB) / seconds) });
+
+    const source = await openHdf5Frames(file);
+    start = performance.now();
+    for (let i = 0; i < source.count; i++) source.read(i);
+    seconds = (performance.now() - start) / 1000;
+    emit({ stage: 'read', detector, compression: 'bitshuffle-lz4', frames, frames_per_s: round(frames / seconds, 2), ...relative((frames * frameMB) / seconds) });
+
+    const frame = source.read(0) as Uint16Array;
+    source.close();
+    const opts = { width: sim.width, height: sim.height, factor: 2 as const };
+    const native = timeIt(() => binFrame(frame, opts));
+    emit({ stage: 'bin2-native', detector, frames_per_s: round(1 / native, 1), mpixel_per_s: round(frame.length / 1e6 / native), ...relative(frameMB / native) });
+    const reference = timeIt(() => binFrameReference(frame, opts));
+    emit({ stage: 'bin2-typescript-reference', detector, frames_per_s: round(1 / reference, 1), mpixel_per_s: round(frame.length / 1e6 / reference), ...relative(frameMB / reference), native_speedup: round(reference / native, 2) });
+
+    const dataDir = join(work, `data-${detector}`);
+    const facility = loadFacility(dataDir);
+    const catalog = openCatalog(facility.catalogPath);
+    start = performance.now();
+    const result = await ingest({ files: [file], experiment: { name: `bench-${detector}` }, facility, catalog });
+    seconds = (performance.now() - start) / 1000;
+    catalog.close();
+    emit({
+      stage: 'ingest-pipeline', detector, compression: 'bitshuffle-lz4', frames, frames_per_s: round(frames / seconds, 2), ...relative(result.rawBytes / MB / seconds),
+      compression_ratio: round(result.rawBytes / result.storedBytes, 2),
+    });
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
