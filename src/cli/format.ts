@@ -13,9 +13,10 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${UNITS[unit]}`;
 }
 
+/** Cents for real money; three significant digits for the tiny sums a small test run costs. */
 export function formatMoney(amount: number, currency: string): string {
-  const digits = amount !== 0 && Math.abs(amount) < 1 ? 4 : 2;
-  return `${amount.toFixed(digits)} ${currency}`;
+  const text = amount === 0 || Math.abs(amount) >= 0.01 ? amount.toFixed(2) : amount.toPrecision(3);
+  return `${text} ${currency}`;
 }
 
 export function table(head: string[], rows: (string | number)[][]): string {
