@@ -31,6 +31,17 @@ export interface NewFrame {
   height: number;
   pixelType: string;
   rawBytes: number;
+  /** From the processing core, when the frame was labelled on the way in. */
+  labels?: FrameLabelColumns;
+}
+
+export interface FrameLabelColumns {
+  hit: boolean;
+  nPeaks: number;
+  /** Å */
+  resolution: number | null;
+  /** Packed peak list (src/core/peak-blob.ts). */
+  peaks: Buffer;
 }
 
 export interface NewContainer {
@@ -127,21 +138,28 @@ export class Catalog {
     return (this.db.prepare('SELECT * FROM experiments ORDER BY id').all() as ExperimentRow[]).map(toExperiment);
   }
 
-  createRun(experimentId: number): { id: number; number: number } {
+  /** `labelling` records how the run's frames were labelled (geometry, peak-finder settings). */
+  createRun(experimentId: number, labelling?: Record<string, unknown>): { id: number; number: number } {
     const { next } = this.db
       .prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM runs WHERE experiment_id = ?')
       .get(experimentId) as { next: number };
-    const info = this.db.prepare('INSERT INTO runs (experiment_id, number, started_at) VALUES (?, ?, ?)').run(experimentId, next, now());
+    const info = this.db
+      .prepare('INSERT INTO runs (experiment_id, number, started_at, labelling) VALUES (?, ?, ?, ?)')
+      .run(experimentId, next, now(), labelling ? JSON.stringify(labelling) : null);
     return { id: Number(info.lastInsertRowid), number: next };
   }
 
   /** Inserts frames in one transaction and returns their ids in order. */
   insertFrames(runId: number, frames: NewFrame[]): number[] {
     const insert = this.db.prepare(
-      'INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes, hit, n_peaks, resolution, peaks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     return this.db.transaction(() =>
-      frames.map((f) => Number(insert.run(runId, f.source, f.event, f.width, f.height, f.pixelType, f.rawBytes).lastInsertRowid)),
+      frames.map((f) => {
+        const l = f.labels;
+        const info = insert.run(runId, f.source, f.event, f.width, f.height, f.pixelType, f.rawBytes, l ? Number(l.hit) : null, l?.nPeaks ?? null, l?.resolution ?? null, l?.peaks ?? null);
+        return Number(info.lastInsertRowid);
+      }),
     )();
   }
 

@@ -22,6 +22,35 @@ function fraction(value: string): number {
   return n;
 }
 
+function nonNegative(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`Expected ${name} to be a number >= 0 but received "${value}".`);
+    return n;
+  };
+}
+
+/** CrystFEL's peakfinder8 options, with CrystFEL's names; unset ones take sxarchive's defaults. */
+const PEAKFINDER_OPTIONS = [
+  ['threshold', '--threshold <adu>', 'absolute floor of the peak threshold, ADU'],
+  ['minSnr', '--min-snr <snr>', 'minimum signal-to-noise of a peak and of its seed pixels'],
+  ['minPixCount', '--min-pix-count <n>', 'fewest pixels in a peak'],
+  ['maxPixCount', '--max-pix-count <n>', 'most pixels in a peak'],
+  ['localBgRadius', '--local-bg-radius <px>', 'radius of the local background ring'],
+  ['minRes', '--min-res <px>', 'ignore pixels closer to the beam than this radius'],
+  ['maxRes', '--max-res <px>', 'ignore pixels further than this radius (0 = no limit)'],
+  ['minPeaks', '--min-peaks <n>', 'peaks a frame needs to be a hit'],
+] as const;
+
+function addPeakFinderOptions(cmd: Command): Command {
+  for (const [, flags, description] of PEAKFINDER_OPTIONS) cmd.option(flags, `${description} (peakfinder8)`, nonNegative(flags.split(' ')[0]));
+  return cmd;
+}
+
+function peakFinderOverrides(opts: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(PEAKFINDER_OPTIONS.filter(([key]) => opts[key] !== undefined).map(([key]) => [key, opts[key] as number]));
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -52,7 +81,9 @@ function buildProgram(): Command {
     .option('--seed <s>', 'random seed (same seed, same bytes)', integer('--seed', 0), 1)
     .addOption(new Option('--pixel-type <type>', 'photon-count type').choices(['uint16', 'uint32']).default('uint16'))
     .addOption(new Option('--compression <c>', 'HDF5 compression of the frames').choices([...COMPRESSIONS]).default('bitshuffle-lz4'))
-    .requiredOption('--out <file.h5>', 'output HDF5 file')
+    .requiredOption('--out <file.h5>', 'output HDF5 file (with --layout nxmx: the master file)')
+    .addOption(new Option('--layout <layout>', 'stack: all frames in --out; nxmx: an Eiger-style master linking to <stem>_data_000001.h5, ...').choices(['stack', 'nxmx']).default('stack'))
+    .option('--frames-per-data-file <n>', 'frames per data file with --layout nxmx (default 100)', integer('--frames-per-data-file', 1))
     .option('--geometry-out <file.geom>', 'also write a matching CrystFEL geometry file')
     .option('--json', 'print the result as JSON')
     .action(async (opts, cmd) => (await import('./commands/simulate.ts')).run(globals(cmd), opts));
@@ -68,6 +99,28 @@ function buildProgram(): Command {
     .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
     .option('--json', 'print the result as JSON')
     .action(async (files, opts, cmd) => (await import('./commands/ingest.ts')).run(globals(cmd), files, opts));
+
+  addPeakFinderOptions(
+    program
+      .command('label')
+      .description('find peaks in every frame and say which are hits (peakfinder8), on all cores')
+      .argument('<files...>', 'HDF5 files with frames where the geometry says they are')
+      .requiredOption('--geometry <file.geom>', 'CrystFEL geometry of the detector')
+      .option('--peaks', 'with --json: include each frame\'s peak list')
+      .option('--json', 'print one JSON object per frame'),
+  ).action(async (files, opts, cmd) => {
+    const { DEFAULT_PEAKFINDER_PARAMS } = await import('../core/peakfinder8.ts');
+    return (await import('./commands/label.ts')).run(globals(cmd), files, opts, { ...DEFAULT_PEAKFINDER_PARAMS, ...peakFinderOverrides(opts) });
+  });
+
+  program
+    .command('import-stream')
+    .description("record a CrystFEL stream's results (hits, crystals, reflections) for an experiment's frames")
+    .argument('<file>', 'CrystFEL stream written by indexamajig (format 2.x)')
+    .requiredOption('--experiment <name>', 'experiment the results belong to (created if new)')
+    .option('--follow', 'keep importing chunks as indexamajig appends them, until SIGINT/SIGTERM')
+    .option('--json', 'print the summary as JSON')
+    .action(async (file, opts, cmd) => (await import('./commands/import-stream.ts')).run(globals(cmd), file, opts));
 
   program
     .command('experiments')

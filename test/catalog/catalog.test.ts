@@ -15,7 +15,7 @@ test('a new catalog has every table, WAL journaling and all migrations recorded'
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
   t.deepEqual(tables(catalog.db), [
-    'containers', 'cost_ledger', 'decisions', 'experiments', 'frames', 'jobs', 'placements', 'policies', 'runs', 'schema_migrations',
+    'containers', 'cost_ledger', 'crystals', 'decisions', 'experiments', 'frames', 'jobs', 'placements', 'policies', 'results', 'runs', 'schema_migrations',
   ]);
   t.is(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
   t.is(catalog.db.pragma('foreign_keys', { simple: true }), 1);
@@ -28,9 +28,11 @@ test('a catalog from an older version upgrades in place and keeps its rows', (t)
   const [first] = readMigrations();
   const old = openCatalog(path, { migrations: [first] });
   t.false(tables(old.db).includes('jobs'));
-  const exp = old.ensureExperiment({ name: 'lyso', proposal: 'p-1', facility: 'P11', sampleTags: ['lysozyme'] });
-  const run = old.createRun(exp.id);
-  old.insertFrames(run.id, [frame(0), frame(1)]);
+  // Rows as the first version wrote them: plain SQL, since today's code writes newer columns.
+  old.db.exec(`
+    INSERT INTO experiments (id, name, proposal, facility, sample_tags, metadata, created_at) VALUES (1, 'lyso', 'p-1', 'P11', '["lysozyme"]', '{}', 'x');
+    INSERT INTO runs (id, experiment_id, number, started_at) VALUES (1, 1, 1, 'x');
+    INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes) VALUES (1, '/d/r.h5', '//0', 4, 2, 'uint16', 16), (1, '/d/r.h5', '//1', 4, 2, 'uint16', 16);`);
   old.close();
 
   const upgraded = openCatalog(path);
@@ -40,6 +42,10 @@ test('a catalog from an older version upgrades in place and keeps its rows', (t)
   t.deepEqual(upgraded.findExperiment('lyso')?.sampleTags, ['lysozyme']);
   t.is((upgraded.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 2);
   upgraded.db.prepare("INSERT INTO jobs (kind, state, created_at, updated_at) VALUES ('migrate', 'copying', 'x', 'x')").run();
+  // The upgraded catalog takes rows the new way.
+  const run = upgraded.createRun(1, { geometry: 'g.geom' });
+  t.is(run.number, 2);
+  t.deepEqual(upgraded.insertFrames(run.id, [frame(0)]).length, 1);
 });
 
 test('a catalog written by a newer sxarchive is refused, not guessed at', (t) => {
