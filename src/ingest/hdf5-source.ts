@@ -1,83 +1,211 @@
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { BrokenSoftLink, ExternalLink } from 'h5wasm/node';
 import { SxError } from '../errors.ts';
-import { loadH5, pixelTypeOf, readFrame, type Dataset, type H5File, type PixelArray, type PixelType } from '../store/hdf5.ts';
+import type { Dataset, H5File, PixelArray, PixelType } from '../store/hdf5.ts';
+import { expandDataPath, type FrameLayout } from './frame-layout.ts';
+import { describeFramePart, type FramePart } from './frame-part.ts';
+import { hdf5Reason, openHdf5File, withHdf5Errors, type H5 } from './hdf5-read.ts';
+import { findSeriesLinks, isNxmxMaster, NXMX_DATA_GROUP, openSeries, type SeriesLink } from './nxmx.ts';
 
-/** Where detector frames are found when no geometry says otherwise: NXmx/simulator, CXI, CrystFEL's default. */
+export type { FrameDim, FrameLayout } from './frame-layout.ts';
+
+/** Where frames are looked for when no layout says otherwise: NXmx/simulator, CXI, CrystFEL's default. */
 export const KNOWN_FRAME_PATHS = ['/entry/data/data', '/entry_1/data_1/data', '/data/data'];
-
-const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** A file's frames, read one at a time. */
 export interface FrameSource {
   file: string;
+  /** How the frames were found: one dataset, datasets matched by a data path with `%`, or an NXmx master's data files. */
+  kind: 'dataset' | 'path-pattern' | 'nxmx';
+  /** The dataset path, the layout's data path with its `%`s, or `/entry/data` for an NXmx series. */
   datasetPath: string;
   count: number;
-  height: number;
   width: number;
+  height: number;
+  /** What `read` returns. */
   pixelType: PixelType;
-  /** CrystFEL's event name of frame `index`: `//index` in a stack, `//` for a single 2-D frame. */
+  /** The element type in the file ('float64', 'int16', ...); see ElementType for the conversions. */
+  storedType: string;
+  /** CrystFEL's event name of frame `index`: `//17` in a stack, `//` for a lone 2-D frame, `ev_1/dataABCset//` for a path with `%`s. */
   event(index: number): string;
+  /**
+   * Frame `index`, ss-major (`height` rows of `width` pixels). Reads that one frame only. A frame
+   * that cannot be read throws SxError('input', '<file> event <event>: ...'); later frames can
+   * still be read.
+   */
   read(index: number): PixelArray;
   close(): void;
 }
 
-function hasHdf5Signature(file: string): boolean {
-  const fd = openSync(file, 'r');
+/**
+ * Opens the frames of an HDF5 file. With a `layout` (a CrystFEL panel's `data` and `dims`),
+ * frames are where it says: `%` in the data path is expanded by listing the file, `%` dims run
+ * over frames, numeric dims pin an index. Without one, the first of KNOWN_FRAME_PATHS that
+ * exists is used (2-D: one frame, 3-D: a stack), else an Eiger/NXmx master's data files
+ * (`/entry/data/data_000001`, ...), numbered across the whole series.
+ *
+ * @example
+ * const source = await openFrameSource('run7_master.h5');
+ * try {
+ *   for (let i = 0; i < source.count; i++) {
+ *     try { use(source.event(i), source.read(i)); } catch (err) { if (isSxError(err, 'input')) skipped.push(err.message); else throw err; }
+ *   }
+ * } finally { source.close(); }
+ */
+export async function openFrameSource(file: string, layout?: FrameLayout): Promise<FrameSource> {
+  const { h5, file: h5file } = await openHdf5File(file);
+  const opened: H5File[] = [h5file];
   try {
-    const head = Buffer.alloc(8);
-    return readSync(fd, head, 0, 8, 0) === 8 && head.equals(HDF5_SIGNATURE);
-  } finally {
-    closeSync(fd);
+    const found = layout === undefined ? await detectFrames(h5, file, h5file, opened) : await framesOfLayout(h5, file, h5file, layout, opened);
+    return assemble(file, found, opened);
+  } catch (err) {
+    for (const f of opened) f.close();
+    if (err instanceof SxError) throw err;
+    throw new SxError('input', `${file}: cannot read frames: ${hdf5Reason(err)}`, { cause: err });
   }
 }
 
-export async function openHdf5Frames(file: string, datasetPath?: string): Promise<FrameSource> {
-  if (!existsSync(file)) throw new SxError('input', `${file}: no such file`);
-  // HDF5 also allows a user block before the signature, but detector and CXI files don't use one.
-  if (!hasHdf5Signature(file)) throw new SxError('input', `${file}: not an HDF5 file (no HDF5 signature at byte 0)`);
-  const h5 = await loadH5();
-  let h5file: H5File;
+/**
+ * The frames of `file` at `datasetPath`, or at the first known path.
+ *
+ * @deprecated Use openFrameSource(file, { data: datasetPath }).
+ */
+export function openHdf5Frames(file: string, datasetPath?: string): Promise<FrameSource> {
+  return openFrameSource(file, datasetPath === undefined ? undefined : { data: datasetPath });
+}
+
+interface FoundFrames {
+  kind: FrameSource['kind'];
+  datasetPath: string;
+  parts: FramePart[];
+}
+
+/**
+ * The object at `path`, or null if there is none. Each parent is checked to be a group first:
+ * HDF5 answers a path through a dataset with an error ("message type not found"), not "no such
+ * object". Errors left are damage, and say so.
+ */
+function getChecked(h5: H5, file: string, h5file: H5File, path: string) {
   try {
-    h5file = new h5.File(file, 'r');
+    return withHdf5Errors(() => {
+      const parts = path.split('/').filter((p) => p !== '');
+      let at = '';
+      for (const part of parts.slice(0, -1)) {
+        at += `/${part}`;
+        if (!(h5file.get(at) instanceof h5.Group)) return null;
+      }
+      return h5file.get(path || '/');
+    });
   } catch (err) {
-    throw new SxError('input', `${file}: cannot open as HDF5: ${(err as Error).message}`, { cause: err });
+    throw new SxError('input', `${file}: cannot read ${path} (damaged file?): ${hdf5Reason(err)}`, { cause: err });
   }
-  const candidates = datasetPath ? [datasetPath] : KNOWN_FRAME_PATHS;
-  const found = candidates.map((p) => [p, h5file.get(p)] as const).find(([, d]) => d instanceof h5.Dataset);
-  if (!found) {
-    h5file.close();
-    throw new SxError('input', `${file}: no frame dataset; looked for ${candidates.join(', ')}`);
+}
+
+async function detectFrames(h5: H5, file: string, h5file: H5File, opened: H5File[]): Promise<FoundFrames> {
+  for (const path of KNOWN_FRAME_PATHS) {
+    const entity = getChecked(h5, file, h5file, path);
+    if (entity instanceof h5.Dataset) return { kind: 'dataset', datasetPath: path, parts: [describeFramePart(entity, { file, path })] };
+    if (entity instanceof ExternalLink) {
+      throw new SxError('input', `${file}: ${path} links to ${entity.filename}:${entity.obj_path}, which cannot be opened`);
+    }
+    if (entity instanceof BrokenSoftLink) throw new SxError('input', `${file}: ${path} links to ${entity.target}, which does not exist`);
   }
-  const [path, dataset] = found as [string, Dataset];
-  const shape = dataset.shape ?? [];
-  if (shape.length !== 2 && shape.length !== 3) {
-    h5file.close();
-    throw new SxError('input', `${file}:${path}: expected a 2-D frame or a 3-D [n, ss, fs] stack but found shape [${shape.join(', ')}]`);
+  const links = withHdf5Errors(() => findSeriesLinks(h5, h5file));
+  if (links !== undefined) return series(h5, file, h5file, links, undefined, opened);
+  const nxmx = isNxmxMaster(h5file) ? ' (it says NXmx, but has no data links)' : '';
+  throw new SxError('input', `${file}: no frame dataset${nxmx}; looked for ${KNOWN_FRAME_PATHS.join(', ')} and NXmx data links ${NXMX_DATA_GROUP}/data_000001, ...`);
+}
+
+async function framesOfLayout(h5: H5, file: string, h5file: H5File, layout: FrameLayout, opened: H5File[]): Promise<FoundFrames> {
+  const { data, dims } = layout;
+  if (data.includes('%')) {
+    const matches = expandDataPath(data, {
+      list: (path) => {
+        const group = getChecked(h5, file, h5file, path);
+        return group instanceof h5.Group ? withHdf5Errors(() => group.keys()) : undefined;
+      },
+      isDataset: (path) => getChecked(h5, file, h5file, path) instanceof h5.Dataset,
+    });
+    if (matches.length === 0) throw new SxError('input', `${file}: no dataset matches the data path ${data}`);
+    const parts = matches.map(({ path, values }) => describeFramePart(withHdf5Errors(() => h5file.get(path)) as Dataset, { file, path, dims, pathValues: values }));
+    return { kind: 'path-pattern', datasetPath: data, parts };
   }
-  let pixelType: PixelType;
-  try {
-    pixelType = pixelTypeOf(dataset.dtype, `${file}:${path}`);
-  } catch (err) {
-    h5file.close();
-    throw err;
+  const entity = getChecked(h5, file, h5file, data);
+  if (entity instanceof h5.Dataset) return { kind: 'dataset', datasetPath: data, parts: [describeFramePart(entity, { file, path: data, dims })] };
+  // A geometry written for Eiger data files (data = /entry/data/data) applies to their master too.
+  const links = entity === null ? withHdf5Errors(() => findSeriesLinks(h5, h5file)) : undefined;
+  if (links !== undefined && links.every((l) => l.target !== undefined && l.objPath === data)) {
+    return series(h5, file, h5file, links, dims, opened);
   }
-  const stacked = shape.length === 3;
-  const [height, width] = shape.slice(-2);
+  const what =
+    entity === null ? 'no such dataset'
+    : entity instanceof h5.Group ? 'a group, not a dataset'
+    : entity instanceof ExternalLink ? `a link to ${entity.filename}:${entity.obj_path}, which cannot be opened`
+    : entity instanceof BrokenSoftLink ? `a link to ${entity.target}, which does not exist`
+    : 'not a dataset';
+  throw new SxError('input', `${file}: the layout's data path ${data} is ${what}`);
+}
+
+async function series(h5: H5, file: string, h5file: H5File, links: SeriesLink[], dims: FrameLayout['dims'], opened: H5File[]): Promise<FoundFrames> {
+  const { parts, files } = await openSeries(h5, file, h5file, links, dims);
+  opened.push(...files);
+  return { kind: 'nxmx', datasetPath: NXMX_DATA_GROUP, parts };
+}
+
+function assemble(file: string, found: FoundFrames, opened: H5File[]): FrameSource {
+  const { parts } = found;
+  const first = parts[0];
+  for (const part of parts.slice(1)) {
+    if (part.height !== first.height || part.width !== first.width || part.element.stored !== first.element.stored) {
+      throw new SxError('input', `${file}: frames differ: ${first.file}:${first.path} has ${first.height}x${first.width} ${first.element.stored} but ${part.file}:${part.path} has ${part.height}x${part.width} ${part.element.stored}`);
+    }
+  }
+  const starts: number[] = [];
+  let count = 0;
+  for (const part of parts) {
+    starts.push(count);
+    count += part.count;
+  }
+  let closed = false;
+  const locate = (index: number): [FramePart, number] => {
+    if (closed) throw new SxError('usage', `${file}: frame source is closed`);
+    if (!Number.isInteger(index) || index < 0 || index >= count) {
+      throw new SxError('usage', `${file}: expected a frame index from 0 to ${count - 1} but received ${index}`);
+    }
+    let lo = 0;
+    let hi = parts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return [parts[lo], index - starts[lo]];
+  };
   return {
     file,
-    datasetPath: path,
-    count: stacked ? shape[0] : 1,
-    height,
-    width,
-    pixelType,
-    event: (index) => (stacked ? `//${index}` : '//'),
+    kind: found.kind,
+    datasetPath: found.datasetPath,
+    count,
+    width: first.width,
+    height: first.height,
+    pixelType: first.element.pixelType,
+    storedType: first.element.stored,
+    event: (index) => {
+      const [part, local] = locate(index);
+      return part.event(local);
+    },
     read: (index) => {
+      const [part, local] = locate(index);
       try {
-        return stacked ? readFrame(dataset, index) : (dataset.value as PixelArray);
+        return withHdf5Errors(() => part.read(local));
       } catch (err) {
-        throw new SxError('input', `${file} event //${index}: cannot read frame: ${(err as Error).message}`, { cause: err });
+        const where = part.file === file ? part.path : `${part.file}:${part.path}`;
+        throw new SxError('input', `${file} event ${part.event(local)}: cannot read frame from ${where}: ${hdf5Reason(err)}`, { cause: err });
       }
     },
-    close: () => h5file.close(),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      for (const f of opened) f.close();
+    },
   };
 }

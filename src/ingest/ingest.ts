@@ -8,7 +8,7 @@ import { SxError } from '../errors.ts';
 import { writeAtomically } from '../store/atomic.ts';
 import { CxiContainerWriter } from '../store/cxi-container.ts';
 import type { Compression } from '../store/hdf5.ts';
-import { openHdf5Frames, type FrameSource } from './hdf5-source.ts';
+import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
 
 /** Until the policy engine lands, ingest keeps everything under this shipped policy. */
 export const KEEP_ALL_POLICY_FILE = fileURLToPath(new URL('../../policies/keep-all.yaml', import.meta.url));
@@ -18,6 +18,8 @@ export interface IngestOptions {
   files: string[];
   experiment: NewExperiment;
   geometryFile?: string;
+  /** Where the frames are in each file (a geometry panel's data/dims); default: the known paths and NXmx series. */
+  layout?: FrameLayout;
   facility: Facility;
   catalog: Catalog;
   onFrame?: (done: number, total: number) => void;
@@ -79,7 +81,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const geometry = options.geometryFile === undefined ? undefined : readGeometry(options.geometryFile);
   const sources: FrameSource[] = [];
   try {
-    for (const file of options.files) sources.push(await openHdf5Frames(resolve(file)));
+    for (const file of options.files) sources.push(await openFrameSource(resolve(file), options.layout));
     const tier = facility.config.ingest.tier;
     const compression = facility.config.ingest.compression as Compression;
     const policyText = readFileSync(KEEP_ALL_POLICY_FILE, 'utf8');

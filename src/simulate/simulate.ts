@@ -1,13 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SxError } from '../errors.ts';
-import { COMPRESSIONS, DEFAULT_COMPRESSION, FrameStackWriter, loadH5, type Compression } from '../store/hdf5.ts';
-import { writeAtomically } from '../store/atomic.ts';
+import { COMPRESSIONS, DEFAULT_COMPRESSION, FrameStackWriter, loadH5, type Compression, type H5File } from '../store/hdf5.ts';
+import { writeAtomically, type WrittenFile } from '../store/atomic.ts';
 import { BackgroundSampler, type Frame } from './background.ts';
 import { BEST_RESOLUTION, buildReflectionTable, drawCrystal } from './crystal.ts';
 import { buildPixelMask, DETECTOR_NAMES, DETECTORS, farthestRadiusOf, MASK_GAP, resolutionAt, type DetectorName } from './detectors.ts';
 import { formatGeometry } from './geometry-writer.ts';
 import { allocTruth, writeInstrument, writeTruth } from './metadata.ts';
+import { DEFAULT_FRAMES_PER_DATA_FILE, writeNxmxSeries } from './nxmx-writer.ts';
 import { SpotRenderer } from './render.ts';
 import { Rng } from './rng.ts';
 
@@ -22,8 +23,15 @@ export interface SimulateOptions {
   seed: number;
   pixelType?: 'uint16' | 'uint32';
   compression?: Compression;
-  /** HDF5 file to write; it appears complete or not at all. */
+  /** HDF5 file to write (with layout 'nxmx': the master); it appears complete or not at all. */
   out: string;
+  /**
+   * 'stack' (default): every frame in `out`'s `/entry/data/data`. 'nxmx': an Eiger-style
+   * series, `out` being the NXmx master that links to data files `<stem>_data_000001.h5`, ...
+   */
+  layout?: SimulateLayout;
+  /** With layout 'nxmx': frames per data file (default 100). */
+  framesPerDataFile?: number;
   /** CrystFEL geometry file to write next to it. */
   geometryOut?: string;
   onFrame?: (done: number, total: number) => void;
@@ -36,9 +44,15 @@ export interface SimulateResult {
   hits: number;
   width: number;
   height: number;
+  /** Size and checksum of `out` (with layout 'nxmx': of the master alone). */
   bytes: number;
   sha256: string;
+  /** With layout 'nxmx': the data files, in series order. */
+  dataFiles?: WrittenFile[];
 }
+
+export type SimulateLayout = 'stack' | 'nxmx';
+export const LAYOUTS: readonly SimulateLayout[] = ['stack', 'nxmx'];
 
 export const DEFAULT_PIXEL_TYPE = 'uint16';
 const PIXEL_TYPES = ['uint16', 'uint32'];
@@ -48,9 +62,10 @@ const BACKGROUND_JITTER = 0.1;
 /**
  * Simulates a run of serial-crystallography frames: Poisson background with a water ring,
  * module gaps, a beamstop shadow and, on hits, Bragg spots of a randomly oriented
- * lysozyme-like crystal. Frames go to `/entry/data/data` one at a time; what was simulated
- * goes to `/entry/truth`. Frame i depends only on (seed, i, detector, pixel type), so a
- * longer run starts with the frames of a shorter one.
+ * lysozyme-like crystal. Frames go to `/entry/data/data` one at a time (with layout 'nxmx',
+ * to that path in Eiger-style data files linked from an NXmx master); what was simulated goes
+ * to `/entry/truth`. Frame i depends only on (seed, i, detector, pixel type), so a longer run
+ * starts with the frames of a shorter one, and both layouts hold the same frames.
  *
  * @example
  * const result = await simulate({ detector: 'eiger4m', frames: 200, hitRate: 0.3, seed: 1, out: 'run.h5', geometryOut: 'run.geom' });
@@ -76,41 +91,54 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
 
   const truth = allocTruth(frames);
   let hits = 0;
-  const written = await writeAtomically(options.out, async (tmpPath) => {
-    const file = new h5.File(tmpPath, 'w');
-    try {
-      const writer = new FrameStackWriter(file, '/entry/data/data', height, width, pixelType, options.compression ?? DEFAULT_COMPRESSION);
-      for (let n = 0; n < frames; n++) {
-        const rng = new Rng(seed, n);
-        const isHit = rng.next() < hitRate;
-        background.fill(frame, rng, Math.exp(BACKGROUND_JITTER * rng.normal()));
-        if (isHit) {
-          const crystal = drawCrystal(rng);
-          hits += 1;
-          truth.isHit[n] = 1;
-          truth.quaternion.set(crystal.quaternion, 4 * n);
-          truth.crystalScale[n] = crystal.scale;
-          truth.resolutionLimit[n] = crystal.resolutionLimit;
-          truth.nSpots[n] = spots.render(frame, rng, crystal);
-        }
-        writer.append(frame);
-        options.onFrame?.(n + 1, frames);
-        // Let timers (progress bars, signals) run; the simulation itself is synchronous.
-        await new Promise(setImmediate);
-      }
-      writeTruth(file, truth, { seed, hitRate, detector: spec.name });
-      writeInstrument(file, spec, mask, bits);
-    } finally {
-      file.close();
+  const render = async (n: number): Promise<Frame> => {
+    const rng = new Rng(seed, n);
+    const isHit = rng.next() < hitRate;
+    background.fill(frame, rng, Math.exp(BACKGROUND_JITTER * rng.normal()));
+    if (isHit) {
+      const crystal = drawCrystal(rng);
+      hits += 1;
+      truth.isHit[n] = 1;
+      truth.quaternion.set(crystal.quaternion, 4 * n);
+      truth.crystalScale[n] = crystal.scale;
+      truth.resolutionLimit[n] = crystal.resolutionLimit;
+      truth.nSpots[n] = spots.render(frame, rng, crystal);
     }
-  });
+    options.onFrame?.(n + 1, frames);
+    // Let timers (progress bars, signals) run; the simulation itself is synchronous.
+    await new Promise(setImmediate);
+    return frame;
+  };
+  const writeMetadata = (file: H5File): void => {
+    writeTruth(file, truth, { seed, hitRate, detector: spec.name });
+    writeInstrument(file, spec, mask, bits);
+  };
+  const compression = options.compression ?? DEFAULT_COMPRESSION;
+
+  let written: WrittenFile;
+  let dataFiles: WrittenFile[] | undefined;
+  if (options.layout === 'nxmx') {
+    const framesPerDataFile = options.framesPerDataFile ?? DEFAULT_FRAMES_PER_DATA_FILE;
+    ({ master: written, dataFiles } = await writeNxmxSeries({ out: options.out, frames, framesPerDataFile, height, width, pixelType, compression }, render, writeMetadata));
+  } else {
+    written = await writeAtomically(options.out, async (tmpPath) => {
+      const file = new h5.File(tmpPath, 'w');
+      try {
+        const writer = new FrameStackWriter(file, '/entry/data/data', height, width, pixelType, compression);
+        for (let n = 0; n < frames; n++) writer.append(await render(n));
+        writeMetadata(file);
+      } finally {
+        file.close();
+      }
+    });
+  }
 
   let geometryOut: string | undefined;
   if (options.geometryOut !== undefined) {
     const geometry = formatGeometry(spec, bits);
     geometryOut = (await writeAtomically(options.geometryOut, (tmpPath) => writeFile(tmpPath, geometry))).path;
   }
-  return { out: written.path, geometryOut, frames, hits, width, height, bytes: written.bytes, sha256: written.sha256 };
+  return { out: written.path, geometryOut, frames, hits, width, height, bytes: written.bytes, sha256: written.sha256, ...(dataFiles ? { dataFiles } : {}) };
 }
 
 /**
@@ -124,7 +152,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
  */
 export function validateSimulateOptions(options: SimulateOptions): void {
   const problems: string[] = [];
-  const { detector, frames, hitRate, seed, pixelType, compression, out, geometryOut } = options;
+  const { detector, frames, hitRate, seed, pixelType, compression, out, geometryOut, layout, framesPerDataFile } = options;
   if (!DETECTOR_NAMES.includes(detector)) {
     problems.push(`Unknown --detector ${JSON.stringify(detector)}; expected one of ${DETECTOR_NAMES.join(', ')}`);
   }
@@ -142,6 +170,14 @@ export function validateSimulateOptions(options: SimulateOptions): void {
   }
   if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
     problems.push(`Expected --compression to be one of ${COMPRESSIONS.join(', ')} but received ${JSON.stringify(compression)}`);
+  }
+  if (layout !== undefined && !LAYOUTS.includes(layout)) {
+    problems.push(`Expected --layout to be one of ${LAYOUTS.join(', ')} but received ${JSON.stringify(layout)}`);
+  }
+  if (framesPerDataFile !== undefined && (!Number.isSafeInteger(framesPerDataFile) || framesPerDataFile < 1)) {
+    problems.push(`Expected --frames-per-data-file to be a positive integer but received ${String(framesPerDataFile)}`);
+  } else if (framesPerDataFile !== undefined && layout !== 'nxmx') {
+    problems.push('Expected --frames-per-data-file only with --layout nxmx');
   }
   if (typeof out !== 'string' || out === '') {
     problems.push(`Expected --out to be a file path but received ${JSON.stringify(out)}`);

@@ -1,5 +1,5 @@
 import type { DetectorName } from '../../simulate/detectors.ts';
-import { simulate } from '../../simulate/simulate.ts';
+import { simulate, type SimulateLayout } from '../../simulate/simulate.ts';
 import type { Compression } from '../../store/hdf5.ts';
 import { formatBytes, printJson } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
@@ -13,6 +13,8 @@ export interface SimulateCliOptions {
   pixelType: 'uint16' | 'uint32';
   compression: Compression;
   out: string;
+  layout: SimulateLayout;
+  framesPerDataFile?: number;
   geometryOut?: string;
   json?: boolean;
 }
@@ -21,6 +23,12 @@ export async function run(_globals: GlobalOptions, opts: SimulateCliOptions): Pr
   const progress = startProgress('simulate', !opts.json && process.stderr.isTTY === true);
   const result = await simulate({ ...opts, onFrame: (done, total) => progress.update(done, total) }).finally(() => progress.stop());
   if (opts.json) return printJson(result);
-  console.log(`${result.out}: ${result.frames} frames (${result.hits} hits) ${result.width}x${result.height} ${opts.pixelType}, ${formatBytes(result.bytes)}`);
+  if (result.dataFiles) {
+    const total = result.dataFiles.reduce((n, f) => n + f.bytes, result.bytes);
+    console.log(`${result.out}: NXmx master of ${result.frames} frames (${result.hits} hits) ${result.width}x${result.height} ${opts.pixelType} in ${result.dataFiles.length} data files, ${formatBytes(total)} in all`);
+    for (const f of result.dataFiles) console.log(`${f.path}: ${formatBytes(f.bytes)}`);
+  } else {
+    console.log(`${result.out}: ${result.frames} frames (${result.hits} hits) ${result.width}x${result.height} ${opts.pixelType}, ${formatBytes(result.bytes)}`);
+  }
   if (result.geometryOut) console.log(`${result.geometryOut}: CrystFEL geometry`);
 }
