@@ -5,7 +5,9 @@
       "sources": [
         "binding/addon.cpp",
         "binding/binning.cpp",
-        "kernels/binning.cpp"
+        "binding/peakfinder8.cpp",
+        "kernels/binning.cpp",
+        "kernels/peakfinder8.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
@@ -18,11 +20,14 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O3"],
+      # No FMA contraction: the kernels' results must equal their TypeScript references bit for
+      # bit, and JS rounds every multiply and add.
+      "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
-        "GCC_OPTIMIZATION_LEVEL": "3"
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"]
       },
       "msvs_settings": {
         "VCCLCompilerTool": {

@@ -5,6 +5,30 @@ import { SxError } from './errors.ts';
 /** Frame pixel types the native kernels accept. */
 export type NativeFrame = Uint16Array | Uint32Array | Int32Array | Float32Array;
 
+/** peakfinder8's parameters as the addon reads them (see PeakFinderParams in src/core/peakfinder8.ts). */
+export interface NativePeakFinderParams {
+  threshold: number;
+  minSnr: number;
+  minPixCount: number;
+  maxPixCount: number;
+  localBgRadius: number;
+  minRes: number;
+  maxRes: number;
+  maxPeaksPerPanel: number;
+}
+
+/** peakfinder8's result: one element per peak in each column, each column its own ArrayBuffer. */
+export interface NativePeakList {
+  count: number;
+  fs: Float32Array;
+  ss: Float32Array;
+  panel: Int16Array;
+  intensity: Float32Array;
+  snr: Float32Array;
+  npix: Int32Array;
+  maxValue: Float32Array;
+}
+
 /**
  * The functions of the C++ addon (native/binding). They trust nothing but validate only
  * cheaply, with terse messages: call the wrappers in src/ (e.g. `binFrame` in
@@ -27,6 +51,20 @@ export interface SxNative {
     out: Uint32Array | Int32Array | Float32Array,
     badMask: Uint8Array,
   ): number;
+
+  /**
+   * Runs peakfinder8 on a width x height `frame` with per-pixel `radius`, `panel` and `bad`
+   * maps of the same size (see `findPeaks` in src/core/peakfinder8.ts).
+   */
+  peakfinder8(
+    frame: NativeFrame,
+    width: number,
+    height: number,
+    radius: Float32Array,
+    panel: Int16Array,
+    bad: Uint8Array,
+    params: NativePeakFinderParams,
+  ): NativePeakList;
 }
 
 const ADDON_PATH = '../native/build/Release/sxnative.node';

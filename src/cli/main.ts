@@ -88,17 +88,18 @@ function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (opts, cmd) => (await import('./commands/simulate.ts')).run(globals(cmd), opts));
 
-  program
-    .command('ingest')
-    .description('record frames of HDF5 files in the catalog and keep them in containers on the ingest tier')
-    .argument('<files...>', 'HDF5 files with frames (/entry/data/data, /entry_1/data_1/data or /data/data)')
-    .requiredOption('--experiment <name>', 'experiment to add a run to (created if new)')
-    .option('--geometry <file.geom>', 'CrystFEL geometry of the detector, kept with the data')
-    .option('--proposal <id>', 'proposal the experiment belongs to')
-    .option('--facility <name>', 'facility or beamline (used by policies)')
-    .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
-    .option('--json', 'print the result as JSON')
-    .action(async (files, opts, cmd) => (await import('./commands/ingest.ts')).run(globals(cmd), files, opts));
+  addPeakFinderOptions(
+    program
+      .command('ingest')
+      .description('record frames of HDF5 files in the catalog, label them (with --geometry) and keep them in containers on the ingest tier')
+      .argument('<files...>', 'HDF5 files with frames (where the geometry says, else /entry/data/data, /entry_1/data_1/data, /data/data or an NXmx master)')
+      .requiredOption('--experiment <name>', 'experiment to add a run to (created if new)')
+      .option('--geometry <file.geom>', 'CrystFEL geometry: frames are labelled (peakfinder8) and the geometry is kept with the data')
+      .option('--proposal <id>', 'proposal the experiment belongs to')
+      .option('--facility <name>', 'facility or beamline (used by policies)')
+      .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
+      .option('--json', 'print the result as JSON'),
+  ).action(async (files, opts, cmd) => (await import('./commands/ingest.ts')).run(globals(cmd), files, opts, peakFinderOverrides(opts)));
 
   addPeakFinderOptions(
     program

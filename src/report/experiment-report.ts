@@ -19,6 +19,11 @@ export interface ExperimentReport {
   sampleTags: string[];
   runs: number;
   frames: number;
+  /** Frames the processing core labelled, and how many of those are hits. */
+  labelled: number;
+  hits: number;
+  /** Frames with an indexing result (imported CrystFEL streams). */
+  indexed: number;
   rawBytes: number;
   storedBytes: number;
   /** raw / stored: how much smaller the kept data is than the frames as recorded. */
@@ -40,9 +45,10 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
   }
   const db = catalog.db;
   const frames = db
-    .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(f.raw_bytes), 0) AS bytes
+    .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(f.raw_bytes), 0) AS bytes, COUNT(f.hit) AS labelled,
+                     COALESCE(SUM(f.hit = 1), 0) AS hits, COALESCE(SUM(f.indexed = 1), 0) AS indexed
               FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ?`)
-    .get(exp.id) as { n: number; bytes: number };
+    .get(exp.id) as { n: number; bytes: number; labelled: number; hits: number; indexed: number };
   const runs = (db.prepare('SELECT COUNT(*) AS n FROM runs WHERE experiment_id = ?').get(exp.id) as { n: number }).n;
   const byTier = db
     .prepare(`SELECT p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
@@ -63,6 +69,9 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     sampleTags: exp.sampleTags,
     runs,
     frames: frames.n,
+    labelled: frames.labelled,
+    hits: frames.hits,
+    indexed: frames.indexed,
     rawBytes: frames.bytes,
     storedBytes: containers.bytes,
     reduction: containers.bytes > 0 ? frames.bytes / containers.bytes : 0,

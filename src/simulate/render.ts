@@ -45,6 +45,27 @@ export class SpotRenderer {
 
   /** Adds the crystal's spots to `frame`; returns n_spots (see SPOT_PEAK_PHOTONS). */
   render(frame: Frame, rng: Rng, crystal: Crystal): number {
+    let nSpots = 0;
+    this.forEachSpot(crystal, (fs, ss, photons) => {
+      if (this.spotPixels(fs, ss, crystal.spotSigma, photons, (i, mean) => {
+        const value = frame[i] + rng.poisson(mean);
+        frame[i] = value > this.maxAdu ? this.maxAdu : value;
+      }) >= SPOT_PEAK_PHOTONS) nSpots++;
+    });
+    return nSpots;
+  }
+
+  /** n_spots that `render` would report for this crystal, without drawing anything. */
+  countSpots(crystal: Crystal): number {
+    let nSpots = 0;
+    this.forEachSpot(crystal, (fs, ss, photons) => {
+      if (this.spotPixels(fs, ss, crystal.spotSigma, photons) >= SPOT_PEAK_PHOTONS) nSpots++;
+    });
+    return nSpots;
+  }
+
+  /** Calls `visit` with the detector position and full photon count of every spot of the crystal. */
+  private forEachSpot(crystal: Crystal, visit: (fs: number, ss: number, photons: number) => void): void {
     const { width, height, beamCenter, clen, pixelSize } = this.spec;
     const { data, count } = this.reflections;
     const k = this.k;
@@ -54,7 +75,6 @@ export class SpotRenderer {
     // |k0 + g|² = k² + t with t = s² + 2k·gz, so the excitation error is about -t / 2k.
     const tMax = 2 * k * EWALD_CUT * profile;
     const toPixels = clen / pixelSize;
-    let nSpots = 0;
     for (let n = 0; n < count; n++) {
       const o = n * REFLECTION_STRIDE;
       const s = data[o + 3];
@@ -72,14 +92,15 @@ export class SpotRenderer {
       if (!(fs >= 0 && fs < width && ss >= 0 && ss < height)) continue;
       if (this.mask[Math.floor(ss) * width + Math.floor(fs)] & MASK_GAP) continue;
       const excitation = (k - Math.sqrt(k * k + t)) / profile;
-      const photons = crystal.scale * data[o + 4] * Math.exp(-excitation * excitation);
-      if (this.drawSpot(frame, rng, fs, ss, crystal.spotSigma, photons) >= SPOT_PEAK_PHOTONS) nSpots++;
+      visit(fs, ss, crystal.scale * data[o + 4] * Math.exp(-excitation * excitation));
     }
-    return nSpots;
   }
 
-  /** Adds Poisson photons of a pixel-integrated 2D Gaussian; returns the largest pixel mean. */
-  private drawSpot(frame: Frame, rng: Rng, fs: number, ss: number, sigma: number, photons: number): number {
+  /**
+   * The pixels of a pixel-integrated 2D Gaussian spot: calls `add` with each pixel's expected
+   * photons (if given) and returns the largest of them.
+   */
+  private spotPixels(fs: number, ss: number, sigma: number, photons: number, add?: (index: number, mean: number) => void): number {
     const { width, height } = this.spec;
     const reach = SPOT_HALF_WIDTH_SIGMAS * sigma;
     const fs0 = Math.max(0, Math.floor(fs - reach));
@@ -88,7 +109,7 @@ export class SpotRenderer {
     const ss1 = Math.min(height - 1, Math.floor(ss + reach));
     pixelWeights(this.weightsX, fs0, fs1, fs, sigma);
     pixelWeights(this.weightsY, ss0, ss1, ss, sigma);
-    const { mask, maxAdu } = this;
+    const { mask } = this;
     let peak = 0;
     for (let b = ss0; b <= ss1; b++) {
       const rowPhotons = photons * this.weightsY[b - ss0];
@@ -99,8 +120,7 @@ export class SpotRenderer {
         let mean = rowPhotons * this.weightsX[a - fs0];
         if (bits & MASK_BEAMSTOP) mean *= BEAMSTOP_TRANSMISSION;
         if (mean > peak) peak = mean;
-        const value = frame[i] + rng.poisson(mean);
-        frame[i] = value > maxAdu ? maxAdu : value;
+        add?.(i, mean);
       }
     }
     return peak;

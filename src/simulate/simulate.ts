@@ -4,7 +4,7 @@ import { SxError } from '../errors.ts';
 import { COMPRESSIONS, DEFAULT_COMPRESSION, FrameStackWriter, loadH5, type Compression, type H5File } from '../store/hdf5.ts';
 import { writeAtomically, type WrittenFile } from '../store/atomic.ts';
 import { BackgroundSampler, type Frame } from './background.ts';
-import { BEST_RESOLUTION, buildReflectionTable, drawCrystal } from './crystal.ts';
+import { BEST_RESOLUTION, buildReflectionTable, drawCrystal, type Crystal } from './crystal.ts';
 import { buildPixelMask, DETECTOR_NAMES, DETECTORS, farthestRadiusOf, MASK_GAP, resolutionAt, type DetectorName } from './detectors.ts';
 import { formatGeometry } from './geometry-writer.ts';
 import { allocTruth, writeInstrument, writeTruth } from './metadata.ts';
@@ -96,7 +96,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     const isHit = rng.next() < hitRate;
     background.fill(frame, rng, Math.exp(BACKGROUND_JITTER * rng.normal()));
     if (isHit) {
-      const crystal = drawCrystal(rng);
+      const crystal = drawVisibleCrystal(rng, spots);
       hits += 1;
       truth.isHit[n] = 1;
       truth.quaternion.set(crystal.quaternion, 4 * n);
@@ -188,4 +188,18 @@ export function validateSimulateOptions(options: SimulateOptions): void {
     problems.push(`Expected --geometry-out to differ from --out but both are ${JSON.stringify(out)}`);
   }
   if (problems.length > 0) throw new SxError('usage', problems.join('\n'));
+}
+
+/**
+ * A hit must be a hit: fewer than this many spots (of SPOT_PEAK_PHOTONS or more) make a frame
+ * that no one could tell from a blank, so such a crystal (too small, or a bad orientation for
+ * a small detector) is drawn again. Hits with just above this many spots are the weak hits.
+ */
+export const MIN_HIT_SPOTS = 15;
+const MAX_DRAWS = 50;
+
+function drawVisibleCrystal(rng: Rng, spots: SpotRenderer): Crystal {
+  let crystal = drawCrystal(rng);
+  for (let draw = 1; draw < MAX_DRAWS && spots.countSpots(crystal) < MIN_HIT_SPOTS; draw++) crystal = drawCrystal(rng);
+  return crystal;
 }

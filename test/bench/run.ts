@@ -9,7 +9,12 @@ import { ingest } from '../../src/ingest/ingest.ts';
 import { binFrame } from '../../src/reduce/binning.ts';
 import { binFrameReference } from '../../src/reduce/binning-reference.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
-import { openHdf5Frames } from '../../src/ingest/hdf5-source.ts';
+import { openFrameSource } from '../../src/ingest/hdf5-source.ts';
+import { readGeometry } from '../../src/formats/crystfel-geometry.ts';
+import { buildPixelMap } from '../../src/core/pixel-map.ts';
+import { Labeller } from '../../src/core/labels.ts';
+import { DEFAULT_PEAKFINDER_PARAMS, findPeaks } from '../../src/core/peakfinder8.ts';
+import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 
 const MB = 1e6;
 const work = mkdtempSync(join(tmpdir(), 'sxarchive-bench-'));
@@ -65,19 +70,35 @@ try {
   // Simulation and the read/write stages on Eiger 4M and 16M frames.
   for (const [detector, frames] of [['eiger4m', 40], ['eiger16m', 10]] as const) {
     const file = join(work, `${detector}.h5`);
+    const geometryFile = join(work, `${detector}.geom`);
     let start = performance.now();
-    const sim = await simulate({ detector, frames, hitRate: 0.4, seed: 3, out: file });
+    const sim = await simulate({ detector, frames, hitRate: 0.4, seed: 3, out: file, geometryOut: geometryFile });
     let seconds = (performance.now() - start) / 1000;
     const frameMB = (sim.width * sim.height * 2) / MB;
     emit({ stage: 'simulate+write', detector, compression: 'bitshuffle-lz4', frames, frames_per_s: round(frames / seconds, 2), ...relative((frames * frameMB) / seconds) });
 
-    const source = await openHdf5Frames(file);
+    const source = await openFrameSource(file);
     start = performance.now();
     for (let i = 0; i < source.count; i++) source.read(i);
     seconds = (performance.now() - start) / 1000;
     emit({ stage: 'read', detector, compression: 'bitshuffle-lz4', frames, frames_per_s: round(frames / seconds, 2), ...relative((frames * frameMB) / seconds) });
 
-    const frame = source.read(0) as Uint16Array;
+    // Labelling, one core: the peakfinder8 kernel alone, then the whole per-frame labelling
+    // (per-frame mask + kernel + resolution estimate), over every frame (hits and blanks).
+    const map = buildPixelMap(readGeometry(geometryFile));
+    const labeller = new Labeller(map, DEFAULT_PEAKFINDER_PARAMS);
+    const all = Array.from({ length: source.count }, (_, i) => source.read(i));
+    const pixels = all.length * map.width * map.height;
+    const input = (f: (typeof all)[number]) => ({ frame: f, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad: map.bad });
+    const kernel = timeIt(() => all.forEach((f) => findPeaks(input(f), DEFAULT_PEAKFINDER_PARAMS)), 2);
+    emit({ stage: 'peakfinder8-native', detector, pixel_type: 'uint16', frames_per_s: round(all.length / kernel, 1), mpixel_per_s: round(pixels / 1e6 / kernel), ...relative((all.length * frameMB) / kernel), target_mpixel_per_s: 250 });
+    const labelling = timeIt(() => all.forEach((f, i) => labeller.label(f, `frame ${i}`)), 2);
+    emit({ stage: 'label-native', detector, pixel_type: 'uint16', frames_per_s: round(all.length / labelling, 1), mpixel_per_s: round(pixels / 1e6 / labelling), ...relative((all.length * frameMB) / labelling), target_mpixel_per_s: 250 });
+    const refFrames = all.slice(0, 2);
+    const ref = timeIt(() => refFrames.forEach((f) => findPeaksReference(input(f), DEFAULT_PEAKFINDER_PARAMS)), 1);
+    emit({ stage: 'peakfinder8-typescript-reference', detector, mpixel_per_s: round((refFrames.length * map.width * map.height) / 1e6 / ref), native_speedup: round((ref / refFrames.length) / (kernel / all.length), 2) });
+
+    const frame = all[0] as Uint16Array;
     source.close();
     const opts = { width: sim.width, height: sim.height, factor: 2 as const };
     const native = timeIt(() => binFrame(frame, opts));

@@ -1,3 +1,4 @@
+import type { PeakFinderParams } from '../../core/peakfinder8.ts';
 import { ingest } from '../../ingest/ingest.ts';
 import { withCatalog } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
@@ -13,19 +14,24 @@ export interface IngestCliOptions {
   json?: boolean;
 }
 
-export async function run(globals: GlobalOptions, files: string[], opts: IngestCliOptions): Promise<void> {
+export async function run(globals: GlobalOptions, files: string[], opts: IngestCliOptions, peakFinder: Partial<PeakFinderParams>): Promise<void> {
   const progress = startProgress('ingest', !opts.json && process.stderr.isTTY === true);
   const result = await withCatalog(globals, (facility, catalog) =>
     ingest({
       files,
       experiment: { name: opts.experiment, proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag },
       geometryFile: opts.geometry,
+      peakFinder,
       facility,
       catalog,
       onFrame: (done, total) => progress.update(done, total),
     }),
   ).finally(() => progress.stop());
+  for (const s of result.skipped) console.error(`skipped ${s.file} event ${s.event}: ${s.error}`);
+  for (const s of result.unlabelled) console.error(`not labelled ${s.file} event ${s.event}: ${s.error}`);
   if (opts.json) return printJson(result);
   console.log(`experiment ${result.experiment} run ${result.run}: ${result.frames} frames, ${formatBytes(result.rawBytes)} raw -> ${formatBytes(result.storedBytes)} in ${result.containers.length} container(s)`);
+  if (opts.geometry) console.log(`labelled ${result.labelled} frames: ${result.hits} hits`);
+  if (result.skipped.length > 0) console.log(`${result.skipped.length} unreadable frame(s) skipped`);
   for (const c of result.containers) console.log(`  ${c.path}  ${c.frames} frames  ${formatBytes(c.bytes)}  sha256 ${c.sha256.slice(0, 16)}…`);
 }

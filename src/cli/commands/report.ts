@@ -7,6 +7,7 @@ export function renderReport(r: ExperimentReport): string {
   const lines = [
     `experiment ${r.experiment}${r.proposal ? `  proposal ${r.proposal}` : ''}${r.facility ? `  facility ${r.facility}` : ''}`,
     r.sampleTags.length ? `sample tags: ${r.sampleTags.join(', ')}` : undefined,
+    r.labelled > 0 || r.indexed > 0 ? `labels: ${r.labelled} frames labelled, ${r.hits} hits (${r.frames > 0 ? ((100 * r.hits) / r.frames).toFixed(1) : 0} %), ${r.indexed} indexed` : undefined,
     `${r.runs} run(s), ${r.frames} frames, ${formatBytes(r.rawBytes)} raw -> ${formatBytes(r.storedBytes)} kept in ${r.containers} container(s) (${r.reduction.toFixed(2)}x smaller)`,
     table(
       ['tier', 'containers', 'bytes', `price/TB/yr`, 'cost/year'],

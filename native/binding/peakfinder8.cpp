@@ -1,0 +1,118 @@
+// peakfinder8(frame, width, height, radius, panel, bad, params) -> { count, fs, ss, panel,
+// intensity, snr, npix, maxValue }. The peak count is known only at the end, so the binding
+// allocates the outputs: one ArrayBuffer per column, so callers can transfer each to a worker.
+#include "../kernels/peakfinder8.hpp"
+#include "convert.hpp"
+
+#include <cstdint>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace sx {
+namespace {
+
+// convert.hpp has no Int16Array kind; the panel map is the only one, so it is checked here.
+const int16_t* toPanelMap(const Napi::Value& value, size_t length) {
+  const Napi::Env env = value.Env();
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int16_array) {
+    throw Napi::TypeError::New(env, "Expected panel to be an Int16Array");
+  }
+  auto array = value.As<Napi::Int16Array>();
+  if (array.ElementLength() != length) {
+    throw Napi::RangeError::New(env, "Expected panel of " + std::to_string(length) +
+                                         " elements but received " +
+                                         std::to_string(array.ElementLength()));
+  }
+  return array.Data();
+}
+
+PeakFinderParams toParams(const Napi::Value& value) {
+  const Napi::Env env = value.Env();
+  if (!value.IsObject()) throw Napi::TypeError::New(env, "Expected params to be an object");
+  const Napi::Object object = value.As<Napi::Object>();
+  const uint32_t maxCount = std::numeric_limits<int32_t>::max();
+  PeakFinderParams params{};
+  params.threshold = toNumber(object.Get("threshold"), "threshold");
+  params.minSnr = toNumber(object.Get("minSnr"), "minSnr");
+  params.minPixCount = toUint32(object.Get("minPixCount"), "minPixCount", 1, maxCount);
+  params.maxPixCount =
+      toUint32(object.Get("maxPixCount"), "maxPixCount", params.minPixCount, maxCount);
+  params.localBgRadius = toUint32(object.Get("localBgRadius"), "localBgRadius", 1, 1024);
+  params.minRes = toNumber(object.Get("minRes"), "minRes");
+  params.maxRes = toNumber(object.Get("maxRes"), "maxRes");
+  params.maxPeaksPerPanel =
+      toUint32(object.Get("maxPeaksPerPanel"), "maxPeaksPerPanel", 1, maxCount);
+  if (!(params.minSnr >= 0 && params.minRes >= 0 && params.maxRes >= 0) ||
+      std::isinf(params.threshold) || std::isinf(params.minSnr) || std::isinf(params.minRes) ||
+      std::isinf(params.maxRes)) {
+    throw Napi::RangeError::New(env, "Expected finite threshold and non-negative minSnr, minRes, maxRes");
+  }
+  return params;
+}
+
+template <typename T>
+Napi::Value toColumn(Napi::Env env, const std::vector<T>& values) {
+  auto array = Napi::TypedArrayOf<T>::New(env, values.size());
+  if (!values.empty()) std::memcpy(array.Data(), values.data(), values.size() * sizeof(T));
+  return array;
+}
+
+template <typename In>
+Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
+                          const PeakFinderParams& params) {
+  const Napi::Env env = info.Env();
+  const size_t pixels = maps.width * maps.height;
+  const ArrayView<In> frame = toArrayView<In>(info[0], "frame", pixels);
+  maps.radius = toArrayView<float>(info[3], "radius", pixels).data;
+  maps.panel = toPanelMap(info[4], pixels);
+  maps.bad = toArrayView<uint8_t>(info[5], "bad", pixels).data;
+  PeakFinderResult result;
+  findPeaks8<In>(frame.data, maps, params, result);
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("count", Napi::Number::New(env, static_cast<double>(result.fs.size())));
+  out.Set("fs", toColumn(env, result.fs));
+  out.Set("ss", toColumn(env, result.ss));
+  out.Set("panel", toColumn(env, result.panel));
+  out.Set("intensity", toColumn(env, result.intensity));
+  out.Set("snr", toColumn(env, result.snr));
+  out.Set("npix", toColumn(env, result.npix));
+  out.Set("maxValue", toColumn(env, result.maxValue));
+  return out;
+}
+
+}  // namespace
+
+Napi::Value PeakFinder8(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info.Length() != 7) {
+    throw Napi::TypeError::New(env, "Expected 7 arguments for peakfinder8");
+  }
+  const uint32_t maxSide = std::numeric_limits<uint32_t>::max();
+  PeakFinderMaps maps{};
+  maps.width = toUint32(info[1], "width", 1, maxSide);
+  maps.height = toUint32(info[2], "height", 1, maxSide);
+  const PeakFinderParams params = toParams(info[6]);
+
+  const napi_typedarray_type type = info[0].IsTypedArray()
+                                        ? info[0].As<Napi::TypedArray>().TypedArrayType()
+                                        : napi_float64_array;
+  switch (type) {
+    case napi_uint16_array:
+      return runPeakFinder<uint16_t>(info, maps, params);
+    case napi_uint32_array:
+      return runPeakFinder<uint32_t>(info, maps, params);
+    case napi_int32_array:
+      return runPeakFinder<int32_t>(info, maps, params);
+    case napi_float32_array:
+      return runPeakFinder<float>(info, maps, params);
+    default:
+      throw Napi::TypeError::New(
+          env, "Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array");
+  }
+}
+
+}  // namespace sx

@@ -1,0 +1,76 @@
+// The peakfinder8 method (CrystFEL / Cheetah / OM) on one frame. Plain C++ on raw pointers so
+// it can be tested and reused without Node. Every step is mirrored in
+// src/core/peakfinder8-reference.ts and the tests require identical peak lists: change both.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sx {
+
+// CrystFEL's parameter names and meanings; the caller checks ranges.
+struct PeakFinderParams {
+  double threshold;           // absolute floor of every bin's high limit
+  double minSnr;              // clip factor of the radial statistics and minimum peak SNR
+  uint32_t minPixCount;       // >= 1
+  uint32_t maxPixCount;       // >= minPixCount
+  uint32_t localBgRadius;     // >= 1: the local background ring is R < d <= 2R
+  double minRes;              // pixels are used only if minRes < radius
+  double maxRes;              // ... and radius < maxRes (0 = no upper cut)
+  uint32_t maxPeaksPerPanel;  // later peaks of a full panel are dropped
+};
+
+// Per-pixel maps, each width x height, row-major (fs fastest).
+struct PeakFinderMaps {
+  const float* radius;   // distance from the beam in pixels
+  const int16_t* panel;  // panel index, < 0 = no panel
+  const uint8_t* bad;    // nonzero = masked
+  size_t width;
+  size_t height;
+};
+
+// Struct of arrays, one entry per peak in the order the seeds were met (row-major).
+struct PeakFinderResult {
+  std::vector<float> fs;  // centre of mass + 0.5
+  std::vector<float> ss;
+  std::vector<int16_t> panel;
+  std::vector<float> intensity;
+  std::vector<float> snr;
+  std::vector<int32_t> npix;
+  std::vector<float> maxValue;
+};
+
+// Radial statistics (bin b = floor(radius)) come from a deterministic subsample of whole row
+// segments, so that most of the maps is never read. The frame is cut into kSampleTile-square
+// tiles; a tile reads every k-th of its rows, k the largest power of two <= (r + 1) /
+// kSampleRadiusUnit, from 1 to kSampleTile, where r is the smallest radius >= 0 at the tile's
+// centre and corners (k = kSampleTile if there is none: the tile is off the detector). The rows
+// read are those with (y + hash32(ty)) % k == 0, ty = y / kSampleTile the tile band and
+// hash32(n) = m ^ (m >> 16), m = n * 0x9e3779b1 mod 2^32. A ring of radius r holds ~2 pi r
+// pixels, so a bin gets ~200-400 samples, and all pixels within ~60 px of the beam. Each bin
+// keeps its first kMaxSamplesPerBin samples in row-major order.
+constexpr uint32_t kSampleTile = 64;
+constexpr double kSampleRadiusUnit = 32.0;
+constexpr size_t kMaxSamplesPerBin = 1024;
+constexpr int kClipRounds = 5;
+// Pixels at or beyond this radius are ignored, which bounds the number of radial bins.
+constexpr double kMaxRadius = 65536.0;
+// With fewer ring pixels than this, a peak's local background is its radial bin's.
+constexpr size_t kMinRingPixels = 4;
+
+// Finds the peaks of a width x height frame. The caller checks sizes and ranges.
+template <typename In>
+void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderParams& params,
+                PeakFinderResult& out);
+
+extern template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&,
+                                          const PeakFinderParams&, PeakFinderResult&);
+extern template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&,
+                                          const PeakFinderParams&, PeakFinderResult&);
+extern template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&,
+                                         const PeakFinderParams&, PeakFinderResult&);
+extern template void findPeaks8<float>(const float*, const PeakFinderMaps&,
+                                       const PeakFinderParams&, PeakFinderResult&);
+
+}  // namespace sx

@@ -1,0 +1,216 @@
+import { SxError } from '../errors.ts';
+import { loadNative } from '../native.ts';
+
+/**
+ * peakfinder8's parameters, with CrystFEL's names (camelCase) and meanings; radii in pixels.
+ * `threshold` and `minSnr` are in the frame's units (ADU; photons for photon-counting data).
+ */
+export interface PeakFinderParams {
+  /** Absolute floor of every radial bin's high limit (CrystFEL --threshold). */
+  threshold: number;
+  /** Clip factor of the radial statistics, and the minimum peak SNR (--min-snr). */
+  minSnr: number;
+  /** Fewest pixels in a peak, integer >= 1 (--min-pix-count). */
+  minPixCount: number;
+  /** Most pixels in a peak, integer >= minPixCount (--max-pix-count). */
+  maxPixCount: number;
+  /** Integer >= 1: the local background is the ring R < d <= 2R around the peak (--local-bg-radius). */
+  localBgRadius: number;
+  /** Pixels count only if minRes < radius (--min-res). */
+  minRes: number;
+  /** ... and radius < maxRes; 0 = no upper cut (--max-res). */
+  maxRes: number;
+  /** Later peaks of a panel that already has this many are dropped (CrystFEL: 2048). */
+  maxPeaksPerPanel: number;
+  /** A frame is a hit if it has at least this many peaks (--min-peaks); not used by `findPeaks`. */
+  minPeaks: number;
+}
+
+/**
+ * Defaults for photon-counting detectors (frames in photons, background up to a few photons
+ * per pixel). CrystFEL's settings for the shared sim-lysozyme data except for the threshold and
+ * the resolution cut (max_res depends on the detector):
+ * - threshold 8: on the simulator's frames it finds a median 99 % of the spots whose brightest
+ *   pixel expects >= 10 photons (10 finds 87 %: such a pixel passes a threshold of 10 only half
+ *   the time, and a peak needs two). At 2 photons per pixel (the sim-lysozyme background) the
+ *   bins' 5-sigma limit of ~9.1 is higher anyway, and blanks keep < 1 false peak per Mpixel.
+ * - minPixCount 2: with 1, single noisy pixels give tens of peaks per blank (the data README).
+ * - maxPixCount 50, localBgRadius 3, minSnr 5: CrystFEL's values; spots are 1-3 px wide.
+ * - minRes 20: skips the beamstop edge and the steep air scatter next to it.
+ * - minPeaks 10: CrystFEL's default of 0 makes every frame a hit.
+ *
+ * @example
+ * const peaks = findPeaks(input, { ...DEFAULT_PEAKFINDER_PARAMS, maxRes: 800 });
+ */
+export const DEFAULT_PEAKFINDER_PARAMS: Readonly<PeakFinderParams> = Object.freeze({
+  threshold: 8,
+  minSnr: 5,
+  minPixCount: 2,
+  maxPixCount: 50,
+  localBgRadius: 3,
+  minRes: 20,
+  maxRes: 0,
+  maxPeaksPerPanel: 2048,
+  minPeaks: 10,
+});
+
+/** One frame and the per-pixel maps of its geometry, all width x height, row-major (fs fastest). */
+export interface PeakFinderInput {
+  frame: Uint16Array | Uint32Array | Int32Array | Float32Array;
+  width: number;
+  height: number;
+  /** Distance from the beam in pixels (from the geometry's pixel map). */
+  radius: Float32Array;
+  /** Panel index, -1 = no panel; peaks never join pixels of different panels. */
+  panel: Int16Array;
+  /** 1 = masked for this frame. */
+  bad: Uint8Array;
+}
+
+/** Peaks as a struct of arrays, in the order their seeds were met in a row-major scan. */
+export interface PeakList {
+  count: number;
+  /** Centre of mass + 0.5 (CrystFEL's convention: pixel i spans [i, i + 1)), data-array coordinates. */
+  fs: Float32Array;
+  ss: Float32Array;
+  panel: Int16Array;
+  /** Sum of (value - local background mean) over the peak's pixels. */
+  intensity: Float32Array;
+  /** intensity / local background sigma (+Infinity on a noiseless background). */
+  snr: Float32Array;
+  npix: Int32Array;
+  /** The peak's largest raw pixel value; always set by `findPeaks`. */
+  maxValue?: Float32Array;
+}
+
+/** Validated input with every parameter filled in (shared with the reference). */
+export interface ResolvedPeakFinder {
+  input: PeakFinderInput;
+  params: PeakFinderParams;
+}
+
+const PARAM_NAMES = Object.keys(DEFAULT_PEAKFINDER_PARAMS) as (keyof PeakFinderParams)[];
+
+/**
+ * Finds Bragg peaks with the peakfinder8 method in native code (see /work/shared/formats.md
+ * and `findPeaksReference`, the same computation in TypeScript). Statistics per 1-px radial
+ * bin from a deterministic subsample (about 256 pixels per bin), 5 rounds of sigma clipping,
+ * seeds above the bin's high limit grown by 8-connectivity within a panel, local background
+ * from the ring R < d <= 2R around the brightest pixel. SNR = intensity / local sigma, as
+ * CrystFEL defines it (so `minSnr` means what it means there).
+ *
+ * @example
+ * const peaks = findPeaks({ frame, width, height, radius: map.radius, panel: map.panel, bad }, { maxRes: 800 });
+ * const hit = isHit(peaks); // peaks.count >= DEFAULT_PEAKFINDER_PARAMS.minPeaks
+ */
+export function findPeaks(input: PeakFinderInput, params?: Partial<PeakFinderParams>): PeakList {
+  const r = resolvePeakFinder(input, params);
+  const { frame, width, height, radius, panel, bad } = r.input;
+  return loadNative().peakfinder8(frame, width, height, radius, panel, bad, r.params);
+}
+
+/**
+ * Whether a peak list makes its frame a hit: at least `minPeaks` peaks.
+ *
+ * @example
+ * isHit(findPeaks(input), { minPeaks: 15 });
+ */
+export function isHit(peaks: PeakList, params?: Partial<PeakFinderParams>): boolean {
+  return peaks.count >= (params?.minPeaks ?? DEFAULT_PEAKFINDER_PARAMS.minPeaks);
+}
+
+/**
+ * Checks the input and parameters, reporting every problem at once, and fills in defaults.
+ * Only sizes and types are checked: a NaN radius or value simply makes its pixel take no part.
+ *
+ * @example
+ * const { params } = resolvePeakFinder(input, { threshold: 8 });
+ */
+export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPeakFinder {
+  if (typeof input !== 'object' || input === null) {
+    throw new SxError(
+      'usage',
+      `Expected an input object { frame, width, height, radius, panel, bad } for findPeaks but received ${describe(input)}`,
+    );
+  }
+  const problems: string[] = [];
+  const { frame, width, height, radius, panel, bad } = input as Record<string, unknown>;
+  const frameOk = isFrame(frame);
+  if (!frameOk) {
+    problems.push(`Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array but received ${describe(frame)}`);
+  }
+  const widthOk = isInteger(width, 1);
+  if (!widthOk) problems.push(`Expected width to be a positive integer but received ${describe(width)}`);
+  const heightOk = isInteger(height, 1);
+  if (!heightOk) problems.push(`Expected height to be a positive integer but received ${describe(height)}`);
+  const pixels = widthOk && heightOk ? width * height : undefined;
+  if (frameOk && pixels !== undefined && frame.length !== pixels) {
+    problems.push(`Expected frame to have width*height = ${pixels} elements but received ${frame.length}`);
+  }
+  const maps: [string, unknown, new (n: number) => ArrayBufferView][] = [
+    ['radius', radius, Float32Array],
+    ['panel', panel, Int16Array],
+    ['bad', bad, Uint8Array],
+  ];
+  for (const [name, value, type] of maps) {
+    if (!(value instanceof type)) {
+      problems.push(`Expected ${name} to be a ${type.name} but received ${describe(value)}`);
+    } else if (pixels !== undefined && (value as Uint8Array).length !== pixels) {
+      problems.push(`Expected ${name} to have width*height = ${pixels} elements but received ${(value as Uint8Array).length}`);
+    }
+  }
+  const resolved = resolveParams(params, problems);
+  if (problems.length > 0) throw new SxError('usage', problems.join('; '));
+  return { input: input as PeakFinderInput, params: resolved };
+}
+
+function resolveParams(params: unknown, problems: string[]): PeakFinderParams {
+  if (params === undefined) return { ...DEFAULT_PEAKFINDER_PARAMS };
+  if (typeof params !== 'object' || params === null) {
+    problems.push(`Expected peak finder params to be an object but received ${describe(params)}`);
+    return { ...DEFAULT_PEAKFINDER_PARAMS };
+  }
+  const given = params as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!(PARAM_NAMES as string[]).includes(key)) {
+      problems.push(`Unknown peak finder parameter ${JSON.stringify(key)}; expected one of ${PARAM_NAMES.join(', ')}`);
+    }
+  }
+  const p = { ...DEFAULT_PEAKFINDER_PARAMS } as PeakFinderParams;
+  for (const key of PARAM_NAMES) if (given[key] !== undefined) (p as unknown as Record<string, unknown>)[key] = given[key];
+  const check = (ok: boolean, key: keyof PeakFinderParams, what: string) => {
+    if (!ok) problems.push(`Expected ${key} to be ${what} but received ${describe(p[key])}`);
+  };
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  const intMax = 0x7fffffff;
+  check(finite(p.threshold), 'threshold', 'a finite number');
+  check(finite(p.minSnr) && p.minSnr >= 0, 'minSnr', 'a finite number >= 0');
+  check(isInteger(p.minPixCount, 1, intMax), 'minPixCount', 'an integer >= 1');
+  const minPix = isInteger(p.minPixCount, 1, intMax) ? p.minPixCount : 1;
+  check(isInteger(p.maxPixCount, minPix, intMax), 'maxPixCount', `an integer >= minPixCount (${minPix})`);
+  check(isInteger(p.localBgRadius, 1, 1024), 'localBgRadius', 'an integer from 1 to 1024');
+  check(finite(p.minRes) && p.minRes >= 0, 'minRes', 'a finite number >= 0');
+  const minRes = finite(p.minRes) ? p.minRes : 0;
+  check(finite(p.maxRes) && (p.maxRes === 0 || p.maxRes > minRes), 'maxRes', `0 (no cut) or a finite number > minRes (${minRes})`);
+  check(isInteger(p.maxPeaksPerPanel, 1, intMax), 'maxPeaksPerPanel', 'an integer >= 1');
+  check(isInteger(p.minPeaks, 0, intMax), 'minPeaks', 'an integer >= 0');
+  return p;
+}
+
+function isFrame(value: unknown): value is PeakFinderInput['frame'] {
+  return value instanceof Uint16Array || value instanceof Uint32Array || value instanceof Int32Array || value instanceof Float32Array;
+}
+
+function isInteger(value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+}
+
+function describe(value: unknown): string {
+  if (ArrayBuffer.isView(value)) {
+    const length = 'length' in value ? `(${String(value.length)})` : '';
+    return `${value.constructor.name}${length}`;
+  }
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'an object';
+  return String(value);
+}
