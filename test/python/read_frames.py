@@ -1,6 +1,6 @@
 """Reads a frame stack with Debian's h5py + hdf5plugin/bitshuffle, the way a facility user would.
 
-Prints JSON: shape, dtype, filter ids and the SHA-256 of each frame's bytes (little-endian).
+Prints JSON: shape, dtype, plugin filter ids and the SHA-256 of each frame's bytes (little-endian).
 Chunks written with the zstd filter (32015) are checked independently: Debian ships no
 HDF5 zstd plugin, so each raw chunk is read and decompressed with python3-zstandard.
 """
@@ -15,7 +15,8 @@ import numpy as np
 path, dataset = sys.argv[1], sys.argv[2]
 with h5py.File(path, "r") as f:
     d = f[dataset]
-    filters = sorted(int(k) for k in d._filters.keys()) if hasattr(d, "_filters") else []
+    # h5py names built-in filters ("gzip", "shuffle") and numbers registered plugins ("32008").
+    filters = sorted(int(k) for k in d._filters.keys() if str(k).isdigit())
     frames = []
     for i in range(d.shape[0]):
         if 32015 in filters:

@@ -33,6 +33,7 @@ export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<vo
     say(`simulating ${opts.frames} ${opts.detector} frames (${Math.round(opts.hitRate * 100)} % hits, seed ${opts.seed})`);
     const simBar = startProgress('simulate', showBars);
     const sim = await simulate({ detector: opts.detector, frames: opts.frames, hitRate: opts.hitRate, seed: opts.seed, out, geometryOut, onFrame: (d, t) => simBar.update(d, t) }).finally(() => simBar.stop());
+    say(`simulated ${sim.frames} frames, ${sim.hits} of them with a crystal (the truth the labels below are checked against)`);
     const name = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
     say(`ingesting into experiment ${name} under ${dataDir}`);
     const ingestBar = startProgress('ingest', showBars);

@@ -1,0 +1,70 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCatalog } from '../../src/catalog/catalog.ts';
+import { loadFacility } from '../../src/config/facility.ts';
+import { decodePeaks } from '../../src/core/peak-blob.ts';
+import { ingest } from '../../src/ingest/ingest.ts';
+import { simulate } from '../../src/simulate/simulate.ts';
+import { loadH5, type Dataset } from '../../src/store/hdf5.ts';
+import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { ZERO_CHUNK_SCRIPT } from './helpers.ts';
+
+async function truthHits(file: string): Promise<number[]> {
+  const h5 = await loadH5();
+  const f = new h5.File(file, 'r');
+  try {
+    return Array.from((f.get('/entry/truth/is_hit') as Dataset).value as Uint8Array);
+  } finally {
+    f.close();
+  }
+}
+
+test('ingest with a geometry labels every frame and stores the labels with the frames', async (t) => {
+  const dir = tempDir(t);
+  const run = await simulate({ detector: 'tiny', frames: 20, hitRate: 0.5, seed: 21, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const result = await ingest({ files: [run.out], experiment: { name: 'e1' }, geometryFile: run.geometryOut, peakFinder: { minPeaks: 10 }, facility, catalog });
+  t.like(result, { frames: 20, labelled: 20, hits: run.hits });
+  t.deepEqual(result.skipped, []);
+
+  const rows = catalog.db.prepare('SELECT event, hit, n_peaks, resolution, peaks FROM frames ORDER BY id').all() as { event: string; hit: number; n_peaks: number; resolution: number | null; peaks: Buffer }[];
+  t.deepEqual(rows.map((r) => r.hit), await truthHits(run.out));
+  for (const r of rows) {
+    const peaks = decodePeaks(r.peaks);
+    t.is(peaks.count, r.n_peaks);
+    if (r.hit) t.true(r.resolution! > 1 && r.resolution! < 20, `resolution ${r.resolution} Å`);
+  }
+  const labelling = JSON.parse((catalog.db.prepare('SELECT labelling FROM runs').get() as { labelling: string }).labelling);
+  t.is(labelling.geometry_file, run.geometryOut);
+  t.is(labelling.peakfinder8.minPeaks, 10);
+});
+
+test('ingest skips and reports unreadable frames, and keeps the rest', async (t) => {
+  const dir = tempDir(t);
+  const good = await simulate({ detector: 'tiny', frames: 5, hitRate: 0.5, seed: 5, out: join(dir, 'good.h5') });
+  const truncated = join(dir, 'truncated.h5');
+  copyFileSync(good.out, truncated);
+  truncateSync(truncated, Math.floor(statSync(truncated).size * 0.5));
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  // A file that cannot be opened at all stops ingest before anything is written: say which.
+  await t.throwsAsync(ingest({ files: [good.out, truncated], experiment: { name: 'e1' }, facility, catalog }), { message: new RegExp(truncated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) });
+  t.is((catalog.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 0);
+
+  // A file that opens but has one damaged frame: that frame is skipped and reported, the rest archived.
+  const holed = join(dir, 'holed.h5');
+  execFileSync(DEBIAN_PYTHON, [ZERO_CHUNK_SCRIPT, good.out, holed, '/entry/data/data', '2']);
+  const result = await ingest({ files: [holed], experiment: { name: 'e1' }, facility, catalog });
+  t.is(result.frames, 4);
+  t.is(result.skipped.length, 1);
+  t.like(result.skipped[0], { file: holed, event: '//2' });
+  t.regex(result.skipped[0].error, new RegExp(`^${holed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} event //2: `));
+  const events = (catalog.db.prepare('SELECT event FROM frames ORDER BY id').all() as { event: string }[]).map((r) => r.event);
+  t.deepEqual(events, ['//0', '//1', '//3', '//4']);
+});
