@@ -89,6 +89,13 @@ function toExperiment(row: ExperimentRow): Experiment {
 
 const now = () => new Date().toISOString();
 
+/** Experiment names become folder names on every tier: ingest and imports check them first. */
+export function checkExperimentName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new SxError('usage', `Expected an experiment name of letters, digits, '.', '_' or '-' (it names folders) but received ${JSON.stringify(name)}`);
+  }
+}
+
 /**
  * The SQLite catalog: the only state shared between sxarchive's stages. Opening it applies
  * pending migrations.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Catalog, NewExperiment, NewFrame } from '../catalog/catalog.ts';
+import { checkExperimentName, type Catalog, type NewExperiment, type NewFrame } from '../catalog/catalog.ts';
 import type { Facility } from '../config/facility.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { frameLayoutOf } from '../core/label-files.ts';
@@ -76,13 +76,6 @@ function planContainers(sources: FrameSource[], maxFrames: number): FrameRef[][]
   }
   if (current.length > 0) groups.push(current);
   return groups;
-}
-
-/** Experiment names become folder names on every tier. */
-export function checkExperimentName(name: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new SxError('usage', `Expected an experiment name of letters, digits, '.', '_' or '-' (it names folders) but received ${JSON.stringify(name)}`);
-  }
 }
 
 /** A frame ingest could not read: counted, reported and skipped; the others go on. */

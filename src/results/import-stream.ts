@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { NewExperiment, Experiment } from '../catalog/catalog.ts';
+import { checkExperimentName, type Experiment, type NewExperiment } from '../catalog/catalog.ts';
 import { SxError } from '../errors.ts';
 import { CrystfelStreamParser, formatProblem, type StreamChunk, type StreamItem } from '../formats/crystfel-stream.ts';
 import type { MatchRule } from './frame-matcher.ts';
@@ -62,13 +62,6 @@ export interface ImportSummary {
   followed: boolean;
   /** Following: the line of a chunk still being written when the import stopped (imported next time). */
   openChunkLine: number | null;
-}
-
-function checkExperimentName(name: string): void {
-  // The same rule as ingest: experiment names become folder names on the tiers.
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new SxError('usage', `Expected an experiment name of letters, digits, '.', '_' or '-' (it names folders) but received ${JSON.stringify(name)}`);
-  }
 }
 
 function emptySummary(experiment: string, stream: string, followed: boolean): ImportSummary {

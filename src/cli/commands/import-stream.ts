@@ -1,8 +1,8 @@
-import cliProgress from 'cli-progress';
 import { importStream, type ImportSummary } from '../../results/import-stream.ts';
 import { withCatalog } from '../context.ts';
-import { formatBytes, printJson, table } from '../format.ts';
+import { printJson, table } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
+import { startProgress } from '../progress.ts';
 
 export interface ImportStreamCliOptions {
   experiment: string;
@@ -39,27 +39,6 @@ function statusLine(s: ImportSummary): string {
   return `following ${s.stream}: ${s.chunks} chunks, ${s.hits} hits, ${s.indexed} indexed, ${s.matched} matched, ${s.badChunks} bad`;
 }
 
-/** A bar over the stream's bytes: chunks vary from 2 kB to 20 kB, so bytes are the honest measure. */
-function startByteProgress(enabled: boolean): { update(done: number, total: number): void; stop(): void } {
-  if (!enabled) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    { format: 'import     [{bar}] {percentage}% | {done}/{size} | {eta_formatted} left', stream: process.stderr, hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(done, total) {
-      if (!started) bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total) });
-      started = true;
-      bar.setTotal(total);
-      bar.update(done, { done: formatBytes(done), size: formatBytes(total) });
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
-
 export async function run(globals: GlobalOptions, file: string, opts: ImportStreamCliOptions): Promise<void> {
   const follow = opts.follow === true;
   const tty = !opts.json && process.stderr.isTTY === true;
@@ -74,7 +53,8 @@ export async function run(globals: GlobalOptions, file: string, opts: ImportStre
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  const progress = startByteProgress(tty && !follow);
+  // Bytes, not chunks: chunks vary from 2 kB to 20 kB.
+  const progress = startProgress('import', tty && !follow, 'bytes');
   let latest: ImportSummary | undefined;
   const status = follow && tty ? setInterval(() => latest && process.stderr.write(`\r\x1b[2K${statusLine(latest)}`), STATUS_INTERVAL_MS) : undefined;
   let summary: ImportSummary;
