@@ -17,7 +17,7 @@ import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-sour
 
 /** Until the policy engine lands, ingest keeps everything under this shipped policy. */
 export const KEEP_ALL_POLICY_FILE = fileURLToPath(new URL('../../policies/keep-all.yaml', import.meta.url));
-const KEEP_ALL = { name: 'keep-all', version: 1, rule: 'keep-all', product: 'raw' };
+const KEEP_ALL = { name: 'keep-all', version: 2, rule: 'keep-all', product: 'raw' };
 
 export interface IngestOptions {
   files: string[];

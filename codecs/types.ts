@@ -1,0 +1,62 @@
+// One interface for every codec, as zarr v3 and numcodecs shape theirs: a codec has an id, a
+// JSON config that round-trips (`fromConfig(c).toConfig()` deep-equals `c`), and turns one
+// frame's data into its kept form and back. Three kinds, told apart by `kind`:
+// - 'array-to-array': a reduction that yields a smaller frame (binned, quantized);
+// - 'array-to-bytes': a frame to compressed bytes (bitshuffle-lz4, peaks);
+// - 'bytes-to-bytes': bytes to compressed bytes (zstd, blosc).
+import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
+
+export interface CodecConfig {
+  id: string;
+  [key: string]: unknown;
+}
+
+/** A frame as codecs see it: row-major pixels, fs fastest. */
+export interface FrameArray {
+  data: PixelArray;
+  width: number;
+  height: number;
+  /** Per-pixel mask, 1 = bad; reductions carry it along (a binned frame has a binned mask). */
+  mask?: Uint8Array;
+}
+
+/** What some codecs need beyond the pixels: the frame's peaks (peaks-only keeps boxes around them). */
+export interface FrameContext {
+  peaks?: { count: number; fs: Float32Array; ss: Float32Array };
+}
+
+interface CodecBase {
+  readonly id: string;
+  toConfig(): CodecConfig;
+}
+
+export interface ArrayToArrayCodec extends CodecBase {
+  readonly kind: 'array-to-array';
+  /** Whether decode(encode(x)) === x; quantized and binned are lossy, with documented bounds. */
+  readonly lossless: boolean;
+  encode(frame: FrameArray, context?: FrameContext): FrameArray;
+  /** Back to the original shape where that is defined (quantized); binned returns the binned frame itself. */
+  decode(frame: FrameArray): FrameArray;
+}
+
+export interface ArrayToBytesCodec extends CodecBase {
+  readonly kind: 'array-to-bytes';
+  readonly lossless: boolean;
+  encode(frame: FrameArray, context?: FrameContext): Uint8Array;
+  decode(bytes: Uint8Array, shape: { width: number; height: number; pixelType: PixelType }): FrameArray;
+}
+
+export interface BytesToBytesCodec extends CodecBase {
+  readonly kind: 'bytes-to-bytes';
+  readonly lossless: true;
+  encode(bytes: Uint8Array): Uint8Array;
+  decode(bytes: Uint8Array, out?: Uint8Array): Uint8Array;
+}
+
+export type Codec = ArrayToArrayCodec | ArrayToBytesCodec | BytesToBytesCodec;
+
+/** How a codec class is registered: built from a validated config. */
+export interface CodecClass<C extends Codec = Codec> {
+  readonly id: string;
+  fromConfig(config: CodecConfig): C;
+}
