@@ -17,6 +17,14 @@ export interface NativePeakFinderParams {
   maxPeaksPerPanel: number;
 }
 
+/** Value flags of peakfinder8's input (see `PeakFinderInput` in src/core/peakfinder8.ts); undefined = none. */
+export interface NativePixelFlags {
+  flagLessThan?: number;
+  flagMoreThan?: number;
+  /** At most 4 values. */
+  flagEqual?: number[];
+}
+
 /** peakfinder8's result: one element per peak in each column, each column its own ArrayBuffer. */
 export interface NativePeakList {
   count: number;
@@ -54,7 +62,8 @@ export interface SxNative {
 
   /**
    * Runs peakfinder8 on a width x height `frame` with per-pixel `radius`, `panel` and `bad`
-   * maps of the same size (see `findPeaks` in src/core/peakfinder8.ts).
+   * maps of the same size; pixels whose value `flags` name are bad as well (see `findPeaks` in
+   * src/core/peakfinder8.ts).
    */
   peakfinder8(
     frame: NativeFrame,
@@ -64,6 +73,7 @@ export interface SxNative {
     panel: Int16Array,
     bad: Uint8Array,
     params: NativePeakFinderParams,
+    flags?: NativePixelFlags,
   ): NativePeakList;
 }
 

@@ -1,5 +1,6 @@
-// peakfinder8(frame, width, height, radius, panel, bad, params) -> { count, fs, ss, panel,
-// intensity, snr, npix, maxValue }. The peak count is known only at the end, so the binding
+// peakfinder8(frame, width, height, radius, panel, bad, params[, flags]) -> { count, fs, ss,
+// panel, intensity, snr, npix, maxValue }; flags = { flagLessThan?, flagMoreThan?, flagEqual? }
+// (undefined = none), see PeakFinderFlags. The peak count is known only at the end, so the binding
 // allocates the outputs: one ArrayBuffer per column, so callers can transfer each to a worker.
 #include "../kernels/peakfinder8.hpp"
 #include "convert.hpp"
@@ -53,6 +54,31 @@ PeakFinderParams toParams(const Napi::Value& value) {
   return params;
 }
 
+PeakFinderFlags toFlags(const Napi::Value& value) {
+  const Napi::Env env = value.Env();
+  PeakFinderFlags flags;
+  if (value.IsUndefined()) return flags;
+  if (!value.IsObject()) throw Napi::TypeError::New(env, "Expected flags to be an object");
+  const Napi::Object object = value.As<Napi::Object>();
+  const Napi::Value lessThan = object.Get("flagLessThan");
+  if (!lessThan.IsUndefined()) flags.lessThan = toNumber(lessThan, "flagLessThan");
+  const Napi::Value moreThan = object.Get("flagMoreThan");
+  if (!moreThan.IsUndefined()) flags.moreThan = toNumber(moreThan, "flagMoreThan");
+  const Napi::Value equal = object.Get("flagEqual");
+  if (!equal.IsUndefined()) {
+    if (!equal.IsArray() || equal.As<Napi::Array>().Length() > kMaxFlagEqual) {
+      throw Napi::TypeError::New(env, "Expected flagEqual to be an array of at most " +
+                                          std::to_string(kMaxFlagEqual) + " numbers");
+    }
+    const Napi::Array array = equal.As<Napi::Array>();
+    flags.nEqual = array.Length();
+    for (uint32_t k = 0; k < flags.nEqual; ++k) {
+      flags.equal[k] = toNumber(array.Get(k), "flagEqual");
+    }
+  }
+  return flags;
+}
+
 template <typename T>
 Napi::Value toColumn(Napi::Env env, const std::vector<T>& values) {
   auto array = Napi::TypedArrayOf<T>::New(env, values.size());
@@ -62,7 +88,7 @@ Napi::Value toColumn(Napi::Env env, const std::vector<T>& values) {
 
 template <typename In>
 Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
-                          const PeakFinderParams& params) {
+                          const PeakFinderFlags& flags, const PeakFinderParams& params) {
   const Napi::Env env = info.Env();
   const size_t pixels = maps.width * maps.height;
   const ArrayView<In> frame = toArrayView<In>(info[0], "frame", pixels);
@@ -70,7 +96,7 @@ Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
   maps.panel = toPanelMap(info[4], pixels);
   maps.bad = toArrayView<uint8_t>(info[5], "bad", pixels).data;
   PeakFinderResult result;
-  findPeaks8<In>(frame.data, maps, params, result);
+  findPeaks8<In>(frame.data, maps, flags, params, result);
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("count", Napi::Number::New(env, static_cast<double>(result.fs.size())));
@@ -88,27 +114,28 @@ Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
 
 Napi::Value PeakFinder8(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() != 7) {
-    throw Napi::TypeError::New(env, "Expected 7 arguments for peakfinder8");
+  if (info.Length() != 7 && info.Length() != 8) {
+    throw Napi::TypeError::New(env, "Expected 7 or 8 arguments for peakfinder8");
   }
   const uint32_t maxSide = std::numeric_limits<uint32_t>::max();
   PeakFinderMaps maps{};
   maps.width = toUint32(info[1], "width", 1, maxSide);
   maps.height = toUint32(info[2], "height", 1, maxSide);
   const PeakFinderParams params = toParams(info[6]);
+  const PeakFinderFlags flags = toFlags(info[7]);
 
   const napi_typedarray_type type = info[0].IsTypedArray()
                                         ? info[0].As<Napi::TypedArray>().TypedArrayType()
                                         : napi_float64_array;
   switch (type) {
     case napi_uint16_array:
-      return runPeakFinder<uint16_t>(info, maps, params);
+      return runPeakFinder<uint16_t>(info, maps, flags, params);
     case napi_uint32_array:
-      return runPeakFinder<uint32_t>(info, maps, params);
+      return runPeakFinder<uint32_t>(info, maps, flags, params);
     case napi_int32_array:
-      return runPeakFinder<int32_t>(info, maps, params);
+      return runPeakFinder<int32_t>(info, maps, flags, params);
     case napi_float32_array:
-      return runPeakFinder<float>(info, maps, params);
+      return runPeakFinder<float>(info, maps, flags, params);
     default:
       throw Napi::TypeError::New(
           env, "Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array");

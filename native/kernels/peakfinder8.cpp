@@ -4,6 +4,7 @@
 #include "peakfinder8.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -72,9 +73,11 @@ uint32_t hash32(size_t n) {
 template <typename In>
 class PeakFinder8 {
  public:
-  PeakFinder8(const In* frame, const PeakFinderMaps& maps, const PeakFinderParams& params)
+  PeakFinder8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
+              const PeakFinderParams& params)
       : frame_(frame),
         maps_(maps),
+        flags_(flags),
         params_(params),
         width_(maps.width),
         pixels_(maps.width * maps.height),
@@ -94,13 +97,22 @@ class PeakFinder8 {
 
  private:
   // Radial bin of pixel i, or -1 if the pixel takes no part (no panel, masked, outside the
-  // resolution window, not a finite value).
+  // resolution window, not a finite value, flagged by its value). Every use of a pixel (radial
+  // samples, seeds, growth, local background) goes through here.
   int64_t binOf(size_t i) const {
     if (maps_.panel[i] < 0 || maps_.bad[i] != 0) return -1;
     const double r = maps_.radius[i];
     if (!(r > lower_ && r < upper_)) return -1;
-    if (!isFiniteValue(frame_[i])) return -1;
+    if (!isFiniteValue(frame_[i]) || isFlagged(static_cast<double>(frame_[i]))) return -1;
     return static_cast<int64_t>(r);
+  }
+
+  bool isFlagged(double v) const {
+    if (v < flags_.lessThan || v > flags_.moreThan) return true;
+    for (size_t k = 0; k < flags_.nEqual; ++k) {
+      if (v == flags_.equal[k]) return true;
+    }
+    return false;
   }
 
   bool isPeakPixel(size_t i) const {
@@ -220,21 +232,60 @@ class PeakFinder8 {
     }
   }
 
+  // Candidates for seeds: values above minHigh that no flag rejects, so that blocks whose only
+  // high values are detector markers (65535 in gap and dead pixels) are still skipped after
+  // the comparison pass. flagLessThan is left to isPeakPixel: it flags low values, not these.
   void scanSeeds(PeakFinderResult& out) {
     if constexpr (std::is_floating_point_v<In>) {
-      scanBlocks(out, [this](In v) { return static_cast<double>(v) > minHigh_; });
+      const double high = minHigh_;
+      const double top = flags_.moreThan;
+      scanExcluding(out, [high, top](In v) {
+        const double d = static_cast<double>(v);
+        return (d > high) & (d <= top);
+      }, std::vector<double>(flags_.equal, flags_.equal + flags_.nEqual));
     } else {
-      // v > minHigh <=> v > floor(minHigh) for integers, compared in the pixel type.
-      const double floorHigh = std::floor(minHigh_);
+      // For integers v > minHigh <=> v >= floor(minHigh) + 1 and v <= moreThan <=>
+      // v <= floor(moreThan): compared in the pixel type.
       const double lowest = static_cast<double>(std::numeric_limits<In>::lowest());
-      if (floorHigh >= static_cast<double>(std::numeric_limits<In>::max())) return;
-      if (floorHigh < lowest) {
-        scanBlocks(out, [](In) { return true; });
-      } else {
-        const In cut = static_cast<In>(floorHigh);
-        scanBlocks(out, [cut](In v) { return v > cut; });
+      const double highest = static_cast<double>(std::numeric_limits<In>::max());
+      const double first = std::max(std::floor(minHigh_) + 1.0, lowest);
+      const double last = std::min(std::floor(flags_.moreThan), highest);
+      if (first > last) return;
+      const In lo = static_cast<In>(first);
+      const In hi = static_cast<In>(last);
+      // Equal values outside [first, last] or between integers never match a candidate.
+      std::vector<In> equal;
+      for (size_t k = 0; k < flags_.nEqual; ++k) {
+        const double e = flags_.equal[k];
+        if (e >= first && e <= last && e == std::floor(e)) equal.push_back(static_cast<In>(e));
       }
+      scanExcluding(out, [lo, hi](In v) { return (v >= lo) & (v <= hi); }, equal);
     }
+  }
+
+  // scanBlocks with `inRange(v) && v != each of equal`, the number of equal values fixed at
+  // compile time so that the comparison pass stays vectorised.
+  template <typename T, typename InRange>
+  void scanExcluding(PeakFinderResult& out, InRange inRange, const std::vector<T>& equal) {
+    switch (equal.size()) {
+      case 0: return scanExcludingN<0>(out, inRange, equal);
+      case 1: return scanExcludingN<1>(out, inRange, equal);
+      case 2: return scanExcludingN<2>(out, inRange, equal);
+      case 3: return scanExcludingN<3>(out, inRange, equal);
+      default: return scanExcludingN<kMaxFlagEqual>(out, inRange, equal);
+    }
+  }
+
+  template <size_t N, typename T, typename InRange>
+  void scanExcludingN(PeakFinderResult& out, InRange inRange, const std::vector<T>& equal) {
+    static_assert(N <= kMaxFlagEqual);
+    std::array<T, kMaxFlagEqual> e{};
+    std::copy(equal.begin(), equal.begin() + N, e.begin());
+    scanBlocks(out, [inRange, e](In v) {
+      bool c = inRange(v);
+      for (size_t k = 0; k < N; ++k) c = c & (static_cast<T>(v) != e[k]);
+      return c;
+    });
   }
 
   template <typename Candidate>
@@ -363,6 +414,7 @@ class PeakFinder8 {
 
   const In* frame_;
   const PeakFinderMaps& maps_;
+  const PeakFinderFlags& flags_;
   const PeakFinderParams& params_;
   const size_t width_;
   const size_t pixels_;
@@ -382,18 +434,18 @@ class PeakFinder8 {
 }  // namespace
 
 template <typename In>
-void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderParams& params,
-                PeakFinderResult& out) {
-  PeakFinder8<In>(frame, maps, params).run(out);
+void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
+                const PeakFinderParams& params, PeakFinderResult& out) {
+  PeakFinder8<In>(frame, maps, flags, params).run(out);
 }
 
-template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&,
+template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&, const PeakFinderFlags&,
                                    const PeakFinderParams&, PeakFinderResult&);
-template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&,
+template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&, const PeakFinderFlags&,
                                    const PeakFinderParams&, PeakFinderResult&);
-template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&, const PeakFinderParams&,
-                                  PeakFinderResult&);
-template void findPeaks8<float>(const float*, const PeakFinderMaps&, const PeakFinderParams&,
-                                PeakFinderResult&);
+template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&, const PeakFinderFlags&,
+                                  const PeakFinderParams&, PeakFinderResult&);
+template void findPeaks8<float>(const float*, const PeakFinderMaps&, const PeakFinderFlags&,
+                                const PeakFinderParams&, PeakFinderResult&);
 
 }  // namespace sx

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace sx {
@@ -28,6 +29,20 @@ struct PeakFinderMaps {
   const uint8_t* bad;    // nonzero = masked
   size_t width;
   size_t height;
+};
+
+// Most values of flagEqual: geometries name one (CrystFEL's flag_equal), detectors a marker.
+constexpr size_t kMaxFlagEqual = 4;
+
+// Pixels made bad by their value in this frame, exactly as if set in `bad`: v < lessThan,
+// v > moreThan or v == one of equal[0, nEqual) (CrystFEL's flag_lessthan / flag_morethan /
+// flag_equal), compared as doubles. Checking them where the kernel reads a pixel anyway spares
+// the caller a masking pass over the frame. The defaults flag nothing.
+struct PeakFinderFlags {
+  double lessThan = -std::numeric_limits<double>::infinity();
+  double moreThan = std::numeric_limits<double>::infinity();
+  double equal[kMaxFlagEqual] = {};
+  size_t nEqual = 0;  // <= kMaxFlagEqual
 };
 
 // Struct of arrays, one entry per peak in the order the seeds were met (row-major).
@@ -61,16 +76,20 @@ constexpr size_t kMinRingPixels = 4;
 
 // Finds the peaks of a width x height frame. The caller checks sizes and ranges.
 template <typename In>
-void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderParams& params,
-                PeakFinderResult& out);
+void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
+                const PeakFinderParams& params, PeakFinderResult& out);
 
 extern template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&,
-                                          const PeakFinderParams&, PeakFinderResult&);
+                                          const PeakFinderFlags&, const PeakFinderParams&,
+                                          PeakFinderResult&);
 extern template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&,
-                                          const PeakFinderParams&, PeakFinderResult&);
+                                          const PeakFinderFlags&, const PeakFinderParams&,
+                                          PeakFinderResult&);
 extern template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&,
-                                         const PeakFinderParams&, PeakFinderResult&);
+                                         const PeakFinderFlags&, const PeakFinderParams&,
+                                         PeakFinderResult&);
 extern template void findPeaks8<float>(const float*, const PeakFinderMaps&,
-                                       const PeakFinderParams&, PeakFinderResult&);
+                                       const PeakFinderFlags&, const PeakFinderParams&,
+                                       PeakFinderResult&);
 
 }  // namespace sx

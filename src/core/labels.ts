@@ -1,6 +1,6 @@
 import { SxError } from '../errors.ts';
 import type { PixelArray } from '../store/hdf5.ts';
-import { findPeaks, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
+import { findPeaks, type PeakFinderInput, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
 import type { PixelMap } from './pixel-map.ts';
 
 /** What the processing core says about one frame. */
@@ -31,21 +31,31 @@ function markerValue(frame: PixelArray): number | undefined {
   return undefined;
 }
 
+type ValueFlags = Pick<PeakFinderInput, 'flagLessThan' | 'flagMoreThan' | 'flagEqual'>;
+
 /**
- * Labels frames of one geometry. The pixel map's static mask is combined per frame with the
- * value-dependent ones (detector markers, the geometry's flag_lessthan/morethan/equal).
+ * Labels frames of one geometry. Value-dependent masks (detector markers, the geometry's
+ * flag_lessthan/morethan/equal) are applied by the peak finder itself, so the pixel map's static
+ * mask is used as it is, with no pass over the frame here. Only a geometry whose panels flag
+ * different values needs a per-frame mask, built in TypeScript.
  */
 export class Labeller {
   readonly map: PixelMap;
   readonly params: PeakFinderParams;
-  private readonly bad: Uint8Array;
-  private readonly flaggedPanels: PixelMap['panels'];
+  private readonly flags: ValueFlags;
+  private readonly perPanelFlags: PixelMap['panels'];
+  private readonly bad: Uint8Array | undefined;
 
   constructor(map: PixelMap, params: PeakFinderParams) {
     this.map = map;
     this.params = params;
-    this.bad = new Uint8Array(map.width * map.height);
-    this.flaggedPanels = map.panels.filter((p) => p.flagLessThan !== undefined || p.flagMoreThan !== undefined || p.flagEqual !== undefined);
+    const flagged = map.panels.filter((p) => p.flagLessThan !== undefined || p.flagMoreThan !== undefined || p.flagEqual !== undefined);
+    const key = (p: PixelMap['panels'][number]) => `${p.flagLessThan}|${p.flagMoreThan}|${p.flagEqual}`;
+    const uniform = flagged.length === map.panels.length && new Set(flagged.map(key)).size === 1;
+    const first = flagged[0];
+    this.flags = uniform ? { flagLessThan: first.flagLessThan, flagMoreThan: first.flagMoreThan, flagEqual: first.flagEqual === undefined ? [] : [first.flagEqual] } : { flagEqual: [] };
+    this.perPanelFlags = uniform ? [] : flagged;
+    this.bad = this.perPanelFlags.length > 0 ? new Uint8Array(map.width * map.height) : undefined;
   }
 
   label(frame: PixelArray, where: string): FrameLabels {
@@ -53,20 +63,17 @@ export class Labeller {
     if (frame.length !== map.width * map.height) {
       throw new SxError('input', `${where}: frame has ${frame.length} pixels but the geometry describes ${map.width}x${map.height} = ${map.width * map.height}`);
     }
-    this.maskFrame(frame);
-    const peaks = findPeaks({ frame, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad: this.bad }, this.params);
+    const marker = markerValue(frame);
+    const flagEqual = marker === undefined ? this.flags.flagEqual : [...(this.flags.flagEqual ?? []), marker];
+    const bad = this.bad ? this.maskPanels(frame, this.bad) : map.bad;
+    const peaks = findPeaks({ frame, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad, ...this.flags, flagEqual }, this.params);
     return { hit: peaks.count >= this.params.minPeaks, nPeaks: peaks.count, resolution: estimateResolution(peaks, map), peaks };
   }
 
-  private maskFrame(frame: PixelArray): void {
-    const bad = this.bad;
+  private maskPanels(frame: PixelArray, bad: Uint8Array): Uint8Array {
     bad.set(this.map.bad);
-    const marker = markerValue(frame);
-    if (marker !== undefined) {
-      for (let i = 0; i < frame.length; i++) if (frame[i] === marker) bad[i] = 1;
-    }
     const width = this.map.width;
-    for (const p of this.flaggedPanels) {
+    for (const p of this.perPanelFlags) {
       const lt = p.flagLessThan ?? -Infinity;
       const mt = p.flagMoreThan ?? Infinity;
       const eq = p.flagEqual;
@@ -77,5 +84,6 @@ export class Labeller {
         }
       }
     }
+    return bad;
   }
 }

@@ -25,18 +25,22 @@ const NEIGHBOURS = [-1, -1, 0, -1, 1, -1, -1, 0, 1, 0, -1, 1, 0, 1, 1, 1]; // (d
 export function findPeaksReference(input: PeakFinderInput, params?: Partial<PeakFinderParams>): PeakList {
   const r = resolvePeakFinder(input, params);
   const { frame, width, height, radius, panel, bad } = r.input;
+  const flagLessThan = r.input.flagLessThan ?? -Infinity;
+  const flagMoreThan = r.input.flagMoreThan ?? Infinity;
+  const flagEqual = r.input.flagEqual ?? [];
   const p = r.params;
   const pixels = width * height;
   const lower = p.minRes;
   const upper = p.maxRes > 0 ? Math.min(p.maxRes, MAX_RADIUS) : MAX_RADIUS;
   const nBins = Math.ceil(upper);
 
-  /** Radial bin of pixel i, or -1 if it takes no part. */
+  /** Radial bin of pixel i, or -1 if it takes no part (value flags included: every use of a pixel goes through here). */
   const binOf = (i: number): number => {
     if (panel[i] < 0 || bad[i] !== 0) return -1;
     const rad = radius[i];
     if (!(rad > lower && rad < upper)) return -1;
-    if (!Number.isFinite(frame[i])) return -1;
+    const v = frame[i];
+    if (!Number.isFinite(v) || v < flagLessThan || v > flagMoreThan || flagEqual.some((e) => v === e)) return -1;
     return Math.floor(rad);
   };
 
@@ -77,7 +81,8 @@ export function findPeaksReference(input: PeakFinderInput, params?: Partial<Peak
   const panelCount = new Uint32Array(32768);
   const region: number[] = [];
   for (let seed = 0; seed < pixels; seed++) {
-    // Implied by isPeakPixel (every bin's limit is >= minHigh); the kernel skips blocks with it.
+    // Implied by isPeakPixel (every bin's limit is >= minHigh); the kernel skips blocks with it
+    // (and with the value flags, which isPeakPixel checks here).
     if (!(frame[seed] > minHigh) || visited[seed] !== 0 || !isPeakPixel(seed)) continue;
     const pan = panel[seed];
     region.length = 0;

@@ -65,7 +65,23 @@ export interface PeakFinderInput {
   panel: Int16Array;
   /** 1 = masked for this frame. */
   bad: Uint8Array;
+  /**
+   * Pixels with a value below this are bad for this frame (CrystFEL's flag_lessthan). Like
+   * `flagMoreThan` and `flagEqual`, this is equivalent to setting `bad`, but spares a masking
+   * pass over every frame: the kernel checks values as it reads them.
+   */
+  flagLessThan?: number;
+  /** Pixels with a value above this are bad (flag_morethan). */
+  flagMoreThan?: number;
+  /**
+   * Pixels with one of these values are bad (flag_equal; the detector's marker for gap and dead
+   * pixels, e.g. 65535 in 16-bit Eiger frames). At most MAX_FLAG_EQUAL values.
+   */
+  flagEqual?: number[];
 }
+
+/** Most values in `PeakFinderInput.flagEqual` (kMaxFlagEqual in native/kernels/peakfinder8.hpp). */
+export const MAX_FLAG_EQUAL = 4;
 
 /** Peaks as a struct of arrays, in the order their seeds were met in a row-major scan. */
 export interface PeakList {
@@ -97,16 +113,18 @@ const PARAM_NAMES = Object.keys(DEFAULT_PEAKFINDER_PARAMS) as (keyof PeakFinderP
  * bin from a deterministic subsample (about 256 pixels per bin), 5 rounds of sigma clipping,
  * seeds above the bin's high limit grown by 8-connectivity within a panel, local background
  * from the ring R < d <= 2R around the brightest pixel. SNR = intensity / local sigma, as
- * CrystFEL defines it (so `minSnr` means what it means there).
+ * CrystFEL defines it (so `minSnr` means what it means there). Pixels flagged by value
+ * (`flagLessThan`, `flagMoreThan`, `flagEqual`) are treated exactly as those set in `bad`.
  *
  * @example
  * const peaks = findPeaks({ frame, width, height, radius: map.radius, panel: map.panel, bad }, { maxRes: 800 });
  * const hit = isHit(peaks); // peaks.count >= DEFAULT_PEAKFINDER_PARAMS.minPeaks
+ * const eiger = findPeaks({ frame, width, height, radius: map.radius, panel: map.panel, bad: map.bad, flagEqual: [65535] });
  */
 export function findPeaks(input: PeakFinderInput, params?: Partial<PeakFinderParams>): PeakList {
   const r = resolvePeakFinder(input, params);
-  const { frame, width, height, radius, panel, bad } = r.input;
-  return loadNative().peakfinder8(frame, width, height, radius, panel, bad, r.params);
+  const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual } = r.input;
+  return loadNative().peakfinder8(frame, width, height, radius, panel, bad, r.params, { flagLessThan, flagMoreThan, flagEqual });
 }
 
 /**
@@ -134,7 +152,7 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
     );
   }
   const problems: string[] = [];
-  const { frame, width, height, radius, panel, bad } = input as Record<string, unknown>;
+  const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual } = input as Record<string, unknown>;
   const frameOk = isFrame(frame);
   if (!frameOk) {
     problems.push(`Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array but received ${describe(frame)}`);
@@ -158,6 +176,13 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
     } else if (pixels !== undefined && (value as Uint8Array).length !== pixels) {
       problems.push(`Expected ${name} to have width*height = ${pixels} elements but received ${(value as Uint8Array).length}`);
     }
+  }
+  for (const [name, value] of [['flagLessThan', flagLessThan], ['flagMoreThan', flagMoreThan]] as const) {
+    if (value !== undefined && !Number.isFinite(value)) problems.push(`Expected ${name} to be a finite number or undefined but received ${describe(value)}`);
+  }
+  if (flagEqual !== undefined && !(Array.isArray(flagEqual) && flagEqual.length <= MAX_FLAG_EQUAL && flagEqual.every((v) => Number.isFinite(v)))) {
+    const received = Array.isArray(flagEqual) ? `[${flagEqual.map(describe).join(', ')}]` : describe(flagEqual);
+    problems.push(`Expected flagEqual to be an array of at most ${MAX_FLAG_EQUAL} finite numbers or undefined but received ${received}`);
   }
   const resolved = resolveParams(params, problems);
   if (problems.length > 0) throw new SxError('usage', problems.join('; '));

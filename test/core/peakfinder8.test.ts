@@ -159,6 +159,62 @@ for (const kind of KINDS) {
   });
 }
 
+type Flags = Pick<PeakFinderInput, 'flagLessThan' | 'flagMoreThan' | 'flagEqual'>;
+
+/** `bad` with every pixel that `flags` name set, as a caller would mask them in JavaScript. */
+function maskFlagged(frame: Frame, bad: Uint8Array, flags: Flags): Uint8Array {
+  const lt = flags.flagLessThan ?? -Infinity;
+  const mt = flags.flagMoreThan ?? Infinity;
+  const eq = flags.flagEqual ?? [];
+  return bad.map((b, i) => (b !== 0 || frame[i] < lt || frame[i] > mt || eq.includes(frame[i]) ? 1 : 0));
+}
+
+/**
+ * Value flags per pixel type, on frames with the type's markers written in: a block of them in
+ * a bright spot, scattered single pixels and a column through the top modules. Each set also
+ * names a value no pixel can hold (between integers, out of range), which must change nothing.
+ */
+const FLAG_SETS: Record<Kind, { marker: number; flags: Flags[] }> = {
+  uint16: { marker: 0xffff, flags: [{ flagEqual: [0xffff] }, { flagMoreThan: 1000 }, { flagLessThan: 1, flagEqual: [0xffff, 2.5, 70000, 3] }] },
+  uint32: { marker: 0xffffffff, flags: [{ flagEqual: [0xffffffff] }, { flagMoreThan: 200_000, flagLessThan: 100_003 }, { flagEqual: [100_006, 0xffffffff, -1] }] },
+  int32: { marker: -1000, flags: [{ flagEqual: [-1000] }, { flagLessThan: -2, flagMoreThan: 400 }, { flagEqual: [-1000, 4, 5.5, 2 ** 40] }] },
+  float32: { marker: 1e9, flags: [{ flagEqual: [1e9] }, { flagMoreThan: 1e6, flagLessThan: -0.5 }, { flagEqual: [1e9, 0.1, 3] }] },
+};
+
+for (const kind of KINDS) {
+  test(`with value flags, native equals reference and the equivalent mask: ${kind}`, (t) => {
+    const rand = makeRandom(104729 * (KINDS.indexOf(kind) + 1));
+    const [width, height, beam] = [257, 230, { x: 101.3, y: 97.8 }];
+    const { radius, panel, midX, gapTop } = moduleMaps(width, height, beam);
+    const spots = randomSpots(45, width, height, rand);
+    spots.push([midX / 2, gapTop / 2, 3000, 1.5]);
+    const frame = syntheticFrame(kind, width, height, spots, rand);
+    const { marker, flags: flagSets } = FLAG_SETS[kind];
+    for (let dy = 0; dy < 3; dy++) frame.fill(marker, (Math.floor(gapTop / 2) + dy) * width + Math.floor(midX / 2), (Math.floor(gapTop / 2) + dy) * width + Math.floor(midX / 2) + 3);
+    for (let i = 0; i < frame.length; i++) if (rand() < 0.003) frame[i] = marker;
+    for (let y = 0; y < gapTop; y++) frame[y * width + midX + 20] = marker;
+    const bad = Uint8Array.from({ length: width * height }, () => (rand() < 0.01 ? 1 : 0));
+    const mismatches: string[] = [];
+    const counts: number[] = [];
+    for (const flags of flagSets) {
+      for (const set of PARAM_SETS) {
+        const params = scaleParams(kind, set);
+        const flagged = { frame, width, height, radius, panel, bad, ...flags };
+        const native = findPeaks(flagged, params);
+        const what = `${JSON.stringify(flags)} ${JSON.stringify(params)}`;
+        const vsReference = comparePeaks(native, findPeaksReference(flagged, params));
+        if (vsReference !== undefined) mismatches.push(`${what} vs reference: ${vsReference}`);
+        const vsMask = comparePeaks(native, findPeaks({ frame, width, height, radius, panel, bad: maskFlagged(frame, bad, flags) }, params));
+        if (vsMask !== undefined) mismatches.push(`${what} vs masked: ${vsMask}`);
+        counts.push(native.count);
+      }
+    }
+    t.deepEqual(mismatches, []);
+    t.log(`peaks per run: ${counts.join(' ')}`);
+    t.true(counts.every((n) => n >= 5), `too few peaks for a meaningful comparison: ${counts}`);
+  });
+}
+
 /**
  * A 300 x 300 frame with the beam at its centre, all pixels on panel 0 and good: background
  * `bg` plus `spot` (rows of values above it) centred on pixel (cx, cy). Spots sit ~80 px out,
@@ -256,6 +312,41 @@ for (const [name, impl] of [['native', findPeaks], ['reference', findPeaksRefere
   });
 }
 
+for (const [name, impl] of [['native', findPeaks], ['reference', findPeaksReference]] as const) {
+  test(`${name}: value flags act exactly as masking the flagged pixels`, (t) => {
+    const spot = spotFrame(() => 2, SPOT, 230, 170);
+    const block = (value: number) => {
+      // A 4 x 4 block of one value 4 px from the spot: inside its local background ring.
+      const frame = Uint16Array.from(spot.frame);
+      for (let y = 168; y < 172; y++) frame.fill(value, at(234, y), at(238, y));
+      return { ...spot, frame };
+    };
+    const params = { threshold: 3, minRes: 0 };
+    const clean = impl({ ...spot, frame: Uint16Array.from(spot.frame) }, params);
+    t.is(clean.count, 1);
+
+    // Eiger's marker: without flags the block is a peak of its own (met first, from row 168).
+    const marked = block(0xffff);
+    const maskedBlock = (input: PeakFinderInput) => ({ ...input, bad: maskFlagged(input.frame, input.bad, { flagEqual: [0xffff, 0] }) });
+    const unflagged = impl(marked, params);
+    t.deepEqual(Array.from(unflagged.npix), [16, 9]);
+    const masked = impl(maskedBlock(marked), params);
+    t.deepEqual(Array.from(masked.npix), [9]);
+    t.is(comparePeaks(impl({ ...marked, flagEqual: [0xffff] }, params), masked), undefined);
+    t.is(comparePeaks(impl({ ...marked, flagMoreThan: 65534 }, params), masked), undefined);
+    t.is(comparePeaks(impl({ ...marked, flagMoreThan: 1000 }, params), masked), undefined);
+
+    // Dead pixels reading 0: no peak, but without flags they pull the local background down.
+    const dead = block(0);
+    const deadMasked = impl(maskedBlock(dead), params);
+    t.not(comparePeaks(impl(dead, params), deadMasked), undefined);
+    t.is(comparePeaks(impl({ ...dead, flagLessThan: 1 }, params), deadMasked), undefined);
+    t.is(comparePeaks(impl({ ...dead, flagEqual: [7, 0] }, params), deadMasked), undefined);
+    // The spot's own pixels flagged: no peak is left.
+    t.is(impl({ ...dead, flagMoreThan: 5 }, params).count, 0);
+  });
+}
+
 test('peak lists own one ArrayBuffer per column, so each can be transferred', (t) => {
   const input = spotFrame(() => 2, SPOT, 230, 170);
   for (const peaks of [findPeaks(input, { threshold: 3, minRes: 0 }), findPeaksReference(input, { threshold: 3, minRes: 0 })]) {
@@ -306,6 +397,11 @@ for (const [name, impl] of [['native', findPeaks], ['reference', findPeaksRefere
     t.regex(call(good, { maxPeaksPerPanel: 0 }), /Expected maxPeaksPerPanel to be an integer >= 1 but received 0/);
     t.regex(call(good, { minPeaks: -1 }), /Expected minPeaks to be an integer >= 0 but received -1/);
     t.regex(call(good, 'fast'), /Expected peak finder params to be an object but received "fast"/);
+    t.regex(call({ ...good, flagLessThan: NaN }), /Expected flagLessThan to be a finite number or undefined but received NaN/);
+    t.regex(call({ ...good, flagMoreThan: '60000' }), /Expected flagMoreThan to be a finite number or undefined but received "60000"/);
+    t.regex(call({ ...good, flagEqual: 65535 }), /Expected flagEqual to be an array of at most 4 finite numbers or undefined but received 65535/);
+    t.regex(call({ ...good, flagEqual: [1, 2, 3, 4, 5] }), /Expected flagEqual to be an array of at most 4 finite numbers or undefined but received \[1, 2, 3, 4, 5\]/);
+    t.regex(call({ ...good, flagEqual: [65535, Infinity] }), /Expected flagEqual to be an array of at most 4 finite numbers or undefined but received \[65535, Infinity\]/);
     const all = call({ ...good, radius: new Float32Array(1), bad: new Uint8Array(2) }, { threshold: 'high', maxPixCount: 1, minPixCount: 2 });
     t.is(all.split('; ').length, 4, all);
   });
@@ -320,4 +416,6 @@ test('the addon checks its arguments again', (t) => {
   t.throws(() => native.peakfinder8(input.frame, W, W, input.radius, input.panel, input.bad, { ...params, minPixCount: 2, maxPixCount: 1 }), { message: /Expected maxPixCount to be an integer from 2/ });
   t.throws(() => native.peakfinder8(new Float64Array(9) as never, W, W, input.radius, input.panel, input.bad, params), { message: /Expected frame to be a Uint16Array/ });
   t.throws(() => native.peakfinder8(input.frame, W, W, input.radius, input.panel, input.bad, { ...params, maxRes: -1 }), { message: /non-negative/ });
+  t.throws(() => native.peakfinder8(input.frame, W, W, input.radius, input.panel, input.bad, params, { flagEqual: [1, 2, 3, 4, 5] }), { message: /Expected flagEqual to be an array of at most 4 numbers/ });
+  t.throws(() => native.peakfinder8(input.frame, W, W, input.radius, input.panel, input.bad, params, { flagMoreThan: NaN }), { message: /Expected flagMoreThan to be a number/ });
 });
