@@ -1,15 +1,16 @@
 // peakfinder8 against CrystFEL 0.12's own on the shared sim-lysozyme data (see its README).
 import test from 'ava';
+import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { buildPixelMap } from '../../src/core/pixel-map.ts';
 import { findPeaks, type PeakFinderParams, type PeakList } from '../../src/core/peakfinder8.ts';
 import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 import { readGeometry } from '../../src/formats/crystfel-geometry.ts';
 import { readFrame } from '../../src/store/hdf5.ts';
 import { dataset, openH5, values } from '../simulate/helpers.ts';
+import { SHARED_DATA } from '../helpers/shared-data.ts';
 
-const DATA = fileURLToPath(new URL('../../../shared/data/sim-lysozyme/', import.meta.url));
+const DATA = join(SHARED_DATA, 'sim-lysozyme');
 const available = existsSync(DATA);
 const maybe = available ? test : test.skip;
 

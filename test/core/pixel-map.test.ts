@@ -2,8 +2,9 @@ import test from 'ava';
 import { buildPixelMap, type PixelMap } from '../../src/core/pixel-map.ts';
 import { isSxError } from '../../src/errors.ts';
 import { binnedGeometry, parseGeometry, readGeometry } from '../../src/formats/crystfel-geometry.ts';
+import { SHARED_DATA } from '../helpers/shared-data.ts';
 
-const DATA = '/work/shared/data';
+const DATA = SHARED_DATA;
 /** h·c in eV·Å. */
 const HC = 12398.419843320026;
 

@@ -6,8 +6,9 @@ import {
   binGeometry, binnedGeometry, formatGeometry, type Geometry, type Panel, parseGeometry, photonEnergyEv,
   readGeometry, wavelengthMetres,
 } from '../../src/formats/crystfel-geometry.ts';
+import { SHARED_DATA } from '../helpers/shared-data.ts';
 
-const DATA = '/work/shared/data';
+const DATA = SHARED_DATA;
 const FIXTURES = join(import.meta.dirname, '../fixtures/geometry');
 const SAMPLE_FILES = [
   ...geomFiles(`${DATA}/geometry`),

@@ -1,7 +1,6 @@
 import test from 'ava';
 import { createReadStream, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isSxError } from '../../src/errors.ts';
 import {
   CrystfelStreamParser,
@@ -11,8 +10,9 @@ import {
   type StreamItem,
 } from '../../src/formats/crystfel-stream.ts';
 import { loadH5 } from '../../src/store/hdf5.ts';
+import { SHARED_DATA } from '../helpers/shared-data.ts';
 
-const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+const DATA = SHARED_DATA;
 const REAL = join(DATA, 'real/crystfel_test_stream/test.stream');
 const SIM = join(DATA, 'sim-lysozyme');
 

@@ -3,8 +3,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
 
-/** The shared test data (../shared/data beside the project). */
-export const SHARED_DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+export { SHARED_DATA } from '../helpers/shared-data.ts';
 export const ZERO_CHUNK_SCRIPT = fileURLToPath(new URL('../fixtures/frames/zero_chunk.py', import.meta.url));
 
 export function sha256Of(pixels: ArrayBufferView): string {

@@ -7,9 +7,10 @@ import { openCatalog, type Catalog } from '../../src/catalog/catalog.ts';
 import type { ImportSummary } from '../../src/results/import-stream.ts';
 import { sxarchive, sxarchiveJson } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { SHARED_DATA } from '../helpers/shared-data.ts';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
-const SIM = fileURLToPath(new URL('../../../shared/data/sim-lysozyme/', import.meta.url));
+const SIM = join(SHARED_DATA, 'sim-lysozyme');
 const MULTI_TRUTH = [1, 0, 1, 1, 0, 1, 1, 0, 1, 0]; // /entry/truth/is_hit of lyso_multi10.h5
 
 const count = (catalog: Catalog, sql: string) => (catalog.db.prepare(sql).get() as { n: number }).n;

@@ -1,14 +1,14 @@
 import test, { type ExecutionContext } from 'ava';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openCatalog, type Catalog } from '../../src/catalog/catalog.ts';
 import { readCrystfelStreamFile } from '../../src/formats/crystfel-stream.ts';
 import { importStream } from '../../src/results/import-stream.ts';
 import { readCrystals } from '../../src/results/results-store.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { SHARED_DATA } from '../helpers/shared-data.ts';
 
-const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
+const DATA = SHARED_DATA;
 const REAL = join(DATA, 'real/crystfel_test_stream/test.stream');
 const MULTI = join(DATA, 'sim-lysozyme/lyso_multi10.stream');
 const MULTI_TRUTH = [1, 0, 1, 1, 0, 1, 1, 0, 1, 0]; // /entry/truth/is_hit of lyso_multi10.h5
