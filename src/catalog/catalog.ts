@@ -33,6 +33,8 @@ export interface NewFrame {
   rawBytes: number;
   /** From the processing core, when the frame was labelled on the way in. */
   labels?: FrameLabelColumns;
+  /** Indexing results already in the catalog (a stream imported before the frames). */
+  results?: { indexed: boolean; nCrystals: number };
 }
 
 export interface FrameLabelColumns {
@@ -54,15 +56,32 @@ export interface NewContainer {
   sha256: string;
 }
 
-/** A container safely on its tier, with the frames it holds (in container order) and the rule that kept them. */
-export interface ContainerRecord {
-  runId: number;
-  frames: NewFrame[];
+/** A container safely on its tier: its placement runs from now until `validUntil` (null: open-ended). */
+export interface BatchContainer {
   container: NewContainer;
   tier: string;
   location: string;
-  policyId: number;
+  validUntil: string | null;
+}
+
+/** One kept product of one frame; `frame` and `container` index the batch's arrays. */
+export interface BatchDecision {
+  frame: number;
   rule: string;
+  product: string;
+  codec: string;
+  tier: string;
+  container?: number;
+  containerIndex?: number;
+}
+
+/** Frames, the containers now holding their kept products, and every decision: recorded together. */
+export interface Batch {
+  runId: number;
+  policyId: number;
+  frames: NewFrame[];
+  containers: BatchContainer[];
+  decisions: BatchDecision[];
 }
 
 interface ExperimentRow {
@@ -159,12 +178,17 @@ export class Catalog {
   /** Inserts frames in one transaction and returns their ids in order. */
   insertFrames(runId: number, frames: NewFrame[]): number[] {
     const insert = this.db.prepare(
-      'INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes, hit, n_peaks, resolution, peaks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes, hit, n_peaks, resolution, peaks, indexed, n_crystals)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     return this.db.transaction(() =>
       frames.map((f) => {
         const l = f.labels;
-        const info = insert.run(runId, f.source, f.event, f.width, f.height, f.pixelType, f.rawBytes, l ? Number(l.hit) : null, l?.nPeaks ?? null, l?.resolution ?? null, l?.peaks ?? null);
+        const r = f.results;
+        const info = insert.run(
+          runId, f.source, f.event, f.width, f.height, f.pixelType, f.rawBytes,
+          l ? Number(l.hit) : null, l?.nPeaks ?? null, l?.resolution ?? null, l?.peaks ?? null, r ? Number(r.indexed) : null, r?.nCrystals ?? null,
+        );
         return Number(info.lastInsertRowid);
       }),
     )();
@@ -185,27 +209,29 @@ export class Catalog {
   }
 
   /**
-   * Records a container that is already safely on its tier with its frames, placement and every
-   * frame's decision in one transaction: a crash leaves either all of it or none in the catalog.
+   * Records a batch whose containers are already safely on their tiers: frames, containers,
+   * placements and decisions in one transaction, so a crash leaves all of it or none.
    */
-  recordContainer(r: ContainerRecord): number {
+  recordBatch(batch: Batch): { frameIds: number[]; containerIds: number[] } {
     return this.db.transaction(() => {
-      const frameIds = this.insertFrames(r.runId, r.frames);
-      const c = r.container;
+      const frameIds = this.insertFrames(batch.runId, batch.frames);
       const at = now();
-      const containerId = Number(
-        this.db
-          .prepare('INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-          .run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, at).lastInsertRowid,
+      const insertContainer = this.db.prepare(
+        'INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );
-      this.db
-        .prepare("INSERT INTO placements (container_id, tier, location, valid_from, state) VALUES (?, ?, ?, ?, 'active')")
-        .run(containerId, r.tier, r.location, at);
+      const place = this.db.prepare("INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state) VALUES (?, ?, ?, ?, ?, 'active')");
+      const containerIds = batch.containers.map(({ container: c, tier, location, validUntil }) => {
+        const id = Number(insertContainer.run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, at).lastInsertRowid);
+        place.run(id, tier, location, at, validUntil);
+        return id;
+      });
       const decide = this.db.prepare(
         'INSERT INTO decisions (frame_id, policy_id, rule, product, codec, tier, container_id, container_index, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
-      frameIds.forEach((frameId, index) => decide.run(frameId, r.policyId, r.rule, c.product, c.codec, r.tier, containerId, index, at));
-      return containerId;
+      for (const d of batch.decisions) {
+        decide.run(frameIds[d.frame], batch.policyId, d.rule, d.product, d.codec, d.tier, d.container === undefined ? null : containerIds[d.container], d.containerIndex ?? null, at);
+      }
+      return { frameIds, containerIds };
     })();
   }
 }

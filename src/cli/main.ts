@@ -98,6 +98,7 @@ function buildProgram(): Command {
       .option('--proposal <id>', 'proposal the experiment belongs to')
       .option('--facility <name>', 'facility or beamline (used by policies)')
       .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
+      .option('--policy <name|file>', "retention policy: a shipped name (hits-only, ...) or a file; default: the facility's ingest.policy")
       .option('--json', 'print the result as JSON'),
   ).action(async (files, opts, cmd) => (await import('./commands/ingest.ts')).run(globals(cmd), files, opts, peakFinderOverrides(opts)));
 
@@ -136,6 +137,37 @@ function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (name, opts, cmd) => (await import('./commands/report.ts')).run(globals(cmd), name, opts));
 
+  const policy = program.command('policy').description('retention policies: check, explain, dry-run, diff (see the README, "Policy language")');
+  policy
+    .command('check')
+    .description('validate policy files against the policy language and the facility\'s tiers; every problem as file:line:col: message')
+    .argument('<files...>', 'policy files (YAML)')
+    .option('--json', 'print [{file, ok, errors, warnings}] as JSON')
+    .action(async (files, opts, cmd) => (await import('./commands/policy-check.ts')).run(globals(cmd), files, opts));
+  policy
+    .command('explain')
+    .description("show a frame's labels and which rule decides it and why (the policy recorded for its decisions, else --policy)")
+    .argument('<experiment>', 'experiment name')
+    .argument('<frame>', 'frame id, file//event or basename//event (e.g. run7.h5//17)')
+    .option('--policy <file>', 'policy file to explain the frame with (required when the frame has no recorded decisions)')
+    .option('--json', 'print the explanation as JSON')
+    .action(async (experiment, frame, opts, cmd) => (await import('./commands/policy-explain.ts')).run(globals(cmd), experiment, frame, opts));
+  policy
+    .command('dry-run')
+    .description("what a policy would keep of an experiment (frames, bytes, cost per product, rule and tier) and what it would lose; touches no data")
+    .argument('<policy>', 'policy file (YAML)')
+    .argument('<experiment>', 'experiment name')
+    .option('--json', 'print the plan as JSON')
+    .action(async (file, experiment, opts, cmd) => (await import('./commands/policy-dry-run.ts')).run(globals(cmd), file, experiment, opts));
+  policy
+    .command('diff')
+    .description('dry-run two policies on an experiment side by side, with the difference and the frames that change rule')
+    .argument('<a>', 'policy file A (YAML)')
+    .argument('<b>', 'policy file B (YAML)')
+    .argument('<experiment>', 'experiment name')
+    .option('--json', 'print both plans and their difference as JSON')
+    .action(async (a, b, experiment, opts, cmd) => (await import('./commands/policy-diff.ts')).run(globals(cmd), a, b, experiment, opts));
+
   program
     .command('demo')
     .description('simulate a small experiment, ingest it and print its report (what `npm start` runs)')
@@ -146,7 +178,10 @@ function buildProgram(): Command {
     .option('--json', 'print the report as JSON')
     .action(async (opts, cmd) => (await import('./commands/demo.ts')).run(globals(cmd), opts));
 
-  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
+  for (const cmd of program.commands) {
+    cmd.exitOverride().showHelpAfterError();
+    for (const sub of cmd.commands) sub.exitOverride().showHelpAfterError();
+  }
   return program;
 }
 

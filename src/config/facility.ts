@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { COMPRESSIONS } from '../store/compression.ts';
 import { CATALOG_FILE } from '../catalog/catalog.ts';
 import { parseYaml } from './yaml.ts';
 
@@ -23,7 +22,7 @@ const facilitySchema = z.strictObject({
   containers: z.strictObject({ max_frames: z.number().int().positive() }),
   ingest: z.strictObject({
     tier: z.string(),
-    compression: z.enum(COMPRESSIONS as [string, ...string[]]),
+    policy: z.string().min(1),
   }),
   beamtime_price_per_hour: z.number().nonnegative(),
 }).superRefine((cfg, ctx) => {
@@ -53,8 +52,8 @@ tiers:
 containers:
   max_frames: 1000          # frames per container before a new one is started
 ingest:
-  tier: hdd                 # where ingest writes until a policy says otherwise
-  compression: bitshuffle-lz4
+  tier: hdd                 # staging: where frames wait for their decision
+  policy: keep-all          # retention policy of ingest: a shipped name or a file
 beamtime_price_per_hour: 2000  # for comparing storage cost with re-measuring
 `;
 

@@ -1,23 +1,31 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkExperimentName, type Catalog, type NewExperiment, type NewFrame } from '../catalog/catalog.ts';
+import { checkExperimentName, type BatchContainer, type BatchDecision, type Catalog, type NewExperiment, type NewFrame } from '../catalog/catalog.ts';
 import type { Facility } from '../config/facility.ts';
-import { isSxError, SxError } from '../errors.ts';
 import { frameLayoutOf } from '../core/label-files.ts';
 import { LabelPool } from '../core/label-pool.ts';
+import type { FrameLabels } from '../core/labels.ts';
 import { encodePeaks } from '../core/peak-blob.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfinder8.ts';
+import { isSxError, SxError } from '../errors.ts';
 import { parseGeometry } from '../formats/crystfel-geometry.ts';
-import { writeAtomically } from '../store/atomic.ts';
-import { CxiContainerWriter } from '../store/cxi-container.ts';
-import type { Compression, PixelArray } from '../store/hdf5.ts';
+import { checkApplies, decide, isPending } from '../policy/engine.ts';
+import { loadPolicy } from '../policy/load.ts';
+import type { ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
+import { ResultsStore } from '../results/results-store.ts';
+import type { PixelArray } from '../store/hdf5.ts';
 import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
+import { CATALOG_PRODUCTS, openProductWriter, writerKey, type ProductWriter, type SourceFrame } from './product-writers.ts';
 
-/** Until the policy engine lands, ingest keeps everything under this shipped policy. */
-export const KEEP_ALL_POLICY_FILE = fileURLToPath(new URL('../../policies/keep-all.yaml', import.meta.url));
-const KEEP_ALL = { name: 'keep-all', version: 2, rule: 'keep-all', product: 'raw' };
+export const POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
+
+/** A shipped policy by name (`hits-only`), or a policy file. */
+export function resolvePolicyFile(nameOrFile: string): string {
+  const shipped = join(POLICIES_DIR, `${nameOrFile}.yaml`);
+  if (/^[a-z0-9-]+$/.test(nameOrFile) && existsSync(shipped)) return shipped;
+  return resolve(nameOrFile);
+}
 
 export interface IngestOptions {
   files: string[];
@@ -27,6 +35,8 @@ export interface IngestOptions {
   layout?: FrameLayout;
   /** Peak-finder settings over the defaults; frames are labelled when a geometry is given. */
   peakFinder?: Partial<PeakFinderParams>;
+  /** Retention policy: a shipped name or a file; default the facility's `ingest.policy`. */
+  policy?: string;
   facility: Facility;
   catalog: Catalog;
   onFrame?: (done: number, total: number) => void;
@@ -34,55 +44,35 @@ export interface IngestOptions {
 
 export interface WrittenContainer {
   path: string;
+  product: string;
+  tier: string;
   frames: number;
   bytes: number;
   sha256: string;
 }
 
-export interface IngestResult {
-  experiment: string;
-  run: number;
-  /** Frames archived (and recorded in the catalog). */
-  frames: number;
-  labelled: number;
-  hits: number;
-  rawBytes: number;
-  storedBytes: number;
-  containers: WrittenContainer[];
-  /** Frames that could not be read: not archived. */
-  skipped: SkippedFrame[];
-  /** Frames archived without labels because the core could not label them (e.g. a geometry that does not fit). */
-  unlabelled: SkippedFrame[];
-}
-
-interface FrameRef {
-  source: FrameSource;
-  index: number;
-}
-
-/** Splits frames into containers: at most `maxFrames` each, and one frame shape and type per container. */
-function planContainers(sources: FrameSource[], maxFrames: number): FrameRef[][] {
-  const groups: FrameRef[][] = [];
-  let current: FrameRef[] = [];
-  const shapeOf = (s: FrameSource) => `${s.height}x${s.width}:${s.pixelType}`;
-  for (const source of sources) {
-    for (let index = 0; index < source.count; index++) {
-      if (current.length === maxFrames || (current.length > 0 && shapeOf(current[0].source) !== shapeOf(source))) {
-        groups.push(current);
-        current = [];
-      }
-      current.push({ source, index });
-    }
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
-}
-
-/** A frame ingest could not read: counted, reported and skipped; the others go on. */
+/** A frame ingest could not read (not archived) or label (archived without labels): reported, never fatal. */
 export interface SkippedFrame {
   file: string;
   event: string;
   error: string;
+}
+
+export interface IngestResult {
+  experiment: string;
+  run: number;
+  policy: { name: string; version: number; contentHash: string };
+  /** Frames recorded in the catalog (every readable frame; labels are always kept). */
+  frames: number;
+  labelled: number;
+  hits: number;
+  /** Frames per rule that decided them. */
+  rules: Record<string, number>;
+  rawBytes: number;
+  storedBytes: number;
+  containers: WrittenContainer[];
+  skipped: SkippedFrame[];
+  unlabelled: SkippedFrame[];
 }
 
 interface Labelling {
@@ -95,94 +85,118 @@ interface Labelling {
 
 function startLabelling(geometryFile: string, params: PeakFinderParams): Labelling {
   const file = resolve(geometryFile);
-  const geometryText = readGeometryText(file);
+  let geometryText: string;
+  try {
+    geometryText = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SxError('input', `${file}: cannot read geometry: ${(err as Error).message}`, { cause: err });
+  }
   return { geometryFile: file, geometryText, layout: frameLayoutOf(parseGeometry(geometryText, file)), pool: new LabelPool({ geometryFile: file, params }), params };
 }
 
+/** Indexing results imported before the frames (import-stream), by file and event. */
+function resultsByFrame(catalog: Catalog, experimentId: number): (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined {
+  const rows = catalog.db.prepare('SELECT source, event, indexed, n_crystals FROM results WHERE experiment_id = ?').all(experimentId) as { source: string; event: string; indexed: number | null; n_crystals: number | null }[];
+  const exact = new Map<string, (typeof rows)[number]>();
+  const byName = new Map<string, (typeof rows)[number] | null>();
+  for (const r of rows) {
+    exact.set(`${r.source}\0${r.event}`, r);
+    const key = `${basename(r.source)}\0${r.event}`;
+    byName.set(key, byName.has(key) ? null : r); // two files of one name: no guessing
+  }
+  return (source, event) => {
+    const r = exact.get(`${source}\0${event}`) ?? byName.get(`${basename(source)}\0${event}`);
+    return r && r.indexed !== null ? { indexed: r.indexed === 1, nCrystals: r.n_crystals ?? 0 } : undefined;
+  };
+}
+
+/** One frame on its way: read, being labelled, then decided and written. */
+interface InFlight {
+  source: SourceFrame;
+  frame: NewFrame;
+  labels?: Promise<FrameLabels | SkippedFrame>;
+}
+
 /**
- * Records every frame of `files` in the catalog and keeps them all, raw, in CXI containers on
- * the facility's ingest tier. With a geometry, frames are also labelled (peakfinder8) on all
- * cores as they pass. Each container is complete on disk (fsynced, checksummed) before the
- * catalog learns of it and its frames.
+ * Records every readable frame of `files` in the catalog, labels it (with a geometry, on all
+ * cores) and keeps what the retention policy decides, in containers on the tiers its lifecycle
+ * starts on. Batch ingest does not wait: a gated frame whose indexing result is not in the
+ * catalog yet (import the stream first) takes the gate's timeout rule. Each batch's containers
+ * are complete on disk (fsynced, checksummed) before the catalog records them with their frames
+ * and decisions, in one transaction.
  */
 export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const { catalog, facility } = options;
   checkExperimentName(options.experiment.name);
+  const policy = loadPolicy(resolvePolicyFile(options.policy ?? facility.config.ingest.policy), facility.config);
   const labelling = options.geometryFile === undefined ? undefined : startLabelling(options.geometryFile, { ...DEFAULT_PEAKFINDER_PARAMS, ...options.peakFinder });
   const sources: FrameSource[] = [];
   try {
     const layout = options.layout ?? labelling?.layout;
     for (const file of options.files) sources.push(await openFrameSource(resolve(file), layout));
-    const tier = facility.config.ingest.tier;
-    const compression = facility.config.ingest.compression as Compression;
-    const policyText = readFileSync(KEEP_ALL_POLICY_FILE, 'utf8');
-    const policyId = catalog.registerPolicy(KEEP_ALL.name, KEEP_ALL.version, policyText, createHash('sha256').update(policyText).digest('hex'));
+    const policyId = catalog.registerPolicy(policy.name, policy.version, policy.text, policy.contentHash);
     const experiment = catalog.ensureExperiment({
       ...options.experiment,
       metadata: { ...options.experiment.metadata, ...(labelling ? { geometry_file: labelling.geometryFile } : {}) },
     });
-    const run = catalog.createRun(experiment.id, labelling && { geometry_file: labelling.geometryFile, peakfinder8: labelling.params });
-    const groups = planContainers(sources, facility.config.containers.max_frames);
-    const total = groups.reduce((n, g) => n + g.length, 0);
-    const result: IngestResult = { experiment: experiment.name, run: run.number, frames: 0, labelled: 0, hits: 0, rawBytes: 0, storedBytes: 0, containers: [], skipped: [], unlabelled: [] };
+    const experimentFacts: ExperimentFacts = { name: experiment.name, facility: experiment.facility, proposal: experiment.proposal, sampleTags: experiment.sampleTags };
+    checkApplies(policy, experimentFacts);
+    const run = catalog.createRun(experiment.id, {
+      policy: { name: policy.name, version: policy.version, content_hash: policy.contentHash },
+      ...(labelling ? { geometry_file: labelling.geometryFile, peakfinder8: labelling.params } : {}),
+    });
+    const results = resultsByFrame(catalog, experiment.id);
+    const result: IngestResult = {
+      experiment: experiment.name, run: run.number, policy: { name: policy.name, version: policy.version, contentHash: policy.contentHash },
+      frames: 0, labelled: 0, hits: 0, rules: {}, rawBytes: 0, storedBytes: 0, containers: [], skipped: [], unlabelled: [],
+    };
+    const sequences = new Map<string, number>();
+    const writerContext = {
+      tierPath: facility.tierPath,
+      runDir: join(experiment.name, `run-${String(run.number).padStart(4, '0')}`),
+      nextSequence: (product: string) => {
+        const n = (sequences.get(product) ?? 0) + 1;
+        sequences.set(product, n);
+        return n;
+      },
+      geometryText: labelling?.geometryText,
+    };
+    const batch = new BatchWriter(catalog, run.id, policyId, policy, experimentFacts, writerContext, result);
+    const total = sources.reduce((n, s) => n + s.count, 0);
+    const maxFrames = facility.config.containers.max_frames;
+    const window: InFlight[] = [];
+    const windowSize = labelling ? 2 * labelling.pool.size : 1;
     let done = 0;
-
-    for (const [seq, group] of groups.entries()) {
-      const first = group[0].source;
-      const relPath = join(experiment.name, `run-${String(run.number).padStart(4, '0')}`, `${KEEP_ALL.product}-${String(seq + 1).padStart(5, '0')}.h5`);
-      const location = join(facility.tierPath(tier), relPath);
-      const frames: NewFrame[] = [];
-      const labels: Promise<void>[] = [];
-      const written = await writeAtomically(location, async (tmpPath) => {
-        const writer = await CxiContainerWriter.create(tmpPath, {
-          height: first.height, width: first.width, pixelType: first.pixelType, compression, product: KEEP_ALL.product, geometry: labelling?.geometryText,
-        });
-        try {
-          for (const { source, index } of group) {
-            const event = source.event(index);
-            done += 1;
-            options.onFrame?.(done, total);
-            let pixels: PixelArray;
-            try {
-              pixels = source.read(index);
-            } catch (err) {
-              if (!isSxError(err)) throw err;
-              result.skipped.push({ file: source.file, event, error: err.message });
-              continue;
-            }
-            writer.append(pixels, { source: source.file, event });
-            const frame: NewFrame = { source: source.file, event, width: source.width, height: source.height, pixelType: source.pixelType, rawBytes: pixels.byteLength };
-            frames.push(frame);
-            if (labelling) {
-              labels.push(labelFrame(labelling.pool, pixels, frame, result));
-              // Bounded work in flight: reading must not run ahead of labelling by more than a few frames.
-              if (labels.length >= 2 * labelling.pool.size) await labels.shift();
-            }
+    try {
+      for (const source of sources) {
+        for (let index = 0; index < source.count; index++) {
+          const event = source.event(index);
+          options.onFrame?.(++done, total);
+          let pixels: PixelArray;
+          try {
+            pixels = source.read(index);
+          } catch (err) {
+            if (!isSxError(err)) throw err;
+            result.skipped.push({ file: source.file, event, error: err.message });
+            continue;
           }
-        } finally {
-          writer.close();
+          const frame: NewFrame = { source: source.file, event, width: source.width, height: source.height, pixelType: source.pixelType, rawBytes: pixels.byteLength };
+          frame.results = results(source.file, event);
+          const item: InFlight = { source: { pixels, width: source.width, height: source.height, pixelType: source.pixelType, meta: { source: source.file, event } }, frame };
+          // The worker gets a copy: the pixels are still needed for the products.
+          if (labelling) item.labels = labelling.pool.label(pixels.slice(), `${source.file} event ${event}`).catch((err: Error) => ({ file: source.file, event, error: err.message }));
+          window.push(item);
+          if (window.length >= windowSize) await batch.add(window.shift()!);
+          if (batch.size >= maxFrames) await batch.flush();
         }
-        await Promise.all(labels);
-      });
-      if (frames.length === 0) {
-        // Every frame of this container was unreadable: keep no empty container.
-        rmSync(location);
-        continue;
       }
-      catalog.recordContainer({
-        runId: run.id,
-        frames,
-        container: { experimentId: experiment.id, path: relPath, product: KEEP_ALL.product, codec: compression, nFrames: frames.length, bytes: written.bytes, sha256: written.sha256 },
-        tier,
-        location,
-        policyId,
-        rule: KEEP_ALL.rule,
-      });
-      result.frames += frames.length;
-      result.rawBytes += frames.reduce((n, f) => n + f.rawBytes, 0);
-      result.storedBytes += written.bytes;
-      result.containers.push({ path: location, frames: frames.length, bytes: written.bytes, sha256: written.sha256 });
+      while (window.length > 0) await batch.add(window.shift()!);
+      await batch.flush();
+    } catch (err) {
+      await batch.abort();
+      throw err;
     }
+    new ResultsStore(catalog, experiment.id).linkNewFrames();
     return result;
   } finally {
     for (const s of sources) s.close();
@@ -190,23 +204,114 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
   }
 }
 
-/** Labels one archived frame; a frame the core cannot label is still archived, without labels. */
-async function labelFrame(pool: LabelPool, pixels: PixelArray, frame: NewFrame, result: IngestResult): Promise<void> {
-  try {
-    const labels = await pool.label(pixels, `${frame.source} event ${frame.event}`);
-    frame.labels = { hit: labels.hit, nPeaks: labels.nPeaks, resolution: labels.resolution, peaks: encodePeaks(labels.peaks) };
-    result.labelled += 1;
-    if (labels.hit) result.hits += 1;
-  } catch (err) {
-    if (!isSxError(err)) throw err;
-    result.unlabelled.push({ file: frame.source, event: frame.event, error: err.message });
+/** Frames of one batch, their decisions and the containers their products go into. */
+class BatchWriter {
+  private frames: NewFrame[] = [];
+  private decisions: (BatchDecision & { writer?: string })[] = [];
+  private writers = new Map<string, ProductWriter>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly runId: number,
+    private readonly policyId: number,
+    private readonly policy: Policy,
+    private readonly experiment: ExperimentFacts,
+    private readonly context: Parameters<typeof openProductWriter>[2],
+    private readonly result: IngestResult,
+  ) {}
+
+  get size(): number {
+    return this.frames.length;
+  }
+
+  async add(item: InFlight): Promise<void> {
+    const { frame } = item;
+    const labels = item.labels && (await item.labels);
+    if (labels && 'error' in labels) {
+      this.result.unlabelled.push(labels);
+    } else if (labels) {
+      frame.labels = { hit: labels.hit, nPeaks: labels.nPeaks, resolution: labels.resolution, peaks: encodePeaks(labels.peaks) };
+      this.result.labelled += 1;
+      if (labels.hit) this.result.hits += 1;
+    }
+    const facts = frameFacts(this.experiment.name, frame, this.frames.length);
+    const decision = decide(this.policy, this.experiment, facts, { now: new Date() });
+    // Batch ingest cannot wait for results: decide() without a frame time applies the gate's timeout.
+    if (isPending(decision)) throw new SxError('catalog', `policy ${this.policy.name}: frame ${frame.source} ${frame.event} is still pending`);
+    const at = this.frames.length;
+    this.frames.push(frame);
+    this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
+    if (decision.keep.length === 0) this.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });
+    for (const keep of decision.keep) {
+      const tier = keep.lifecycle[0]?.tier ?? 'catalog';
+      if (CATALOG_PRODUCTS.has(keep.product)) {
+        this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier });
+        continue;
+      }
+      const key = `${writerKey(keep)}:${frame.width}x${frame.height}:${frame.pixelType}`;
+      let writer = this.writers.get(key);
+      if (!writer) {
+        writer = await openProductWriter(keep, item.source, this.context);
+        this.writers.set(key, writer);
+      }
+      const containerIndex = writer.append(item.source);
+      this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier, writer: key, containerIndex });
+    }
+  }
+
+  /** Commits every container of the batch, then records the batch in one transaction. */
+  async flush(): Promise<void> {
+    if (this.frames.length === 0) return;
+    const containers: BatchContainer[] = [];
+    const order = new Map<string, number>();
+    for (const [key, writer] of this.writers) {
+      const written = await writer.finish();
+      const days = writer.keep.lifecycle[0].days;
+      order.set(key, containers.length);
+      containers.push({
+        container: { experimentId: 0, path: writer.relPath, product: writer.product, codec: writer.codecId, nFrames: writer.count, bytes: written.bytes, sha256: written.sha256 },
+        tier: writer.tier,
+        location: writer.location,
+        validUntil: days == null ? null : new Date(Date.now() + days * 86_400_000).toISOString(),
+      });
+      this.result.storedBytes += written.bytes;
+      this.result.containers.push({ path: writer.location, product: writer.product, tier: writer.tier, frames: writer.count, bytes: written.bytes, sha256: written.sha256 });
+    }
+    const experimentId = this.catalog.findExperiment(this.experiment.name)!.id;
+    for (const c of containers) c.container.experimentId = experimentId;
+    this.catalog.recordBatch({
+      runId: this.runId,
+      policyId: this.policyId,
+      frames: this.frames,
+      containers,
+      decisions: this.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
+    });
+    this.result.frames += this.frames.length;
+    this.result.rawBytes += this.frames.reduce((n, f) => n + f.rawBytes, 0);
+    this.frames = [];
+    this.decisions = [];
+    this.writers = new Map();
+  }
+
+  async abort(): Promise<void> {
+    for (const w of this.writers.values()) await w.abort();
   }
 }
 
-function readGeometryText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new SxError('input', `${file}: cannot read geometry: ${(err as Error).message}`, { cause: err });
-  }
+function frameFacts(experiment: string, f: NewFrame, index: number): FrameFacts {
+  return {
+    frameId: index,
+    experiment,
+    source: f.source,
+    event: f.event,
+    hit: f.labels ? f.labels.hit : null,
+    nPeaks: f.labels ? f.labels.nPeaks : null,
+    indexed: f.results?.indexed ?? null,
+    nCrystals: f.results?.nCrystals ?? null,
+    resolution: f.labels?.resolution ?? null,
+    rawBytes: f.rawBytes,
+    width: f.width,
+    height: f.height,
+    pixelType: f.pixelType,
+  };
 }

@@ -116,6 +116,11 @@ export class ResultsStore {
     }).immediate();
   }
 
+  /** Links results that waited for frames to the frames ingested since; returns how many. */
+  linkNewFrames(): number {
+    return this.catalog.db.transaction(() => (this.matcher.refresh() ? this.linkPending() : 0)).immediate();
+  }
+
   private linkPending(): number {
     let linked = 0;
     for (const row of this.pending.all(this.experimentId)) {

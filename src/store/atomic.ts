@@ -26,25 +26,46 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 /**
- * Writes `finalPath` so that it either appears complete or not at all: `write` fills a
- * temporary name in the same folder, which is fsynced, checksummed and renamed into place,
- * then the folder is fsynced so the rename survives a power cut. A failed write leaves
- * nothing behind.
+ * A file that either appears complete at `finalPath` or not at all: it is written under a
+ * temporary name in the same folder; `commit` fsyncs, checksums and renames it into place and
+ * fsyncs the folder so the rename survives a power cut; `abort` removes it.
  */
+export class AtomicFile {
+  readonly finalPath: string;
+  readonly tmpPath: string;
+
+  private constructor(finalPath: string) {
+    this.finalPath = finalPath;
+    this.tmpPath = join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  }
+
+  static async create(finalPath: string): Promise<AtomicFile> {
+    await mkdir(dirname(finalPath), { recursive: true });
+    return new AtomicFile(finalPath);
+  }
+
+  async commit(): Promise<WrittenFile> {
+    await fsyncPath(this.tmpPath);
+    const sha256 = await sha256File(this.tmpPath);
+    const { size } = await stat(this.tmpPath);
+    await rename(this.tmpPath, this.finalPath);
+    await fsyncPath(dirname(this.finalPath));
+    return { path: this.finalPath, bytes: size, sha256 };
+  }
+
+  async abort(): Promise<void> {
+    await rm(this.tmpPath, { force: true });
+  }
+}
+
+/** Writes `finalPath` atomically (see AtomicFile): `write` fills the temporary name. */
 export async function writeAtomically(finalPath: string, write: (tmpPath: string) => Promise<void> | void): Promise<WrittenFile> {
-  const dir = dirname(finalPath);
-  await mkdir(dir, { recursive: true });
-  const tmpPath = join(dir, `.${basename(finalPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const file = await AtomicFile.create(finalPath);
   try {
-    await write(tmpPath);
-    await fsyncPath(tmpPath);
-    const sha256 = await sha256File(tmpPath);
-    const { size } = await stat(tmpPath);
-    await rename(tmpPath, finalPath);
-    await fsyncPath(dir);
-    return { path: finalPath, bytes: size, sha256 };
+    await write(file.tmpPath);
+    return await file.commit();
   } catch (err) {
-    await rm(tmpPath, { force: true });
+    await file.abort();
     throw err;
   }
 }

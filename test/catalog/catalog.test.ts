@@ -86,31 +86,35 @@ test('a policy version is immutable: same text is the same row, new text needs a
   t.not(catalog.registerPolicy('hits-only', 2, 'text-b', 'hash-b'), id);
 });
 
-test('recording a container stores frames, placement and decisions together, or nothing', (t) => {
+test('recording a batch stores frames, containers, placements and decisions together, or nothing', (t) => {
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
   const exp = catalog.ensureExperiment({ name: 'e1' });
   const run = catalog.createRun(exp.id);
-  const policyId = catalog.registerPolicy('keep-all', 1, 'x', 'h');
-  const record = {
+  const policyId = catalog.registerPolicy('hits-only', 1, 'x', 'h');
+  const container = { experimentId: exp.id, path: 'e1/run-0001/raw-00001.h5', product: 'raw', codec: 'bitshuffle-lz4', nFrames: 2, bytes: 1234, sha256: 'ab' };
+  const batch = {
     runId: run.id,
-    frames: [frame(0), frame(1), frame(2)],
-    container: { experimentId: exp.id, path: 'e1/run-0001/raw-00001.h5', product: 'raw', codec: 'bitshuffle-lz4', nFrames: 3, bytes: 1234, sha256: 'ab' },
-    tier: 'hdd',
-    location: '/tiers/hdd/e1/run-0001/raw-00001.h5',
     policyId,
-    rule: 'keep-all',
+    frames: [frame(0), frame(1), frame(2)],
+    containers: [{ container, tier: 'hdd', location: '/tiers/hdd/e1/run-0001/raw-00001.h5', validUntil: '2031-01-01T00:00:00.000Z' }],
+    decisions: [
+      { frame: 0, rule: 'hits', product: 'raw', codec: 'bitshuffle-lz4', tier: 'hdd', container: 0, containerIndex: 0 },
+      { frame: 1, rule: 'blanks', product: 'labels', codec: 'none', tier: 'catalog' },
+      { frame: 2, rule: 'hits', product: 'raw', codec: 'bitshuffle-lz4', tier: 'hdd', container: 0, containerIndex: 1 },
+    ],
   };
-  const containerId = catalog.recordContainer(record);
-  const decisions = catalog.db.prepare('SELECT f.event, d.container_index, d.tier, d.rule FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.container_id = ? ORDER BY d.container_index').all(containerId);
+  const { frameIds, containerIds } = catalog.recordBatch(batch);
+  t.is(frameIds.length, 3);
+  const decisions = catalog.db.prepare('SELECT f.event, d.rule, d.product, d.container_id, d.container_index FROM decisions d JOIN frames f ON f.id = d.frame_id ORDER BY f.id').all();
   t.deepEqual(decisions, [
-    { event: '//0', container_index: 0, tier: 'hdd', rule: 'keep-all' },
-    { event: '//1', container_index: 1, tier: 'hdd', rule: 'keep-all' },
-    { event: '//2', container_index: 2, tier: 'hdd', rule: 'keep-all' },
+    { event: '//0', rule: 'hits', product: 'raw', container_id: containerIds[0], container_index: 0 },
+    { event: '//1', rule: 'blanks', product: 'labels', container_id: null, container_index: null },
+    { event: '//2', rule: 'hits', product: 'raw', container_id: containerIds[0], container_index: 1 },
   ]);
-  t.like(catalog.db.prepare('SELECT tier, state, valid_until FROM placements WHERE container_id = ?').get(containerId), { tier: 'hdd', state: 'active', valid_until: null });
+  t.like(catalog.db.prepare('SELECT tier, state, valid_until FROM placements WHERE container_id = ?').get(containerIds[0]), { tier: 'hdd', state: 'active', valid_until: '2031-01-01T00:00:00.000Z' });
 
   // The same container path again violates a constraint after the frames were inserted: all rolled back.
-  t.throws(() => catalog.recordContainer({ ...record, frames: [frame(3)] }), { any: true, message: /UNIQUE constraint failed: containers\.path/ });
+  t.throws(() => catalog.recordBatch({ ...batch, frames: [frame(3)], decisions: [] }), { any: true, message: /UNIQUE constraint failed: containers\.path/ });
   t.is((catalog.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 3);
 });

@@ -78,7 +78,7 @@ test('errors are one clear line without a stack trace, unless --debug', (t) => {
 
 test('a broken facility.yaml stops every command with file:line:col', (t) => {
   const data = tempDir(t);
-  writeFileSync(join(data, 'facility.yaml'), 'facility: P11\ncurrency: EUR\ntiers: {}\ncontainers: { max_frames: 0 }\ningest: { tier: hdd, compression: bitshuffle-lz4 }\nbeamtime_price_per_hour: 1\n');
+  writeFileSync(join(data, 'facility.yaml'), 'facility: P11\ncurrency: EUR\ntiers: {}\ncontainers: { max_frames: 0 }\ningest: { tier: hdd, policy: keep-all }\nbeamtime_price_per_hour: 1\n');
   const r = sxarchive(['--data-dir', data, 'experiments']);
   t.is(r.code, 1);
   t.regex(r.stderr, /facility\.yaml:4:\d+: containers\.max_frames: /);

@@ -12,7 +12,7 @@ test('without a facility.yaml the embedded defaults apply', (t) => {
   t.is(facility.config.tiers.hdd.price_per_tb_year, 10);
   t.is(facility.config.tiers.ssd.price_per_tb_year, 100);
   t.is(facility.tierPath('hdd'), join(dir, 'tiers/hdd'));
-  t.is(facility.config.ingest.compression, 'bitshuffle-lz4');
+  t.is(facility.config.ingest.policy, 'keep-all');
 });
 
 test('init writes the defaults once and never overwrites a facility file', (t) => {
@@ -31,7 +31,7 @@ test('every problem in a facility file is reported with file:line:col', (t) => {
     'tiers:',
     '  hdd: { kind: filesystem, path: tiers/hdd, price_per_tb_year: cheap }',
     'containers: { max_frames: 1000, colour: blue }',
-    'ingest: { tier: nvme, compression: bitshuffle-lz4 }',
+    'ingest: { tier: nvme, policy: keep-all }',
     'beamtime_price_per_hour: 100',
   ].join('\n'));
   const error = t.throws(() => loadFacility(dir));

@@ -11,6 +11,7 @@ export interface IngestCliOptions {
   proposal?: string;
   facility?: string;
   sampleTag: string[];
+  policy?: string;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export async function run(globals: GlobalOptions, files: string[], opts: IngestC
       experiment: { name: opts.experiment, proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag },
       geometryFile: opts.geometry,
       peakFinder,
+      policy: opts.policy,
       facility,
       catalog,
       onFrame: (done, total) => progress.update(done, total),
@@ -30,8 +32,9 @@ export async function run(globals: GlobalOptions, files: string[], opts: IngestC
   for (const s of result.skipped) console.error(`skipped ${s.file} event ${s.event}: ${s.error}`);
   for (const s of result.unlabelled) console.error(`not labelled ${s.file} event ${s.event}: ${s.error}`);
   if (opts.json) return printJson(result);
-  console.log(`experiment ${result.experiment} run ${result.run}: ${result.frames} frames, ${formatBytes(result.rawBytes)} raw -> ${formatBytes(result.storedBytes)} in ${result.containers.length} container(s)`);
+  console.log(`experiment ${result.experiment} run ${result.run}: ${result.frames} frames, ${formatBytes(result.rawBytes)} raw -> ${formatBytes(result.storedBytes)} kept in ${result.containers.length} container(s)`);
+  console.log(`policy ${result.policy.name} v${result.policy.version}: ${Object.entries(result.rules).map(([rule, n]) => `${rule} ${n}`).join(', ')}`);
   if (opts.geometry) console.log(`labelled ${result.labelled} frames: ${result.hits} hits`);
   if (result.skipped.length > 0) console.log(`${result.skipped.length} unreadable frame(s) skipped`);
-  for (const c of result.containers) console.log(`  ${c.path}  ${c.frames} frames  ${formatBytes(c.bytes)}  sha256 ${c.sha256.slice(0, 16)}…`);
+  for (const c of result.containers) console.log(`  ${c.tier} ${c.product} ${c.path}  ${c.frames} frames  ${formatBytes(c.bytes)}  sha256 ${c.sha256.slice(0, 16)}…`);
 }
