@@ -75,6 +75,61 @@ export interface SxNative {
     params: NativePeakFinderParams,
     flags?: NativePixelFlags,
   ): NativePeakList;
+
+  /**
+   * Quantizes `frame` on the Anscombe scale into `codes` (same type and length); `exact` is the
+   * largest count kept exactly (see codecs/quantized.ts, which validates the arguments).
+   */
+  quantizeFrame(frame: NativeFrame, step: number, exact: number, codes: NativeFrame): void;
+
+  /** The inverse of `quantizeFrame`: bin centres (rounded for integer types) into `out`. */
+  dequantizeFrame(codes: NativeFrame, step: number, exact: number, out: NativeFrame): void;
+
+  /**
+   * Writes the peaks codec's sparse layout (codecs/peaks.ts) of the boxes around the first
+   * `count` peaks into `out`, which must hold `peakBoxesBound(...)` bytes; returns the bytes used.
+   */
+  encodePeakBoxes(
+    frame: NativeFrame,
+    width: number,
+    height: number,
+    fs: Float32Array,
+    ss: Float32Array,
+    count: number,
+    box: number,
+    out: Uint8Array,
+  ): number;
+  /**
+   * Bit-transposes `input` (whole `elemSize`-byte elements) into `out` (same length) in blocks of
+   * `blockSize` elements (0 = the HDF5 filter's default) as bitshuffle does; `inverse` undoes it.
+   * See codecs/bitshuffle-reference.ts for the same in TypeScript.
+   */
+  bitshuffle(input: Uint8Array, elemSize: number, blockSize: number, inverse: boolean, out: Uint8Array): void;
+
+  /** One chunk in the bitshuffle+LZ4 format of HDF5 filter 32008 (codecs/bitshuffle-lz4.ts). */
+  bitshuffleLz4Encode(input: Uint8Array, elemSize: number, blockSize: number): Uint8Array;
+
+  /** Decodes a bitshuffle+LZ4 chunk into `out`, which must be exactly its uncompressed size; throws on corrupt input. */
+  bitshuffleLz4Decode(input: Uint8Array, elemSize: number, out: Uint8Array): void;
+
+  /** One zstd frame (with its content size) at `level` 1..22. */
+  zstdCompress(input: Uint8Array, level: number): Uint8Array;
+
+  /** All zstd frames in `input`, into `out` (returns a view of its used part) or a new array. */
+  zstdDecompress(input: Uint8Array, out: Uint8Array | null): Uint8Array;
+
+  /** One blosc (1.x format) buffer; `shuffle` 0 none, 1 byte, 2 bit; `blocksize` 0 = automatic. */
+  bloscCompress(
+    input: Uint8Array,
+    cname: string,
+    clevel: number,
+    shuffle: number,
+    typesize: number,
+    blocksize: number,
+  ): Uint8Array;
+
+  /** A blosc buffer, into `out` (returns a view of its used part) or a new array. */
+  bloscDecompress(input: Uint8Array, out: Uint8Array | null): Uint8Array;
 }
 
 const ADDON_PATH = '../native/build/Release/sxnative.node';

@@ -192,7 +192,8 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Commander has printed the problem; a usage error exits 2, like every other usage error here.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const debug = argv.includes('--debug');
     if (debug) console.error(err);
     else if (isSxError(err)) console.error(`error: ${err.message}`);
