@@ -68,3 +68,28 @@ test('ingest skips and reports unreadable frames, and keeps the rest', async (t)
   const events = (catalog.db.prepare('SELECT event FROM frames ORDER BY id').all() as { event: string }[]).map((r) => r.event);
   t.deepEqual(events, ['//0', '//1', '//3', '//4']);
 });
+
+test('ingest --policy hits-only keeps the hits raw and records every frame with its decision', async (t) => {
+  const dir = tempDir(t);
+  const run = await simulate({ detector: 'tiny', frames: 20, hitRate: 0.4, seed: 8, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const result = await ingest({ files: [run.out], experiment: { name: 'e1' }, geometryFile: run.geometryOut, policy: 'hits-only', facility, catalog });
+  const truth = await truthHits(run.out);
+  const hits = truth.filter((h) => h === 1).length;
+  t.like(result, { frames: 20, hits, policy: { name: 'hits-only', version: 1 } });
+  t.deepEqual(result.rules, { hits, blanks: 20 - hits });
+  t.is(result.containers.length, 1);
+  t.like(result.containers[0], { product: 'raw', tier: 'hdd', frames: hits });
+
+  const decisions = catalog.db.prepare(`SELECT f.event, f.hit, d.rule, d.product, d.container_index, p.name AS policy
+    FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN policies p ON p.id = d.policy_id ORDER BY f.id`).all() as { event: string; hit: number; rule: string; product: string; container_index: number | null; policy: string }[];
+  t.is(decisions.length, 20);
+  t.true(decisions.every((d) => d.policy === 'hits-only' && (d.hit === 1 ? d.rule === 'hits' && d.product === 'raw' : d.rule === 'blanks' && d.product === 'labels')));
+  t.deepEqual(decisions.filter((d) => d.hit === 1).map((d) => d.container_index), Array.from({ length: hits }, (_, i) => i));
+  // The placement ends when the lifecycle's first step does: 5 years on hdd.
+  const { valid_until } = catalog.db.prepare('SELECT valid_until FROM placements').get() as { valid_until: string };
+  const years = (Date.parse(valid_until) - Date.now()) / (365 * 86_400_000);
+  t.true(Math.abs(years - 5) < 0.01, `placement until ${valid_until}`);
+});
