@@ -4,11 +4,18 @@
       "target_name": "sxnative",
       "sources": [
         "binding/addon.cpp",
+        "binding/codecs.cpp",
         "binding/binning.cpp",
         "binding/peakfinder8.cpp",
+        "binding/reduce.cpp",
         "kernels/binning.cpp",
-        "kernels/peakfinder8.cpp"
+        "kernels/bitshuffle.cpp",
+        "kernels/peakfinder8.cpp",
+        "kernels/quantize.cpp",
+        "kernels/peak-boxes.cpp"
       ],
+      # The lossless codecs link the system compression libraries (liblz4-dev, libzstd-dev, libblosc-dev).
+      "libraries": ["-llz4", "-lzstd", "-lblosc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"
       ],

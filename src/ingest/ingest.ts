@@ -9,7 +9,7 @@ import type { FrameLabels } from '../core/labels.ts';
 import { encodePeaks } from '../core/peak-blob.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfinder8.ts';
 import { isSxError, SxError } from '../errors.ts';
-import { parseGeometry } from '../formats/crystfel-geometry.ts';
+import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
 import { checkApplies, decide, isPending } from '../policy/engine.ts';
 import { loadPolicy } from '../policy/load.ts';
 import type { ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
@@ -78,6 +78,7 @@ export interface IngestResult {
 interface Labelling {
   geometryFile: string;
   geometryText: string;
+  geometry: Geometry;
   layout: FrameLayout;
   pool: LabelPool;
   params: PeakFinderParams;
@@ -91,7 +92,8 @@ function startLabelling(geometryFile: string, params: PeakFinderParams): Labelli
   } catch (err) {
     throw new SxError('input', `${file}: cannot read geometry: ${(err as Error).message}`, { cause: err });
   }
-  return { geometryFile: file, geometryText, layout: frameLayoutOf(parseGeometry(geometryText, file)), pool: new LabelPool({ geometryFile: file, params }), params };
+  const geometry = parseGeometry(geometryText, file);
+  return { geometryFile: file, geometryText, geometry, layout: frameLayoutOf(geometry), pool: new LabelPool({ geometryFile: file, params }), params };
 }
 
 /** Indexing results imported before the frames (import-stream), by file and event. */
@@ -160,6 +162,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
         return n;
       },
       geometryText: labelling?.geometryText,
+      geometry: labelling?.geometry,
     };
     const batch = new BatchWriter(catalog, run.id, policyId, policy, experimentFacts, writerContext, result);
     const total = sources.reduce((n, s) => n + s.count, 0);
@@ -231,6 +234,7 @@ class BatchWriter {
       this.result.unlabelled.push(labels);
     } else if (labels) {
       frame.labels = { hit: labels.hit, nPeaks: labels.nPeaks, resolution: labels.resolution, peaks: encodePeaks(labels.peaks) };
+      item.source.peaks = labels.peaks;
       this.result.labelled += 1;
       if (labels.hit) this.result.hits += 1;
     }

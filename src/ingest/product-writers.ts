@@ -1,10 +1,15 @@
 import { join } from 'node:path';
+import { getCodec } from '../../codecs/registry.ts';
+import type { ArrayToArrayCodec, ArrayToBytesCodec, FrameArray } from '../../codecs/types.ts';
+import type { PeakList } from '../core/peakfinder8.ts';
 import { SxError } from '../errors.ts';
+import type { Geometry } from '../formats/crystfel-geometry.ts';
 import type { KeepSpec } from '../policy/types.ts';
 import { AtomicFile, type WrittenFile } from '../store/atomic.ts';
 import { COMPRESSIONS, type Compression } from '../store/compression.ts';
 import { CxiContainerWriter, type ContainerFrame } from '../store/cxi-container.ts';
 import type { PixelArray, PixelType } from '../store/hdf5.ts';
+import { BinnedContainerWriter, PeaksContainerWriter } from '../store/product-containers.ts';
 
 /** The frame a product is made from, with what the products need beside the pixels. */
 export interface SourceFrame {
@@ -13,6 +18,8 @@ export interface SourceFrame {
   height: number;
   pixelType: PixelType;
   meta: ContainerFrame;
+  /** The frame's peaks, when it was labelled (peaks-only keeps boxes around them). */
+  peaks?: PeakList;
 }
 
 /** An open container for one (product, codec, parameters, tier) of one batch. */
@@ -44,46 +51,92 @@ export interface WriterContext {
   /** Numbers containers of the same product within the run. */
   nextSequence: (product: string) => number;
   geometryText?: string;
+  geometry?: Geometry;
 }
 
-class RawWriter implements ProductWriter {
-  readonly keep: KeepSpec;
-  readonly product = 'raw';
+/** What differs between products: how a frame goes into the open container. */
+interface Sink {
+  append(frame: SourceFrame): void;
+  close(): void;
+}
+
+class ContainerProductWriter implements ProductWriter {
+  readonly product: string;
   readonly codecId: string;
   readonly tier: string;
-  readonly relPath: string;
-  readonly location: string;
-  private readonly file: AtomicFile;
-  private readonly writer: CxiContainerWriter;
+  count = 0;
 
-  constructor(keep: KeepSpec, relPath: string, location: string, file: AtomicFile, writer: CxiContainerWriter) {
-    this.keep = keep;
+  constructor(
+    readonly keep: KeepSpec,
+    readonly relPath: string,
+    readonly location: string,
+    private readonly file: AtomicFile,
+    private readonly sink: Sink,
+  ) {
+    this.product = keep.product;
     this.codecId = keep.codec.id;
     this.tier = keep.lifecycle[0].tier;
-    this.relPath = relPath;
-    this.location = location;
-    this.file = file;
-    this.writer = writer;
-  }
-
-  get count(): number {
-    return this.writer.count;
   }
 
   append(frame: SourceFrame): number {
-    this.writer.append(frame.pixels, frame.meta);
-    return this.writer.count - 1;
+    this.sink.append(frame);
+    return this.count++;
   }
 
   async finish(): Promise<WrittenFile> {
-    this.writer.close();
+    this.sink.close();
     return this.file.commit();
   }
 
   async abort(): Promise<void> {
-    this.writer.close();
+    this.sink.close();
     await this.file.abort();
   }
+}
+
+const asCodecFrame = (f: SourceFrame): FrameArray => ({ data: f.pixels, width: f.width, height: f.height });
+
+async function openSink(keep: KeepSpec, first: SourceFrame, path: string, ctx: WriterContext): Promise<Sink> {
+  switch (keep.product) {
+    case 'raw': {
+      const w = await CxiContainerWriter.create(path, { height: first.height, width: first.width, pixelType: first.pixelType, compression: compressionOf(keep), product: 'raw', geometry: ctx.geometryText });
+      return { append: (f) => w.append(f.pixels, f.meta), close: () => w.close() };
+    }
+    case 'quantized': {
+      const codec = (await getCodec({ id: 'quantized', step: keep.params.step })) as ArrayToArrayCodec;
+      const w = await CxiContainerWriter.create(path, { height: first.height, width: first.width, pixelType: first.pixelType, compression: compressionOf(keep), product: 'quantized', geometry: ctx.geometryText });
+      return { append: (f) => w.append(codec.encode(asCodecFrame(f)).data, f.meta), close: () => w.close() };
+    }
+    case 'binned': {
+      const factor = keep.params.factor as 2 | 3 | 4;
+      const codec = (await getCodec({ id: 'binned', factor })) as ArrayToArrayCodec;
+      const probe = codec.encode(asCodecFrame(first));
+      const w = await BinnedContainerWriter.create(path, {
+        geometry: ctx.geometry, factor, width: probe.width, height: probe.height, pixelType: pixelTypeOf(probe.data), compression: compressionOf(keep), codec: codec.toConfig(),
+      });
+      return { append: (f) => w.append(codec.encode(asCodecFrame(f)), f.meta), close: () => w.close() };
+    }
+    case 'peaks': {
+      const codec = (await getCodec({ id: 'peaks', box: keep.params.box })) as ArrayToBytesCodec;
+      const w = await PeaksContainerWriter.create(path, { codec: codec.toConfig(), width: first.width, height: first.height, pixelType: first.pixelType, geometry: ctx.geometryText });
+      return {
+        append: (f) => {
+          if (!f.peaks) throw new SxError('usage', `${f.meta.source} event ${f.meta.event}: peaks-only needs the frame's peaks; ingest with --geometry so frames are labelled`);
+          w.append(codec.encode(asCodecFrame(f), { peaks: f.peaks }), f.peaks, f.meta);
+        },
+        close: () => w.close(),
+      };
+    }
+    default:
+      throw new SxError('config', `product ${keep.product} is not written to a container`);
+  }
+}
+
+function pixelTypeOf(data: PixelArray): PixelType {
+  if (data instanceof Uint16Array) return 'uint16';
+  if (data instanceof Uint32Array) return 'uint32';
+  if (data instanceof Int32Array) return 'int32';
+  return 'float32';
 }
 
 function compressionOf(keep: KeepSpec): Compression {
@@ -99,15 +152,11 @@ export async function openProductWriter(keep: KeepSpec, first: SourceFrame, ctx:
   const tier = keep.lifecycle[0].tier;
   const relPath = join(ctx.runDir, `${keep.product}-${String(ctx.nextSequence(keep.product)).padStart(5, '0')}.h5`);
   const location = join(ctx.tierPath(tier), relPath);
-  switch (keep.product) {
-    case 'raw': {
-      const file = await AtomicFile.create(location);
-      const writer = await CxiContainerWriter.create(file.tmpPath, {
-        height: first.height, width: first.width, pixelType: first.pixelType, compression: compressionOf(keep), product: 'raw', geometry: ctx.geometryText,
-      });
-      return new RawWriter(keep, relPath, location, file, writer);
-    }
-    default:
-      throw new SxError('config', `product ${keep.product} cannot be written to a container yet`);
+  const file = await AtomicFile.create(location);
+  try {
+    return new ContainerProductWriter(keep, relPath, location, file, await openSink(keep, first, file.tmpPath, ctx));
+  } catch (err) {
+    await file.abort();
+    throw err;
   }
 }

@@ -9,6 +9,7 @@ import { ingest } from '../../src/ingest/ingest.ts';
 import { binFrame } from '../../src/reduce/binning.ts';
 import { binFrameReference } from '../../src/reduce/binning-reference.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
+import { BitshuffleLz4Codec } from '../../codecs/bitshuffle-lz4.ts';
 import { openFrameSource } from '../../src/ingest/hdf5-source.ts';
 import { readGeometry } from '../../src/formats/crystfel-geometry.ts';
 import { buildPixelMap } from '../../src/core/pixel-map.ts';
@@ -97,6 +98,17 @@ try {
     const refFrames = all.slice(0, 2);
     const ref = timeIt(() => refFrames.forEach((f) => findPeaksReference(input(f), DEFAULT_PEAKFINDER_PARAMS)), 1);
     emit({ stage: 'peakfinder8-typescript-reference', detector, mpixel_per_s: round((refFrames.length * map.width * map.height) / 1e6 / ref), native_speedup: round((ref / refFrames.length) / (kernel / all.length), 2) });
+
+    // Lossless codec, one core, over every frame (hits and blanks): target >= 500 MB/s encode.
+    const bslz4 = BitshuffleLz4Codec.fromConfig({ id: 'bitshuffle-lz4' });
+    const shape = { width: map.width, height: map.height, pixelType: 'uint16' as const };
+    const chunks = all.map((f) => bslz4.encode({ data: f, width: map.width, height: map.height }));
+    const packedBytes = chunks.reduce((sum, c) => sum + c.length, 0);
+    const encode = timeIt(() => all.forEach((f) => bslz4.encode({ data: f, width: map.width, height: map.height })), 2);
+    emit({ stage: 'bitshuffle-lz4-encode', detector, pixel_type: 'uint16', frames_per_s: round(all.length / encode, 1), ...relative((all.length * frameMB) / encode), bits_per_pixel: round((8 * packedBytes) / pixels, 2), target_mb_per_s: 500 });
+    const decodeOut = new Uint16Array(map.width * map.height);
+    const decode = timeIt(() => chunks.forEach((c) => bslz4.decode(c, shape, decodeOut)), 2);
+    emit({ stage: 'bitshuffle-lz4-decode', detector, pixel_type: 'uint16', frames_per_s: round(all.length / decode, 1), ...relative((all.length * frameMB) / decode) });
 
     const frame = all[0] as Uint16Array;
     source.close();

@@ -10,7 +10,7 @@ import { readFrame } from '../../src/store/hdf5.ts';
 import { dataset, openH5, values } from '../simulate/helpers.ts';
 import { SHARED_DATA } from '../helpers/shared-data.ts';
 
-const DATA = join(SHARED_DATA, 'sim-lysozyme');
+const DATA = join(SHARED_DATA, 'sim-lysozyme/');
 const available = existsSync(DATA);
 const maybe = available ? test : test.skip;
 

@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { SHARED_DATA } from '../helpers/shared-data.ts';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
-const SIM = join(SHARED_DATA, 'sim-lysozyme');
+const SIM = join(SHARED_DATA, 'sim-lysozyme/');
 const MULTI_TRUTH = [1, 0, 1, 1, 0, 1, 1, 0, 1, 0]; // /entry/truth/is_hit of lyso_multi10.h5
 
 const count = (catalog: Catalog, sql: string) => (catalog.db.prepare(sql).get() as { n: number }).n;
