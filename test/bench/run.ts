@@ -1,6 +1,9 @@
 // `npm run bench`: one JSON line per stage. Speeds are also given as a ratio to the single-core
 // memory-copy speed measured in the same run, so results compare across noisy machines.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { getCodec } from '../../codecs/registry.ts';
+import { quantizeErrorBound } from '../../codecs/quantized.ts';
+import type { ArrayToArrayCodec } from '../../codecs/types.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCatalog, type NewFrame } from '../../src/catalog/catalog.ts';
@@ -44,6 +47,62 @@ function memcpyMBps(): number {
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+
+/** Policies that keep one product of every frame (or of the hits, as shipped), to measure each product. */
+const PRODUCT_POLICIES: Record<string, string> = {
+  'raw-all': `{ product: raw, codec: bitshuffle-lz4, lifecycle: [hdd: 1y] }`,
+  'binned2-all': `{ product: binned, factor: 2, codec: bitshuffle-lz4, lifecycle: [hdd: 1y] }`,
+  'binned4-all': `{ product: binned, factor: 4, codec: bitshuffle-lz4, lifecycle: [hdd: 1y] }`,
+  'quantized1-all': `{ product: quantized, step: 1, codec: bitshuffle-lz4, lifecycle: [hdd: 1y] }`,
+};
+
+/**
+ * Reduction factor (raw uint16 bytes of the whole 40 %-hit experiment / bytes kept) per product
+ * and shipped policy, through the real ingest, and the quantizer's fidelity on the same frames.
+ */
+async function benchReductions(file: string, geometryFile: string, frames: Uint16Array[], frameMB: number): Promise<void> {
+  const dataDir = join(work, 'data-reductions');
+  const facility = loadFacility(dataDir);
+  const policies: [string, string][] = Object.entries(PRODUCT_POLICIES).map(([name, keep]) => {
+    const path = join(work, `${name}.yaml`);
+    writeFileSync(path, `policy: ${name}\nversion: 1\nrules:\n  - name: all\n    keep: [${keep}]\n`);
+    return [name, path];
+  });
+  policies.push(['hits-only', 'hits-only'], ['binned-hits', 'binned-hits'], ['peaks-only', 'peaks-only'], ['results-gated', 'results-gated']);
+  for (const [name, policy] of policies) {
+    const catalog = openCatalog(facility.catalogPath);
+    const start = performance.now();
+    const result = await ingest({ files: [file], experiment: { name: `reduce-${name}` }, geometryFile, policy, facility, catalog });
+    const seconds = (performance.now() - start) / 1000;
+    catalog.close();
+    emit({
+      stage: 'reduction', detector: 'eiger4m', hit_rate: 0.4, policy: name, frames: result.frames, hits: result.hits, kept_bytes: result.storedBytes,
+      reduction_vs_raw: round(result.rawBytes / Math.max(1, result.storedBytes), 1), ingest_frames_per_s: round(result.frames / seconds, 2),
+      ...(name === 'peaks-only' ? { target_reduction: 50 } : {}),
+    });
+  }
+  const quantized = (await getCodec({ id: 'quantized', step: 1 })) as ArrayToArrayCodec;
+  let exact = 0;
+  let worst = 0;
+  let sumSq = 0;
+  let n = 0;
+  const start = performance.now();
+  for (const data of frames) {
+    const back = quantized.decode(quantized.encode({ data, width: 2068, height: 2162 })).data;
+    for (let i = 0; i < data.length; i++) {
+      const err = Math.abs(back[i] - data[i]);
+      if (err === 0) exact += 1;
+      else worst = Math.max(worst, err / quantizeErrorBound(data[i], 1));
+      sumSq += err * err;
+    }
+    n += data.length;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  emit({
+    stage: 'quantized-fidelity', detector: 'eiger4m', step: 1, exact_fraction: round(exact / n, 5), rms_error_photons: round(Math.sqrt(sumSq / n), 4),
+    worst_error_over_bound: round(worst, 3), round_trip_mb_per_s: round((frames.length * frameMB) / seconds),
+  });
+}
 
 try {
   const memcpy = memcpyMBps();
@@ -129,6 +188,7 @@ try {
       stage: 'ingest-pipeline', detector, compression: 'bitshuffle-lz4', frames, frames_per_s: round(frames / seconds, 2), ...relative(result.rawBytes / MB / seconds),
       compression_ratio: round(result.rawBytes / result.storedBytes, 2),
     });
+    if (detector === 'eiger4m') await benchReductions(file, geometryFile, all as Uint16Array[], frameMB);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { decodePeaks } from '../../src/core/peak-blob.ts';
 import { ingest } from '../../src/ingest/ingest.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
 import { loadH5, type Dataset } from '../../src/store/hdf5.ts';
-import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
+import { DEBIAN_PYTHON, readWithH5py } from '../helpers/h5py.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { ZERO_CHUNK_SCRIPT } from './helpers.ts';
 
@@ -92,4 +92,29 @@ test('ingest --policy hits-only keeps the hits raw and records every frame with 
   const { valid_until } = catalog.db.prepare('SELECT valid_until FROM placements').get() as { valid_until: string };
   const years = (Date.parse(valid_until) - Date.now()) / (365 * 86_400_000);
   t.true(Math.abs(years - 5) < 0.01, `placement until ${valid_until}`);
+});
+
+test('ingest under binned-hits and peaks-only writes the reduced products of the hits, readable by h5py', async (t) => {
+  const dir = tempDir(t);
+  const run = await simulate({ detector: 'eiger1m', frames: 10, hitRate: 0.5, seed: 13, out: join(dir, 'run.h5'), geometryOut: join(dir, 'e.geom') });
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+
+  const binned = await ingest({ files: [run.out], experiment: { name: 'b' }, geometryFile: run.geometryOut, policy: 'binned-hits', facility, catalog });
+  t.is(binned.containers.length, 1);
+  t.like(binned.containers[0], { product: 'binned', frames: binned.hits });
+  const b = readWithH5py(binned.containers[0].path, '/entry_1/data_1/data', ['/entry_1/instrument_1/detector_1/crystfel_geometry']);
+  t.deepEqual(b.shape, [binned.hits, 1062 / 2, 1028 / 2]);
+  t.is(b.dtype, 'uint32');
+  const geometry = b.extra['/entry_1/instrument_1/detector_1/crystfel_geometry'] as string;
+  t.regex(geometry, /^res\s*=\s*6666\.66/m);
+  t.regex(geometry, /^data\s*=\s*\/entry_1\/data_1\/data/m);
+
+  const peaks = await ingest({ files: [run.out], experiment: { name: 'p' }, geometryFile: run.geometryOut, policy: 'peaks-only', facility, catalog });
+  t.like(peaks.containers[0], { product: 'peaks', frames: peaks.hits });
+  const nPeaks = readWithH5py(peaks.containers[0].path, '/entry_1/data_1/peak_boxes_offset', ['/entry_1/result_1/nPeaks']).extra['/entry_1/result_1/nPeaks'] as string[];
+  const labelled = (catalog.db.prepare("SELECT f.n_peaks FROM frames f JOIN runs r ON r.id = f.run_id JOIN experiments e ON e.id = r.experiment_id WHERE e.name = 'p' AND f.hit = 1 ORDER BY f.id").all() as { n_peaks: number }[]).map((r) => String(r.n_peaks));
+  t.deepEqual(nPeaks, labelled);
+  t.true(peaks.rawBytes / peaks.storedBytes > 50, `peaks-only ${peaks.rawBytes} -> ${peaks.storedBytes} bytes`);
 });
