@@ -1,22 +1,13 @@
 import type { ExecutionContext } from 'ava';
 import type { PixelArray, PixelType } from '../../src/store/hdf5.ts';
+import { makeRandom, PIXEL_TYPES } from '../helpers/random.ts';
 
-export const PIXEL_TYPES: PixelType[] = ['uint16', 'uint32', 'int32', 'float32'];
+export { makeRandom, PIXEL_TYPES };
+
 
 /** Lengths that exercise every path: empty, below one group of 8, not a multiple of 8, below one block, several blocks + a partial one. */
 export const LENGTHS = [0, 1, 7, 8, 9, 15, 16, 17, 100, 2047, 2048, 4095, 4096, 4103, 10_007, 70_001];
 
-/** mulberry32: a tiny seeded PRNG so failures reproduce. */
-export function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Detector-like pixels: mostly small Poisson counts, some spots, the type's extremes (gap value, NaN, ±Inf, negatives). */
 export function randomPixels(type: PixelType, n: number, seed = 1): PixelArray {

@@ -10,21 +10,11 @@ import {
 } from '../../src/core/peakfinder8.ts';
 import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 import { loadNative } from '../../src/native.ts';
+import { makeRandom } from '../helpers/random.ts';
 
 type Kind = 'uint16' | 'uint32' | 'int32' | 'float32';
 type Frame = PeakFinderInput['frame'];
 
-/** mulberry32: a tiny seeded PRNG so failures reproduce. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function poisson(mean: number, rand: () => number): number {
   if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * gauss(rand)));

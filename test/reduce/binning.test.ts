@@ -8,6 +8,7 @@ import {
   type BinnableFrame,
 } from '../../src/reduce/binning.ts';
 import { binFrameReference } from '../../src/reduce/binning-reference.ts';
+import { makeRandom } from '../helpers/random.ts';
 
 const IMPLEMENTATIONS = [
   ['native', binFrame],
@@ -16,17 +17,6 @@ const IMPLEMENTATIONS = [
 
 const FACTORS: BinFactor[] = [2, 3, 4];
 
-/** mulberry32: a tiny seeded PRNG so failures reproduce. */
-function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'uint16' | 'uint32' | 'int32' | 'float32';
 
