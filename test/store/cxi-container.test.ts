@@ -48,7 +48,7 @@ for (const compression of COMPRESSIONS) {
       const view = readWithH5py(path, CXI_DATA_PATH, ['/entry_1/experiment_identifier', '/entry_1/data_1/source_file', '/entry_1/instrument_1/detector_1/crystfel_geometry']);
       t.deepEqual(view.shape, [3, H, W]);
       t.deepEqual(view.chunks, [1, H, W]);
-      t.deepEqual(view.filters, { 'bitshuffle-lz4': [32008], zstd: [32015], none: [] }[compression]);
+      t.deepEqual(view.filters, { 'bitshuffle-lz4': [32008], zstd: [32015], blosc: [32001], none: [] }[compression]);
       t.deepEqual(view.frames, frames.map(sha));
       t.deepEqual(view.extra['/entry_1/experiment_identifier'], ['//0', '//1', '//2']);
       t.deepEqual(view.extra['/entry_1/data_1/source_file'], ['/in/run.h5', '/in/run.h5', '/in/run.h5']);
