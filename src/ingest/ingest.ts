@@ -16,7 +16,7 @@ import type { ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import type { PixelArray } from '../store/hdf5.ts';
 import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
-import { CATALOG_PRODUCTS, openProductWriter, writerKey, type ProductWriter, type SourceFrame } from './product-writers.ts';
+import { CATALOG_PRODUCTS, checkContainerCodecs, openProductWriter, writerKey, type ProductWriter, type SourceFrame } from './product-writers.ts';
 
 export const POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
 
@@ -131,6 +131,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const { catalog, facility } = options;
   checkExperimentName(options.experiment.name);
   const policy = loadPolicy(resolvePolicyFile(options.policy ?? facility.config.ingest.policy), facility.config);
+  checkContainerCodecs(policy);
   const labelling = options.geometryFile === undefined ? undefined : startLabelling(options.geometryFile, { ...DEFAULT_PEAKFINDER_PARAMS, ...options.peakFinder });
   const sources: FrameSource[] = [];
   try {

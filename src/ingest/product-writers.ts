@@ -4,7 +4,7 @@ import type { ArrayToArrayCodec, ArrayToBytesCodec, FrameArray } from '../../cod
 import type { PeakList } from '../core/peakfinder8.ts';
 import { SxError } from '../errors.ts';
 import type { Geometry } from '../formats/crystfel-geometry.ts';
-import type { KeepSpec } from '../policy/types.ts';
+import type { KeepSpec, Policy } from '../policy/types.ts';
 import { AtomicFile, type WrittenFile } from '../store/atomic.ts';
 import { COMPRESSIONS, type Compression } from '../store/compression.ts';
 import { CxiContainerWriter, type ContainerFrame } from '../store/cxi-container.ts';
@@ -140,11 +140,25 @@ function pixelTypeOf(data: PixelArray): PixelType {
 }
 
 function compressionOf(keep: KeepSpec): Compression {
-  const id = keep.codec.id;
-  if (!(COMPRESSIONS as readonly string[]).includes(id)) {
-    throw new SxError('config', `${keep.product} with codec ${id}: containers are written with ${COMPRESSIONS.join(', ')}`);
+  return keep.codec.id as Compression;
+}
+
+/**
+ * Containers compress frames with HDF5 filters at their default settings: a policy whose codec
+ * for a container product is another codec, or sets codec parameters, is refused before any
+ * frame is read rather than silently written otherwise.
+ */
+export function checkContainerCodecs(policy: Policy): void {
+  const problems: string[] = [];
+  for (const rule of policy.rules) {
+    for (const keep of rule.keep) {
+      if (CATALOG_PRODUCTS.has(keep.product) || keep.product === 'peaks') continue;
+      const { id, ...params } = keep.codec;
+      if (!(COMPRESSIONS as readonly string[]).includes(id)) problems.push(`rule ${rule.name} (line ${rule.line}): ${keep.product} with codec ${id}; containers are written with ${COMPRESSIONS.join(', ')}`);
+      else if (Object.keys(params).length > 0) problems.push(`rule ${rule.name} (line ${rule.line}): ${keep.product} codec ${id} with ${Object.keys(params).join(', ')}; containers use the codec's default settings, so leave its parameters out`);
+    }
   }
-  return id as Compression;
+  if (problems.length > 0) throw new SxError('config', `${policy.file}: cannot write these products to containers:\n${problems.join('\n')}`);
 }
 
 /** Opens the container a kept product goes into, on the first tier of its lifecycle. */
