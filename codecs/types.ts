@@ -1,6 +1,7 @@
 // One interface for every codec, as zarr v3 and numcodecs shape theirs: a codec has an id, a
-// JSON config that round-trips (`fromConfig(c).toConfig()` deep-equals `c`), and turns one
-// frame's data into its kept form and back. Three kinds, told apart by `kind`:
+// JSON config that round-trips (`fromConfig(codec.toConfig())` behaves as `codec`, and a full
+// config comes back unchanged; the reductions name their defaults in `toConfig()`, so a stored
+// config survives a change of default), and turns one frame's data into its kept form and back. Three kinds, told apart by `kind`:
 // - 'array-to-array': a reduction that yields a smaller frame (binned, quantized);
 // - 'array-to-bytes': a frame to compressed bytes (bitshuffle-lz4, peaks);
 // - 'bytes-to-bytes': bytes to compressed bytes (zstd, blosc).

@@ -4,7 +4,7 @@
 import { basename, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
 import { SxError } from '../errors.ts';
-import { DEFAULT_COMPRESSION_RATIO, type ProductEstimates } from './plan.ts';
+import { DEFAULT_COMPRESSION_RATIO, type ProductEstimates } from './estimates.ts';
 import type { ExperimentFacts, FrameFacts } from './types.ts';
 
 interface FrameRow {

@@ -2,7 +2,8 @@ import test from 'ava';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { loadFacility } from '../../src/config/facility.ts';
-import { diffRetention, estimateProductBytes, planRetention, type PlanRow, type ProductEstimates } from '../../src/policy/plan.ts';
+import { estimateProductBytes, type ProductEstimates } from '../../src/policy/estimates.ts';
+import { diffRetention, planRetention, type PlanRow } from '../../src/policy/plan.ts';
 import type { ExperimentFacts, FrameFacts, KeepSpec, LifecycleStep, Policy, Rule } from '../../src/policy/types.ts';
 
 // The built-in facility: ssd 100, hdd 10, tape 10 EUR/TB/yr (tape: at least 365 days).
