@@ -12,7 +12,7 @@ import { isSxError, SxError } from '../errors.ts';
 import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
 import { checkApplies, decide, isPending } from '../policy/engine.ts';
 import { loadPolicy } from '../policy/load.ts';
-import type { ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
+import type { Decision, ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import type { PixelArray } from '../store/hdf5.ts';
 import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
@@ -96,34 +96,45 @@ function startLabelling(geometryFile: string, params: PeakFinderParams): Labelli
   return { geometryFile: file, geometryText, geometry, layout: frameLayoutOf(geometry), pool: new LabelPool({ geometryFile: file, params }), params };
 }
 
-/** Indexing results imported before the frames (import-stream), by file and event. */
-function resultsByFrame(catalog: Catalog, experimentId: number): (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined {
-  const rows = catalog.db.prepare('SELECT source, event, indexed, n_crystals FROM results WHERE experiment_id = ?').all(experimentId) as { source: string; event: string; indexed: number | null; n_crystals: number | null }[];
-  const exact = new Map<string, (typeof rows)[number]>();
-  const byName = new Map<string, (typeof rows)[number] | null>();
-  for (const r of rows) {
-    exact.set(`${r.source}\0${r.event}`, r);
-    const key = `${basename(r.source)}\0${r.event}`;
-    byName.set(key, byName.has(key) ? null : r); // two files of one name: no guessing
-  }
+type ResultLookup = (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined;
+
+/**
+ * Indexing results in the catalog (import-stream, possibly still following) for a frame: by
+ * file and event, else by file name and event when only one file of that name has one.
+ */
+function resultLookup(catalog: Catalog, experimentId: number): ResultLookup {
+  const query = catalog.db.prepare('SELECT source, indexed, n_crystals FROM results WHERE experiment_id = ? AND event = ? AND indexed IS NOT NULL');
   return (source, event) => {
-    const r = exact.get(`${source}\0${event}`) ?? byName.get(`${basename(source)}\0${event}`);
-    return r && r.indexed !== null ? { indexed: r.indexed === 1, nCrystals: r.n_crystals ?? 0 } : undefined;
+    const rows = query.all(experimentId, event) as { source: string; indexed: number; n_crystals: number | null }[];
+    const exact = rows.find((r) => r.source === source);
+    const named = rows.filter((r) => basename(r.source) === basename(source));
+    const r = exact ?? (named.length === 1 ? named[0] : undefined);
+    return r && { indexed: r.indexed === 1, nCrystals: r.n_crystals ?? 0 };
   };
 }
+
+/**
+ * Frames a results-gated rule holds in memory while they wait for their indexing result; past
+ * this, the oldest takes the gate's timeout rule at once (a daemon would stage them on a tier).
+ */
+export const MAX_PENDING_BYTES = 1 << 30;
+const RESULT_POLL_MS = 500;
 
 /** One frame on its way: read, being labelled, then decided and written. */
 interface InFlight {
   source: SourceFrame;
   frame: NewFrame;
   labels?: Promise<FrameLabels | SkippedFrame>;
+  /** When the frame was read: its gate timeout runs from here. */
+  arrived: Date;
 }
 
 /**
  * Records every readable frame of `files` in the catalog, labels it (with a geometry, on all
  * cores) and keeps what the retention policy decides, in containers on the tiers its lifecycle
- * starts on. Batch ingest does not wait: a gated frame whose indexing result is not in the
- * catalog yet (import the stream first) takes the gate's timeout rule. Each batch's containers
+ * starts on. Under a results-gated rule a frame without its indexing result waits (in memory,
+ * up to MAX_PENDING_BYTES) until the result reaches the catalog (import-stream --follow) or the
+ * gate's timeout passes, then takes the gate's timeout rule. Each batch's containers
  * are complete on disk (fsynced, checksummed) before the catalog records them with their frames
  * and decisions, in one transaction.
  */
@@ -148,7 +159,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       policy: { name: policy.name, version: policy.version, content_hash: policy.contentHash },
       ...(labelling ? { geometry_file: labelling.geometryFile, peakfinder8: labelling.params } : {}),
     });
-    const results = resultsByFrame(catalog, experiment.id);
+    const results = resultLookup(catalog, experiment.id);
     const result: IngestResult = {
       experiment: experiment.name, run: run.number, policy: { name: policy.name, version: policy.version, contentHash: policy.contentHash },
       frames: 0, labelled: 0, hits: 0, rules: {}, rawBytes: 0, storedBytes: 0, containers: [], skipped: [], unlabelled: [],
@@ -165,7 +176,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       geometryText: labelling?.geometryText,
       geometry: labelling?.geometry,
     };
-    const batch = new BatchWriter(catalog, run.id, policyId, policy, experimentFacts, writerContext, result);
+    const batch = new BatchWriter(catalog, run.id, policyId, policy, experimentFacts, writerContext, result, results);
     const total = sources.reduce((n, s) => n + s.count, 0);
     const maxFrames = facility.config.containers.max_frames;
     const window: InFlight[] = [];
@@ -186,15 +197,17 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
           }
           const frame: NewFrame = { source: source.file, event, width: source.width, height: source.height, pixelType: source.pixelType, rawBytes: pixels.byteLength };
           frame.results = results(source.file, event);
-          const item: InFlight = { source: { pixels, width: source.width, height: source.height, pixelType: source.pixelType, meta: { source: source.file, event } }, frame };
+          const item: InFlight = { source: { pixels, width: source.width, height: source.height, pixelType: source.pixelType, meta: { source: source.file, event } }, frame, arrived: new Date() };
           // The worker gets a copy: the pixels are still needed for the products.
           if (labelling) item.labels = labelling.pool.label(pixels.slice(), `${source.file} event ${event}`).catch((err: Error) => ({ file: source.file, event, error: err.message }));
           window.push(item);
           if (window.length >= windowSize) await batch.add(window.shift()!);
+          await batch.settlePending();
           if (batch.size >= maxFrames) await batch.flush();
         }
       }
       while (window.length > 0) await batch.add(window.shift()!);
+      await batch.drainPending();
       await batch.flush();
     } catch (err) {
       await batch.abort();
@@ -213,6 +226,10 @@ class BatchWriter {
   private frames: NewFrame[] = [];
   private decisions: (BatchDecision & { writer?: string })[] = [];
   private writers = new Map<string, ProductWriter>();
+  /** Frames held by the gate, oldest first. */
+  private pending: { item: InFlight; until: Date }[] = [];
+  private pendingBytes = 0;
+  private lastPoll = 0;
 
   constructor(
     private readonly catalog: Catalog,
@@ -222,6 +239,7 @@ class BatchWriter {
     private readonly experiment: ExperimentFacts,
     private readonly context: Parameters<typeof openProductWriter>[2],
     private readonly result: IngestResult,
+    private readonly results: ResultLookup,
   ) {}
 
   get size(): number {
@@ -239,10 +257,44 @@ class BatchWriter {
       this.result.labelled += 1;
       if (labels.hit) this.result.hits += 1;
     }
-    const facts = frameFacts(this.experiment.name, frame, this.frames.length);
-    const decision = decide(this.policy, this.experiment, facts, { now: new Date() });
-    // Batch ingest cannot wait for results: decide() without a frame time applies the gate's timeout.
-    if (isPending(decision)) throw new SxError('catalog', `policy ${this.policy.name}: frame ${frame.source} ${frame.event} is still pending`);
+    const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, frame), { now: new Date(), frameTime: item.arrived });
+    if (!isPending(decision)) return this.keep(item, decision);
+    this.pending.push({ item, until: decision.until });
+    this.pendingBytes += item.source.pixels.byteLength;
+    // Bounded: past the limit the oldest waiting frame is decided as timed out now.
+    while (this.pendingBytes > MAX_PENDING_BYTES) await this.release(this.pending[0], true);
+  }
+
+  /** Decides the waiting frames whose result has arrived or whose time is up (polled, not every frame). */
+  async settlePending(): Promise<void> {
+    if (this.pending.length === 0 || Date.now() - this.lastPoll < RESULT_POLL_MS) return;
+    this.lastPoll = Date.now();
+    for (const entry of [...this.pending]) {
+      const { frame } = entry.item;
+      frame.results ??= this.results(frame.source, frame.event);
+      if (frame.results || Date.now() >= entry.until.getTime()) await this.release(entry, false);
+    }
+  }
+
+  /** At the end of the input: waits until every held frame has its result or its timeout. */
+  async drainPending(): Promise<void> {
+    while (this.pending.length > 0) {
+      await new Promise((done) => setTimeout(done, RESULT_POLL_MS));
+      await this.settlePending();
+    }
+  }
+
+  private async release(entry: { item: InFlight; until: Date }, early: boolean): Promise<void> {
+    this.pending.splice(this.pending.indexOf(entry), 1);
+    this.pendingBytes -= entry.item.source.pixels.byteLength;
+    // Without a frame time the engine treats a missing result as timed out.
+    const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, entry.item.frame), early ? { now: new Date() } : { now: new Date(), frameTime: entry.item.arrived });
+    if (isPending(decision)) throw new SxError('catalog', `policy ${this.policy.name}: ${entry.item.frame.source} ${entry.item.frame.event} still waits after its timeout`);
+    await this.keep(entry.item, decision);
+  }
+
+  private async keep(item: InFlight, decision: Decision): Promise<void> {
+    const { frame } = item;
     const at = this.frames.length;
     this.frames.push(frame);
     this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
@@ -303,9 +355,9 @@ class BatchWriter {
   }
 }
 
-function frameFacts(experiment: string, f: NewFrame, index: number): FrameFacts {
+function frameFacts(experiment: string, f: NewFrame): FrameFacts {
   return {
-    frameId: index,
+    frameId: 0,
     experiment,
     source: f.source,
     event: f.event,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { loadFacility } from '../../src/config/facility.ts';
@@ -117,4 +117,36 @@ test('ingest under binned-hits and peaks-only writes the reduced products of the
   const labelled = (catalog.db.prepare("SELECT f.n_peaks FROM frames f JOIN runs r ON r.id = f.run_id JOIN experiments e ON e.id = r.experiment_id WHERE e.name = 'p' AND f.hit = 1 ORDER BY f.id").all() as { n_peaks: number }[]).map((r) => String(r.n_peaks));
   t.deepEqual(nPeaks, labelled);
   t.true(peaks.rawBytes / peaks.storedBytes > 50, `peaks-only ${peaks.rawBytes} -> ${peaks.storedBytes} bytes`);
+});
+
+test('a results-gated policy holds hits until their indexing result arrives, or until the timeout', async (t) => {
+  const dir = tempDir(t);
+  const run = await simulate({ detector: 'tiny', frames: 6, hitRate: 1, seed: 30, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
+  const policyFile = join(dir, 'gated.yaml');
+  writeFileSync(policyFile, [
+    'policy: gated', 'version: 1', 'rules:',
+    '  - name: indexed', '    when: { hit: true, indexed: true }', '    keep: [{ product: raw, lifecycle: [hdd: 1y] }]',
+    '  - name: unindexed', '    when: { hit: true, indexed: false }', '    keep: []',
+    '  - name: rest', '    keep: []',
+    'gate: { results: indexing, timeout: 3s, on_timeout: unindexed }', '',
+  ].join('\n'));
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const experiment = catalog.ensureExperiment({ name: 'gated' });
+  // indexamajig, in another process, reports frames 1 and 4 as indexed and 2 as not, while ingest waits.
+  const writer = openCatalog(facility.catalogPath);
+  t.teardown(() => writer.close());
+  const insert = writer.db.prepare(`INSERT INTO results (experiment_id, source, event, stream_path, stream_line, indexed, n_crystals, n_reflections, intensities_bytes, imported_at)
+    VALUES (?, ?, ?, '/s/run.stream', 1, ?, ?, 0, 0, 'now')`);
+  const started = Date.now();
+  setTimeout(() => {
+    for (const [event, indexed] of [['//1', 1], ['//4', 1], ['//2', 0]] as const) insert.run(experiment.id, 'run.h5', event, indexed, indexed);
+  }, 1000);
+  const result = await ingest({ files: [run.out], experiment: { name: 'gated' }, geometryFile: run.geometryOut, policy: policyFile, facility, catalog });
+  const waited = (Date.now() - started) / 1000;
+  t.true(waited >= 2.5, `ingest waited ${waited} s for the frames without results`);
+  t.deepEqual(result.rules, { indexed: 2, unindexed: 4 });
+  const kept = catalog.db.prepare("SELECT f.event, f.indexed FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.product = 'raw' ORDER BY f.event").all();
+  t.deepEqual(kept, [{ event: '//1', indexed: 1 }, { event: '//4', indexed: 1 }]);
 });
