@@ -1,22 +1,21 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkExperimentName, type BatchContainer, type BatchDecision, type Catalog, type NewExperiment, type NewFrame } from '../catalog/catalog.ts';
+import { checkExperimentName, type Catalog, type NewExperiment, type NewFrame } from '../catalog/catalog.ts';
 import type { Facility } from '../config/facility.ts';
 import { frameLayoutOf } from '../core/label-files.ts';
 import { LabelPool } from '../core/label-pool.ts';
-import type { FrameLabels } from '../core/labels.ts';
-import { encodePeaks } from '../core/peak-blob.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfinder8.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
-import { checkApplies, decide, isPending } from '../policy/engine.ts';
+import { checkApplies } from '../policy/engine.ts';
 import { loadPolicy } from '../policy/load.ts';
-import type { Decision, ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
+import type { ExperimentFacts } from '../policy/types.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import type { PixelArray } from '../store/hdf5.ts';
 import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
-import { CATALOG_PRODUCTS, checkContainerCodecs, openProductWriter, writerKey, type ProductWriter, type SourceFrame } from './product-writers.ts';
+import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
+import { checkContainerCodecs } from './product-writers.ts';
 
 export const POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
 
@@ -96,8 +95,6 @@ function startLabelling(geometryFile: string, params: PeakFinderParams): Labelli
   return { geometryFile: file, geometryText, geometry, layout: frameLayoutOf(geometry), pool: new LabelPool({ geometryFile: file, params }), params };
 }
 
-type ResultLookup = (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined;
-
 /**
  * Indexing results in the catalog (import-stream, possibly still following) for a frame: by
  * file and event, else by file name and event when only one file of that name has one.
@@ -111,22 +108,6 @@ function resultLookup(catalog: Catalog, experimentId: number): ResultLookup {
     const r = exact ?? (named.length === 1 ? named[0] : undefined);
     return r && { indexed: r.indexed === 1, nCrystals: r.n_crystals ?? 0 };
   };
-}
-
-/**
- * Frames a results-gated rule holds in memory while they wait for their indexing result; past
- * this, the oldest takes the gate's timeout rule at once (a daemon would stage them on a tier).
- */
-export const MAX_PENDING_BYTES = 1 << 30;
-const RESULT_POLL_MS = 500;
-
-/** One frame on its way: read, being labelled, then decided and written. */
-interface InFlight {
-  source: SourceFrame;
-  frame: NewFrame;
-  labels?: Promise<FrameLabels | SkippedFrame>;
-  /** When the frame was read: its gate timeout runs from here. */
-  arrived: Date;
 }
 
 /**
@@ -219,156 +200,4 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     for (const s of sources) s.close();
     await labelling?.pool.close();
   }
-}
-
-/** Frames of one batch, their decisions and the containers their products go into. */
-class BatchWriter {
-  private frames: NewFrame[] = [];
-  private decisions: (BatchDecision & { writer?: string })[] = [];
-  private writers = new Map<string, ProductWriter>();
-  /** Frames held by the gate, oldest first. */
-  private pending: { item: InFlight; until: Date }[] = [];
-  private pendingBytes = 0;
-  private lastPoll = 0;
-
-  constructor(
-    private readonly catalog: Catalog,
-    private readonly runId: number,
-    private readonly policyId: number,
-    private readonly policy: Policy,
-    private readonly experiment: ExperimentFacts,
-    private readonly context: Parameters<typeof openProductWriter>[2],
-    private readonly result: IngestResult,
-    private readonly results: ResultLookup,
-  ) {}
-
-  get size(): number {
-    return this.frames.length;
-  }
-
-  async add(item: InFlight): Promise<void> {
-    const { frame } = item;
-    const labels = item.labels && (await item.labels);
-    if (labels && 'error' in labels) {
-      this.result.unlabelled.push(labels);
-    } else if (labels) {
-      frame.labels = { hit: labels.hit, nPeaks: labels.nPeaks, resolution: labels.resolution, peaks: encodePeaks(labels.peaks) };
-      item.source.peaks = labels.peaks;
-      this.result.labelled += 1;
-      if (labels.hit) this.result.hits += 1;
-    }
-    const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, frame), { now: new Date(), frameTime: item.arrived });
-    if (!isPending(decision)) return this.keep(item, decision);
-    this.pending.push({ item, until: decision.until });
-    this.pendingBytes += item.source.pixels.byteLength;
-    // Bounded: past the limit the oldest waiting frame is decided as timed out now.
-    while (this.pendingBytes > MAX_PENDING_BYTES) await this.release(this.pending[0], true);
-  }
-
-  /** Decides the waiting frames whose result has arrived or whose time is up (polled, not every frame). */
-  async settlePending(): Promise<void> {
-    if (this.pending.length === 0 || Date.now() - this.lastPoll < RESULT_POLL_MS) return;
-    this.lastPoll = Date.now();
-    for (const entry of [...this.pending]) {
-      const { frame } = entry.item;
-      frame.results ??= this.results(frame.source, frame.event);
-      if (frame.results || Date.now() >= entry.until.getTime()) await this.release(entry, false);
-    }
-  }
-
-  /** At the end of the input: waits until every held frame has its result or its timeout. */
-  async drainPending(): Promise<void> {
-    while (this.pending.length > 0) {
-      await new Promise((done) => setTimeout(done, RESULT_POLL_MS));
-      await this.settlePending();
-    }
-  }
-
-  private async release(entry: { item: InFlight; until: Date }, early: boolean): Promise<void> {
-    this.pending.splice(this.pending.indexOf(entry), 1);
-    this.pendingBytes -= entry.item.source.pixels.byteLength;
-    // Without a frame time the engine treats a missing result as timed out.
-    const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, entry.item.frame), early ? { now: new Date() } : { now: new Date(), frameTime: entry.item.arrived });
-    if (isPending(decision)) throw new SxError('catalog', `policy ${this.policy.name}: ${entry.item.frame.source} ${entry.item.frame.event} still waits after its timeout`);
-    await this.keep(entry.item, decision);
-  }
-
-  private async keep(item: InFlight, decision: Decision): Promise<void> {
-    const { frame } = item;
-    const at = this.frames.length;
-    this.frames.push(frame);
-    this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
-    if (decision.keep.length === 0) this.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });
-    for (const keep of decision.keep) {
-      const tier = keep.lifecycle[0]?.tier ?? 'catalog';
-      if (CATALOG_PRODUCTS.has(keep.product)) {
-        this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier });
-        continue;
-      }
-      const key = `${writerKey(keep)}:${frame.width}x${frame.height}:${frame.pixelType}`;
-      let writer = this.writers.get(key);
-      if (!writer) {
-        writer = await openProductWriter(keep, item.source, this.context);
-        this.writers.set(key, writer);
-      }
-      const containerIndex = writer.append(item.source);
-      this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier, writer: key, containerIndex });
-    }
-  }
-
-  /** Commits every container of the batch, then records the batch in one transaction. */
-  async flush(): Promise<void> {
-    if (this.frames.length === 0) return;
-    const containers: BatchContainer[] = [];
-    const order = new Map<string, number>();
-    for (const [key, writer] of this.writers) {
-      const written = await writer.finish();
-      const days = writer.keep.lifecycle[0].days;
-      order.set(key, containers.length);
-      containers.push({
-        container: { experimentId: 0, path: writer.relPath, product: writer.product, codec: writer.codecId, nFrames: writer.count, bytes: written.bytes, sha256: written.sha256 },
-        tier: writer.tier,
-        location: writer.location,
-        validUntil: days == null ? null : new Date(Date.now() + days * 86_400_000).toISOString(),
-      });
-      this.result.storedBytes += written.bytes;
-      this.result.containers.push({ path: writer.location, product: writer.product, tier: writer.tier, frames: writer.count, bytes: written.bytes, sha256: written.sha256 });
-    }
-    const experimentId = this.catalog.findExperiment(this.experiment.name)!.id;
-    for (const c of containers) c.container.experimentId = experimentId;
-    this.catalog.recordBatch({
-      runId: this.runId,
-      policyId: this.policyId,
-      frames: this.frames,
-      containers,
-      decisions: this.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
-    });
-    this.result.frames += this.frames.length;
-    this.result.rawBytes += this.frames.reduce((n, f) => n + f.rawBytes, 0);
-    this.frames = [];
-    this.decisions = [];
-    this.writers = new Map();
-  }
-
-  async abort(): Promise<void> {
-    for (const w of this.writers.values()) await w.abort();
-  }
-}
-
-function frameFacts(experiment: string, f: NewFrame): FrameFacts {
-  return {
-    frameId: 0,
-    experiment,
-    source: f.source,
-    event: f.event,
-    hit: f.labels ? f.labels.hit : null,
-    nPeaks: f.labels ? f.labels.nPeaks : null,
-    indexed: f.results?.indexed ?? null,
-    nCrystals: f.results?.nCrystals ?? null,
-    resolution: f.labels?.resolution ?? null,
-    rawBytes: f.rawBytes,
-    width: f.width,
-    height: f.height,
-    pixelType: f.pixelType,
-  };
 }
