@@ -64,15 +64,6 @@ export async function openFrameSource(file: string, layout?: FrameLayout): Promi
   }
 }
 
-/**
- * The frames of `file` at `datasetPath`, or at the first known path.
- *
- * @deprecated Use openFrameSource(file, { data: datasetPath }).
- */
-export function openHdf5Frames(file: string, datasetPath?: string): Promise<FrameSource> {
-  return openFrameSource(file, datasetPath === undefined ? undefined : { data: datasetPath });
-}
-
 interface FoundFrames {
   kind: FrameSource['kind'];
   datasetPath: string;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openFrameSource, openHdf5Frames, type FrameSource } from '../../src/ingest/hdf5-source.ts';
+import { openFrameSource, type FrameSource } from '../../src/ingest/hdf5-source.ts';
 import { loadH5 } from '../../src/store/hdf5.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { runPython, selectWithH5py, sha256Of, SHARED_DATA } from './helpers.ts';
@@ -181,15 +181,4 @@ test('CXI: /entry_1/data_1/data as a soft link to the detector stack is followed
     t.deepEqual(events(s), ['//0', '//1', '//2', '//3']);
     t.deepEqual(Array.from(s.read(2)), Array.from({ length: 15 }, (_, i) => (30 + i) / 2));
   });
-});
-
-test('openHdf5Frames (the old entry point) still opens a known path or a given dataset', async (t) => {
-  const file = join(tempDir(t), 'synthetic.h5');
-  await writeSyntheticFile(file);
-  const known = await openHdf5Frames(file);
-  t.is(known.count, 4);
-  known.close();
-  const given = await openHdf5Frames(file, '/types/int8');
-  t.like(given, { count: 1, height: 2, width: 2 });
-  given.close();
 });
