@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkExperimentName, type Catalog, type NewExperiment, type NewFrame } from '../catalog/catalog.ts';
 import type { Facility } from '../config/facility.ts';
 import { frameLayoutOf } from '../core/label-files.ts';
@@ -9,22 +8,13 @@ import { DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfi
 import { isSxError, SxError } from '../errors.ts';
 import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
 import { checkApplies } from '../policy/engine.ts';
-import { loadPolicy } from '../policy/load.ts';
+import { loadPolicy, resolvePolicyFile } from '../policy/load.ts';
 import type { ExperimentFacts } from '../policy/types.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import type { PixelArray } from '../store/hdf5.ts';
 import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
 import { checkContainerCodecs } from './product-writers.ts';
-
-export const POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
-
-/** A shipped policy by name (`hits-only`), or a policy file. */
-export function resolvePolicyFile(nameOrFile: string): string {
-  const shipped = join(POLICIES_DIR, `${nameOrFile}.yaml`);
-  if (/^[a-z0-9-]+$/.test(nameOrFile) && existsSync(shipped)) return shipped;
-  return resolve(nameOrFile);
-}
 
 export interface IngestOptions {
   files: string[];

@@ -2,7 +2,9 @@
 // then the semantic checks (check.ts); every problem of every stage is reported at once, each as
 // `file:line:col: what was found; expected what`.
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import type { FacilityConfig } from '../config/facility.ts';
 import { formatProblems, readYamlSource, type YamlProblem } from '../config/yaml.ts';
@@ -273,4 +275,13 @@ export function readPolicyText(file: string): string {
  */
 export function loadPolicy(file: string, facility: Pick<FacilityConfig, 'tiers'>): Policy {
   return parsePolicy(readPolicyText(file), file, { facility });
+}
+
+export const POLICIES_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
+
+/** A shipped policy by name (`hits-only`), or a policy file. */
+export function resolvePolicyFile(nameOrFile: string): string {
+  const shipped = join(POLICIES_DIR, `${nameOrFile}.yaml`);
+  if (/^[a-z0-9-]+$/.test(nameOrFile) && existsSync(shipped)) return shipped;
+  return resolve(nameOrFile);
 }

@@ -97,6 +97,11 @@ test('the demo simulates, ingests and reports on the embedded default', (t) => {
   const dir = tempDir(t);
   const report = sxarchiveJson<ExperimentReport>(['demo', '--frames', '6', '--detector', 'tiny', '--seed', '2'], { cwd: dir });
   t.like(report, { frames: 6, runs: 1, containers: 1, proposal: 'demo' });
+  // A dry-run of every shipped policy on the demo's labels: keep-all keeps every frame, hits-only the hits.
+  const policies = (report as unknown as { policies: { policy: string; framesKept: number; hitsDropped: number }[] }).policies;
+  t.deepEqual(policies.map((p) => p.policy), ['binned-hits', 'facility-default', 'hits-only', 'indexed-only', 'keep-all', 'peaks-only', 'results-gated', 'sample-blanks']);
+  t.like(policies.find((p) => p.policy === 'keep-all'), { framesKept: 6, hitsDropped: 0 });
+  t.is(policies.find((p) => p.policy === 'hits-only')!.framesKept, report.hits);
   t.regex(report.experiment, /^demo-\d{8}-\d{6}$/);
   t.true(existsSync(join(dir, 'sxarchive-data', 'catalog.sqlite')));
   t.true(existsSync(join(dir, 'sxarchive-data', 'facility.yaml')));

@@ -4,8 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFacility } from '../../src/config/facility.ts';
 import { decide } from '../../src/policy/engine.ts';
-import { loadPolicy } from '../../src/policy/load.ts';
-import { POLICIES_DIR } from '../../src/ingest/ingest.ts';
+import { loadPolicy, POLICIES_DIR } from '../../src/policy/load.ts';
 import type { Decision, ExperimentFacts, FrameFacts } from '../../src/policy/types.ts';
 import { tempDir } from '../helpers/tmp.ts';
 

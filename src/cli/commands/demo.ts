@@ -1,4 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import type { Catalog } from '../../catalog/catalog.ts';
+import type { FacilityConfig } from '../../config/facility.ts';
+import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../../policy/facts.ts';
+import { loadPolicy, POLICIES_DIR } from '../../policy/load.ts';
+import { planRetention } from '../../policy/plan.ts';
 import { join, resolve } from 'node:path';
 import { initDataDir } from '../../config/facility.ts';
 import { ingest } from '../../ingest/ingest.ts';
@@ -6,9 +11,10 @@ import { buildExperimentReport } from '../../report/experiment-report.ts';
 import type { DetectorName } from '../../simulate/detectors.ts';
 import { simulate } from '../../simulate/simulate.ts';
 import { withCatalog } from '../context.ts';
-import { printJson } from '../format.ts';
+import { formatBytes, printJson, table } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
 import { startProgress } from '../progress.ts';
+import { formatCost } from './policy-dry-run.ts';
 import { renderReport } from './report.ts';
 
 export interface DemoOptions {
@@ -46,13 +52,31 @@ export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<vo
         catalog,
         onFrame: (d, t) => ingestBar.update(d, t),
       }).finally(() => ingestBar.stop());
-      return buildExperimentReport(catalog, facility.config, name);
+      return { report: buildExperimentReport(catalog, facility.config, name), policies: compareShippedPolicies(catalog, facility.config, name) };
     });
-    if (opts.json) return printJson(report);
+    if (opts.json) return printJson({ ...report.report, policies: report.policies });
     say('');
-    say(renderReport(report));
-    say(`\nnext: sxarchive report ${name}   |   sxarchive experiments   (data in ${dataDir})`);
+    say(renderReport(report.report));
+    say(`\nwhat each shipped policy would keep of this experiment (policy dry-run; estimates for products not made):`);
+    say(table(
+      ['policy', 'frames keeping data', 'kept', 'smaller than raw', 'cost over its retention', 'hits dropped'],
+      report.policies.map((p) => [p.policy, p.framesKept, formatBytes(p.keptBytes), p.keptBytes > 0 ? `${(report.report.rawBytes / p.keptBytes).toFixed(0)}x` : 'all', formatCost(p.money, p.foreverPerYear, report.report.currency), p.hitsDropped]),
+    ));
+    say(`\nnext: sxarchive report ${name}   |   sxarchive policy dry-run facility-default ${name}   |   sxarchive experiments   (data in ${dataDir})`);
   } finally {
     rmSync(incoming, { recursive: true, force: true });
   }
+}
+
+/** A dry-run of every shipped policy on the demo's labels: what the choice of policy is worth. */
+function compareShippedPolicies(catalog: Catalog, config: FacilityConfig, experiment: string) {
+  const exp = readExperimentFacts(catalog, experiment);
+  const estimates = readProductEstimates(catalog, exp.id);
+  return readdirSync(POLICIES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => {
+      const plan = planRetention(loadPolicy(join(POLICIES_DIR, f), config), exp.facts, iterateFrameFacts(catalog, exp.id, exp.facts.name), config, estimates);
+      return { policy: plan.policy.name, framesKept: plan.totals.framesKept, keptBytes: plan.totals.keptBytes, money: plan.totals.money, foreverPerYear: plan.totals.foreverPerYear, hitsDropped: plan.lost.hitsDropped };
+    });
 }

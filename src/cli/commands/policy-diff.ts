@@ -1,5 +1,5 @@
 import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../../policy/facts.ts';
-import { loadPolicy } from '../../policy/load.ts';
+import { loadPolicy, resolvePolicyFile } from '../../policy/load.ts';
 import { diffRetention, type PlanLost, type RetentionDiff } from '../../policy/plan.ts';
 import { withCatalog } from '../context.ts';
 import { formatBytes, formatMoney, printJson, table } from '../format.ts';
@@ -48,8 +48,8 @@ export function renderDiff(d: RetentionDiff): string {
 
 export async function run(globals: GlobalOptions, fileA: string, fileB: string, experiment: string, opts: { json?: boolean }): Promise<void> {
   const diff = await withCatalog(globals, (facility, catalog) => {
-    const a = loadPolicy(fileA, facility.config);
-    const b = loadPolicy(fileB, facility.config);
+    const a = loadPolicy(resolvePolicyFile(fileA), facility.config);
+    const b = loadPolicy(resolvePolicyFile(fileB), facility.config);
     const exp = readExperimentFacts(catalog, experiment);
     const estimates = readProductEstimates(catalog, exp.id);
     return diffRetention(a, b, exp.facts, iterateFrameFacts(catalog, exp.id, exp.facts.name), facility.config, estimates);

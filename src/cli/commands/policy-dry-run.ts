@@ -1,5 +1,5 @@
 import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../../policy/facts.ts';
-import { loadPolicy } from '../../policy/load.ts';
+import { loadPolicy, resolvePolicyFile } from '../../policy/load.ts';
 import { planRetention, type PlanLost, type RetentionPlan } from '../../policy/plan.ts';
 import { withCatalog } from '../context.ts';
 import { formatBytes, formatMoney, printJson, table } from '../format.ts';
@@ -62,7 +62,7 @@ export function renderPlan(p: RetentionPlan): string {
 
 export async function run(globals: GlobalOptions, policyFile: string, experiment: string, opts: { json?: boolean }): Promise<void> {
   const plan = await withCatalog(globals, (facility, catalog) => {
-    const policy = loadPolicy(policyFile, facility.config);
+    const policy = loadPolicy(resolvePolicyFile(policyFile), facility.config);
     const exp = readExperimentFacts(catalog, experiment);
     const estimates = readProductEstimates(catalog, exp.id);
     return planRetention(policy, exp.facts, iterateFrameFacts(catalog, exp.id, exp.facts.name), facility.config, estimates);

@@ -1,7 +1,7 @@
 import { isSxError, SxError } from '../../errors.ts';
 import { decide, isPending } from '../../policy/engine.ts';
 import { findFrame, readExperimentFacts, readRecordedPolicies, type RecordedDecision } from '../../policy/facts.ts';
-import { loadPolicy, parsePolicy } from '../../policy/load.ts';
+import { loadPolicy, parsePolicy, resolvePolicyFile } from '../../policy/load.ts';
 import type { FrameFacts, KeepSpec, Policy } from '../../policy/types.ts';
 import { withCatalog } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
@@ -83,7 +83,7 @@ export async function run(globals: GlobalOptions, experiment: string, frameSpec:
       explanations.push(explain(policy, 'catalog', exp.facts, facts));
     }
     if (opts.policy !== undefined) {
-      const policy = loadPolicy(opts.policy, facility.config);
+      const policy = loadPolicy(resolvePolicyFile(opts.policy), facility.config);
       if (policy.contentHash !== latest?.contentHash) explanations.push(explain(policy, 'option', exp.facts, facts));
     }
     if (explanations.length === 0) {
