@@ -26,7 +26,7 @@ const cases: Array<[string, Record<string, unknown>, string]> = [
   ['negative seed', { seed: -1 }, 'Expected --seed to be an integer between 0 and 4294967295 but received -1'],
   ['seed beyond 32 bits', { seed: 2 ** 32 }, 'Expected --seed to be an integer between 0 and 4294967295 but received 4294967296'],
   ['pixel type', { pixelType: 'float32' }, 'Expected --pixel-type to be one of uint16, uint32 but received "float32"'],
-  ['compression', { compression: 'gzip' }, 'Expected --compression to be one of bitshuffle-lz4, zstd, none but received "gzip"'],
+  ['compression', { compression: 'gzip' }, 'Expected --compression to be one of bitshuffle-lz4, zstd, blosc, none but received "gzip"'],
   ['empty out', { out: '' }, 'Expected --out to be a file path but received ""'],
   ['geometry over the data', { geometryOut: valid.out }, `Expected --geometry-out to differ from --out but both are ${JSON.stringify(valid.out)}`],
 ];
