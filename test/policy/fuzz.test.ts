@@ -1,6 +1,7 @@
 // Broken policy files from a seeded PRNG: each either parses or fails with an SxError whose every
 // line is `file:line:col: message` (a location a human and CI can use), never anything else.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { DEFAULT_FACILITY_YAML, type FacilityConfig } from '../../src/config/facility.ts';
 import { isSxError } from '../../src/errors.ts';
@@ -9,30 +10,7 @@ import { parsePolicy } from '../../src/policy/load.ts';
 const context = { facility: parse(DEFAULT_FACILITY_YAML) as FacilityConfig };
 
 const BASES = [
-  `policy: p11-default
-version: 3
-description: Default for P11 serial experiments
-applies_to: { facility: P11 }
-seed: 0
-rules:
-  - name: indexed-raw
-    when: { indexed: true }
-    keep:
-      - { product: raw, codec: bitshuffle-lz4, lifecycle: [ssd: 14d, hdd: 180d, tape: 10y] }
-      - { product: intensities, lifecycle: [ssd: forever] }
-  - name: unindexed-hits
-    when: { hit: true, indexed: false }
-    keep: [{ product: binned, factor: 2, lifecycle: [hdd: 90d, tape: 5y] }]
-  - name: blanks-sample
-    when: { hit: false }
-    sample: { fraction: 0.01 }
-    keep: [{ product: raw, lifecycle: [tape: 2y] }]
-  - name: rest
-    keep: []
-gate: { results: indexing, timeout: 120s, on_timeout: unindexed-hits }
-overrides:
-  - { when: { sample_tag: unobtainium }, rule: indexed-raw }
-`,
+  readFileSync(new URL('../fixtures/policies/p11-default.yaml', import.meta.url), 'utf8'),
   `policy: mixed
 version: 1
 applies_to: { proposal: [p1, p2], sample_tag: lyso }

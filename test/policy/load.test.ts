@@ -12,30 +12,8 @@ import { parse } from 'yaml';
 const facility = parse(DEFAULT_FACILITY_YAML) as FacilityConfig;
 const context = { facility };
 
-const EXAMPLE = `policy: p11-default            # name: [a-z0-9-]+
-version: 3
-description: Default for P11 serial experiments
-applies_to: { facility: P11 }
-seed: 0
-rules:                         # first match wins
-  - name: indexed-raw
-    when: { indexed: true }
-    keep:
-      - { product: raw, codec: bitshuffle-lz4, lifecycle: [ssd: 14d, hdd: 180d, tape: 10y] }
-      - { product: intensities, lifecycle: [ssd: forever] }
-  - name: unindexed-hits
-    when: { hit: true, indexed: false }
-    keep: [{ product: binned, factor: 2, lifecycle: [hdd: 90d, tape: 5y] }]
-  - name: blanks-sample
-    when: { hit: false }
-    sample: { fraction: 0.01 }
-    keep: [{ product: raw, lifecycle: [tape: 2y] }]
-  - name: rest
-    keep: []
-gate: { results: indexing, timeout: 120s, on_timeout: unindexed-hits }
-overrides:
-  - { when: { sample_tag: unobtainium }, rule: indexed-raw }
-`;
+/** The design's example policy (test/fixtures/policies/p11-default.yaml), also the fuzz test's first base. */
+const EXAMPLE = readFileSync(new URL('../fixtures/policies/p11-default.yaml', import.meta.url), 'utf8');
 
 test('the example policy normalizes rule by rule', (t) => {
   const p = parsePolicy(EXAMPLE, 'p11.yaml', context);
