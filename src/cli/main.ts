@@ -91,7 +91,7 @@ function buildProgram(): Command {
   addPeakFinderOptions(
     program
       .command('ingest')
-      .description('record frames of HDF5 files in the catalog, label them (with --geometry) and keep them in containers on the ingest tier')
+      .description('record frames of HDF5 files in the catalog, label them (with --geometry) and keep what the retention policy decides')
       .argument('<files...>', 'HDF5 files with frames (where the geometry says, else /entry/data/data, /entry_1/data_1/data, /data/data or an NXmx master)')
       .requiredOption('--experiment <name>', 'experiment to add a run to (created if new)')
       .option('--geometry <file.geom>', 'CrystFEL geometry: frames are labelled (peakfinder8) and the geometry is kept with the data')
@@ -170,7 +170,7 @@ function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('simulate a small experiment, ingest it and print its report (what `npm start` runs)')
+    .description('simulate a small experiment, ingest it, print its report and what each shipped policy would keep (what `npm start` runs)')
     .option('--frames <n>', 'number of frames', integer('--frames', 1), 250)
     .addOption(new Option('--detector <name>', 'detector layout').choices(DETECTOR_NAMES).default('eiger4m'))
     .option('--hit-rate <r>', 'fraction of frames with a crystal', fraction, 0.4)
