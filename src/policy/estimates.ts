@@ -9,9 +9,12 @@ import type { FrameFacts, KeepSpec, ProductName } from './types.ts';
 export const DEFAULT_COMPRESSION_RATIO = 6;
 /** Binned pixels are summed into 32-bit values. */
 export const BINNED_OUTPUT_BYTES = 4;
-/** Coordinates stored with each pixel of a peak box; peak-table bytes per peak. */
-export const PEAK_PIXEL_COORD_BYTES = 4;
-export const PEAK_TABLE_BYTES = 32;
+/**
+ * Peaks-only container, per peak: each box row is one run (ss, fs0, length: 16-bit each), and
+ * the peak's position in the payload (8 bytes) plus its row of the CXI peak tables (7 x 4 bytes).
+ */
+export const PEAK_RUN_BYTES = 6;
+export const PEAK_TABLE_BYTES = 36;
 
 /** What the estimates need beyond a frame's own facts. */
 export interface ProductEstimates {
@@ -27,7 +30,7 @@ export interface ProductEstimates {
 export const ESTIMATE_FORMULAS: Record<ProductName, string> = {
   raw: 'raw_bytes / ratio',
   binned: 'raw_bytes / factor^2 x (4 / bytes_per_pixel) / ratio',
-  peaks: `n_peaks x ((2 box + 1)^2 x (bytes_per_pixel + ${PEAK_PIXEL_COORD_BYTES}) + ${PEAK_TABLE_BYTES})`,
+  peaks: `n_peaks x ((2 box + 1)^2 x bytes_per_pixel / ratio + (2 box + 1) x ${PEAK_RUN_BYTES} + ${PEAK_TABLE_BYTES})`,
   quantized: 'raw_bytes / ratio / 2',
   intensities: 'stored reflection bytes of the frame (not an estimate)',
 };
@@ -47,7 +50,9 @@ export function bytesPerPixel(pixelType: string): number {
  * (1 with `codec: none`):
  * - raw = raw_bytes / ratio
  * - binned (factor f) = raw_bytes / f² × (4 / bytes_per_pixel) / ratio (32-bit sums: ×2 for uint16)
- * - peaks (box b) = n_peaks × ((2b+1)² × (bytes_per_pixel + 4) + 32): box pixels, their coordinates, a table row
+ * - peaks (box b) = n_peaks × ((2b+1)² × bytes_per_pixel / ratio + (2b+1) × 6 + 36): the box pixels
+ *   (compressed like the frames), one run per box row, the peak's table rows; overlapping boxes,
+ *   stored once, make this an upper bound
  * - quantized = raw_bytes / ratio / 2
  * - intensities = the frame's stored reflection bytes (measured), 0 without results
  *
@@ -66,7 +71,7 @@ export function estimateProductBytes(spec: KeepSpec, frame: FrameFacts, estimate
     }
     case 'peaks': {
       const side = 2 * (spec.params.box ?? DEFAULT_PEAKS_BOX) + 1;
-      return (frame.nPeaks ?? 0) * (side * side * (bpp + PEAK_PIXEL_COORD_BYTES) + PEAK_TABLE_BYTES);
+      return (frame.nPeaks ?? 0) * ((side * side * bpp) / ratio + side * PEAK_RUN_BYTES + PEAK_TABLE_BYTES);
     }
     case 'quantized':
       return frame.rawBytes / ratio / 2;

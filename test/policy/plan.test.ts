@@ -67,8 +67,8 @@ test('the estimate formulas', (t) => {
   t.is(estimateProductBytes(keep('raw', [], {}, 'none'), f, ESTIMATES), RAW, 'codec none: uncompressed');
   t.is(estimateProductBytes(keep('binned', [], { factor: 2 }), f, ESTIMATES), (RAW / 4) * 2 / 4, '32-bit sums of uint16: x2');
   t.is(estimateProductBytes(keep('binned', [], { factor: 4 }), { ...f, pixelType: 'uint32', rawBytes: RAW * 2 }, ESTIMATES), (RAW * 2) / 16 / 4);
-  t.is(estimateProductBytes(keep('peaks', [], { box: 3 }), f, ESTIMATES), 10 * (49 * (2 + 4) + 32));
-  t.is(estimateProductBytes(keep('peaks', []), f, ESTIMATES), 10 * (49 * 6 + 32), 'default box 3');
+  t.is(estimateProductBytes(keep('peaks', [], { box: 3 }), f, ESTIMATES), 10 * ((49 * 2) / 4 + 7 * 6 + 36));
+  t.is(estimateProductBytes(keep('peaks', []), f, ESTIMATES), 10 * ((49 * 2) / 4 + 7 * 6 + 36), 'default box 3');
   t.is(estimateProductBytes(keep('peaks', []), { ...f, nPeaks: null }, ESTIMATES), 0);
   t.is(estimateProductBytes(keep('quantized', []), f, ESTIMATES), RAW / 4 / 2);
   t.is(estimateProductBytes(keep('intensities', []), { ...f, frameId: 2 }, ESTIMATES), 3000);
@@ -93,7 +93,7 @@ test('a plan counts frames, bytes and money per product, rule and tier exactly',
   t.like(row(plan.rows, 'binned', 'unindexed-hits', 'hdd'), { frames: 1, bytes: binnedBytes });
   t.true(close(row(plan.rows, 'binned', 'unindexed-hits', 'tape').money, money(binnedBytes, 10, 730)));
 
-  const peakBytes = 150 * (25 * (2 + 4) + 32);
+  const peakBytes = 150 * ((25 * 2) / 4 + 5 * 6 + 36);
   t.like(row(plan.rows, 'peaks', 'peaky', 'hdd'), { frames: 1, bytes: peakBytes, billedDays: 30 });
   const peaksTape = row(plan.rows, 'peaks', 'peaky', 'tape');
   t.like(peaksTape, { days: 30, billedDays: 365 }, "tape's minimum duration is paid");
