@@ -4,6 +4,7 @@ import { checkExperimentName, type Catalog, type NewExperiment, type NewFrame } 
 import type { Facility } from '../config/facility.ts';
 import { frameLayoutOf } from '../core/label-files.ts';
 import { LabelPool } from '../core/label-pool.ts';
+import { buildPixelMap } from '../core/pixel-map.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfinder8.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
@@ -38,6 +39,11 @@ export interface WrittenContainer {
   frames: number;
   bytes: number;
   sha256: string;
+}
+
+function once<T>(make: () => T): () => T {
+  let value: { made: T } | undefined;
+  return () => (value ??= { made: make() }).made;
 }
 
 /** A frame ingest could not read (not archived) or label (archived without labels): reported, never fatal. */
@@ -146,6 +152,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       },
       geometryText: labelling?.geometryText,
       geometry: labelling?.geometry,
+      staticMask: labelling && once(() => buildPixelMap(labelling.geometry).bad),
     };
     const batch = new BatchWriter(catalog, run.id, policyId, policy, experimentFacts, writerContext, result, results);
     const total = sources.reduce((n, s) => n + s.count, 0);

@@ -52,6 +52,8 @@ export interface WriterContext {
   nextSequence: (product: string) => number;
   geometryText?: string;
   geometry?: Geometry;
+  /** The geometry's never-usable pixels (gaps, bad regions), built on first use; binning excludes them. */
+  staticMask?: () => Uint8Array;
 }
 
 /** What differs between products: how a frame goes into the open container. */
@@ -110,11 +112,15 @@ async function openSink(keep: KeepSpec, first: SourceFrame, path: string, ctx: W
     case 'binned': {
       const factor = keep.params.factor as 2 | 3 | 4;
       const codec = (await getCodec({ id: 'binned', factor })) as ArrayToArrayCodec;
-      const probe = codec.encode(asCodecFrame(first));
+      // A geometry that does not fit the frames has no mask to give (its frames go unlabelled too).
+      const staticMask = ctx.staticMask?.();
+      const mask = staticMask?.length === first.width * first.height ? staticMask : undefined;
+      const binnable = (f: SourceFrame): FrameArray => ({ ...asCodecFrame(f), ...(mask ? { mask } : {}) });
+      const probe = codec.encode(binnable(first));
       const w = await BinnedContainerWriter.create(path, {
         geometry: ctx.geometry, factor, width: probe.width, height: probe.height, pixelType: pixelTypeOf(probe.data), compression: compressionOf(keep), codec: codec.toConfig(),
       });
-      return { append: (f) => w.append(codec.encode(asCodecFrame(f)), f.meta), close: () => w.close() };
+      return { append: (f) => w.append(codec.encode(binnable(f)), f.meta), close: () => w.close() };
     }
     case 'peaks': {
       const codec = (await getCodec({ id: 'peaks', box: keep.params.box })) as ArrayToBytesCodec;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { loadFacility } from '../../src/config/facility.ts';
@@ -110,6 +110,18 @@ test('ingest under binned-hits and peaks-only writes the reduced products of the
   const geometry = b.extra['/entry_1/instrument_1/detector_1/crystfel_geometry'] as string;
   t.regex(geometry, /^res\s*=\s*6666\.66/m);
   t.regex(geometry, /^data\s*=\s*\/entry_1\/data_1\/data/m);
+  // The beamstop is a bad region of the geometry: the bin on the beam is masked in every frame.
+  const text = readFileSync(run.geometryOut!, 'utf8');
+  const cx = -Number(/^m00\/corner_x\s*=\s*(\S+)/m.exec(text)![1]);
+  const cy = -Number(/^m00\/corner_y\s*=\s*(\S+)/m.exec(text)![1]);
+  const h5 = await loadH5();
+  const container = new h5.File(binned.containers[0].path, 'r');
+  try {
+    const mask = (container.get('/entry_1/data_1/mask') as Dataset).slice([[0, 1]]) as Uint8Array;
+    t.is(mask[Math.floor(cy / 2) * (1028 / 2) + Math.floor(cx / 2)], 1);
+  } finally {
+    container.close();
+  }
 
   const peaks = await ingest({ files: [run.out], experiment: { name: 'p' }, geometryFile: run.geometryOut, policy: 'peaks-only', facility, catalog });
   t.like(peaks.containers[0], { product: 'peaks', frames: peaks.hits });
