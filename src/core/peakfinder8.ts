@@ -1,3 +1,4 @@
+import { describeArgument, isNativeFrame } from '../arguments.ts';
 import { SxError } from '../errors.ts';
 import { loadNative } from '../native.ts';
 
@@ -148,19 +149,19 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
   if (typeof input !== 'object' || input === null) {
     throw new SxError(
       'usage',
-      `Expected an input object { frame, width, height, radius, panel, bad } for findPeaks but received ${describe(input)}`,
+      `Expected an input object { frame, width, height, radius, panel, bad } for findPeaks but received ${describeArgument(input)}`,
     );
   }
   const problems: string[] = [];
   const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual } = input as Record<string, unknown>;
-  const frameOk = isFrame(frame);
+  const frameOk = isNativeFrame(frame);
   if (!frameOk) {
-    problems.push(`Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array but received ${describe(frame)}`);
+    problems.push(`Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array but received ${describeArgument(frame)}`);
   }
   const widthOk = isInteger(width, 1);
-  if (!widthOk) problems.push(`Expected width to be a positive integer but received ${describe(width)}`);
+  if (!widthOk) problems.push(`Expected width to be a positive integer but received ${describeArgument(width)}`);
   const heightOk = isInteger(height, 1);
-  if (!heightOk) problems.push(`Expected height to be a positive integer but received ${describe(height)}`);
+  if (!heightOk) problems.push(`Expected height to be a positive integer but received ${describeArgument(height)}`);
   const pixels = widthOk && heightOk ? width * height : undefined;
   if (frameOk && pixels !== undefined && frame.length !== pixels) {
     problems.push(`Expected frame to have width*height = ${pixels} elements but received ${frame.length}`);
@@ -172,16 +173,16 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
   ];
   for (const [name, value, type] of maps) {
     if (!(value instanceof type)) {
-      problems.push(`Expected ${name} to be a ${type.name} but received ${describe(value)}`);
+      problems.push(`Expected ${name} to be a ${type.name} but received ${describeArgument(value)}`);
     } else if (pixels !== undefined && (value as Uint8Array).length !== pixels) {
       problems.push(`Expected ${name} to have width*height = ${pixels} elements but received ${(value as Uint8Array).length}`);
     }
   }
   for (const [name, value] of [['flagLessThan', flagLessThan], ['flagMoreThan', flagMoreThan]] as const) {
-    if (value !== undefined && !Number.isFinite(value)) problems.push(`Expected ${name} to be a finite number or undefined but received ${describe(value)}`);
+    if (value !== undefined && !Number.isFinite(value)) problems.push(`Expected ${name} to be a finite number or undefined but received ${describeArgument(value)}`);
   }
   if (flagEqual !== undefined && !(Array.isArray(flagEqual) && flagEqual.length <= MAX_FLAG_EQUAL && flagEqual.every((v) => Number.isFinite(v)))) {
-    const received = Array.isArray(flagEqual) ? `[${flagEqual.map(describe).join(', ')}]` : describe(flagEqual);
+    const received = Array.isArray(flagEqual) ? `[${flagEqual.map(describeArgument).join(', ')}]` : describeArgument(flagEqual);
     problems.push(`Expected flagEqual to be an array of at most ${MAX_FLAG_EQUAL} finite numbers or undefined but received ${received}`);
   }
   const resolved = resolveParams(params, problems);
@@ -192,7 +193,7 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
 function resolveParams(params: unknown, problems: string[]): PeakFinderParams {
   if (params === undefined) return { ...DEFAULT_PEAKFINDER_PARAMS };
   if (typeof params !== 'object' || params === null) {
-    problems.push(`Expected peak finder params to be an object but received ${describe(params)}`);
+    problems.push(`Expected peak finder params to be an object but received ${describeArgument(params)}`);
     return { ...DEFAULT_PEAKFINDER_PARAMS };
   }
   const given = params as Record<string, unknown>;
@@ -204,7 +205,7 @@ function resolveParams(params: unknown, problems: string[]): PeakFinderParams {
   const p = { ...DEFAULT_PEAKFINDER_PARAMS } as PeakFinderParams;
   for (const key of PARAM_NAMES) if (given[key] !== undefined) (p as unknown as Record<string, unknown>)[key] = given[key];
   const check = (ok: boolean, key: keyof PeakFinderParams, what: string) => {
-    if (!ok) problems.push(`Expected ${key} to be ${what} but received ${describe(p[key])}`);
+    if (!ok) problems.push(`Expected ${key} to be ${what} but received ${describeArgument(p[key])}`);
   };
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   const intMax = 0x7fffffff;
@@ -222,20 +223,7 @@ function resolveParams(params: unknown, problems: string[]): PeakFinderParams {
   return p;
 }
 
-function isFrame(value: unknown): value is PeakFinderInput['frame'] {
-  return value instanceof Uint16Array || value instanceof Uint32Array || value instanceof Int32Array || value instanceof Float32Array;
-}
 
 function isInteger(value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): value is number {
   return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
-}
-
-function describe(value: unknown): string {
-  if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? `(${String(value.length)})` : '';
-    return `${value.constructor.name}${length}`;
-  }
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'an object';
-  return String(value);
 }

@@ -1,3 +1,4 @@
+import { describeArgument, isNativeFrame } from '../arguments.ts';
 import { SxError } from '../errors.ts';
 import { loadNative } from '../native.ts';
 
@@ -94,26 +95,26 @@ export function resolveBinning(frame: unknown, options: unknown): ResolvedBinnin
   if (typeof options !== 'object' || options === null) {
     throw new SxError(
       'usage',
-      `Expected an options object { width, height, factor } for binning but received ${describe(options)}`,
+      `Expected an options object { width, height, factor } for binning but received ${describeArgument(options)}`,
     );
   }
   const { width, height, factor, mask, minGood, saturation } = options as Record<string, unknown>;
   const problems: string[] = [];
-  const frameOk = isBinnableFrame(frame);
+  const frameOk = isNativeFrame(frame);
   if (!frameOk) {
-    problems.push(`Expected frame to be ${FRAME_TYPES} for binning but received ${describe(frame)}`);
+    problems.push(`Expected frame to be ${FRAME_TYPES} for binning but received ${describeArgument(frame)}`);
   }
   const widthOk = isPositiveInteger(width);
   if (!widthOk) {
-    problems.push(`Expected width to be a positive integer for binning but received ${describe(width)}`);
+    problems.push(`Expected width to be a positive integer for binning but received ${describeArgument(width)}`);
   }
   const heightOk = isPositiveInteger(height);
   if (!heightOk) {
-    problems.push(`Expected height to be a positive integer for binning but received ${describe(height)}`);
+    problems.push(`Expected height to be a positive integer for binning but received ${describeArgument(height)}`);
   }
   const factorOk = factor === 2 || factor === 3 || factor === 4;
   if (!factorOk) {
-    problems.push(`Expected factor 2, 3 or 4 for binning but received ${describe(factor)}`);
+    problems.push(`Expected factor 2, 3 or 4 for binning but received ${describeArgument(factor)}`);
   }
   const pixels = widthOk && heightOk ? width * height : undefined;
   if (frameOk && pixels !== undefined && frame.length !== pixels) {
@@ -122,7 +123,7 @@ export function resolveBinning(frame: unknown, options: unknown): ResolvedBinnin
     );
   }
   if (mask !== undefined && !(mask instanceof Uint8Array)) {
-    problems.push(`Expected mask to be a Uint8Array for binning but received ${describe(mask)}`);
+    problems.push(`Expected mask to be a Uint8Array for binning but received ${describeArgument(mask)}`);
   } else if (mask !== undefined && pixels !== undefined && mask.length !== pixels) {
     problems.push(
       `Expected a mask of ${width} x ${height} = ${pixels} pixels for binning but received ${mask.length}`,
@@ -132,12 +133,12 @@ export function resolveBinning(frame: unknown, options: unknown): ResolvedBinnin
   if (minGood !== undefined && !(isPositiveInteger(minGood) && minGood <= maxGood)) {
     problems.push(
       `Expected minGood to be an integer from 1 to ${maxGood} (factor²) for binning ` +
-        `but received ${describe(minGood)}`,
+        `but received ${describeArgument(minGood)}`,
     );
   }
   if (saturation !== undefined && (typeof saturation !== 'number' || Number.isNaN(saturation))) {
     problems.push(
-      `Expected saturation to be a number for binning but received ${describe(saturation)}`,
+      `Expected saturation to be a number for binning but received ${describeArgument(saturation)}`,
     );
   }
   if (problems.length > 0) throw new SxError('usage', problems.join('; '));
@@ -174,25 +175,7 @@ function defaultSaturation(frame: BinnableFrame): number {
   return Infinity;
 }
 
-function isBinnableFrame(value: unknown): value is BinnableFrame {
-  return (
-    value instanceof Uint16Array ||
-    value instanceof Uint32Array ||
-    value instanceof Int32Array ||
-    value instanceof Float32Array
-  );
-}
 
 function isPositiveInteger(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 1;
-}
-
-function describe(value: unknown): string {
-  if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? `(${String(value.length)})` : '';
-    return `${value.constructor.name}${length}`;
-  }
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'an object';
-  return String(value);
 }
