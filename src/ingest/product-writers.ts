@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { pixelTypeOfArray } from '../../codecs/codec-support.ts';
 import { getCodec } from '../../codecs/registry.ts';
 import type { ArrayToArrayCodec, ArrayToBytesCodec, FrameArray } from '../../codecs/types.ts';
 import type { PeakList } from '../core/peakfinder8.ts';
@@ -118,7 +119,7 @@ async function openSink(keep: KeepSpec, first: SourceFrame, path: string, ctx: W
       const binnable = (f: SourceFrame): FrameArray => ({ ...asCodecFrame(f), ...(mask ? { mask } : {}) });
       const probe = codec.encode(binnable(first));
       const w = await BinnedContainerWriter.create(path, {
-        geometry: ctx.geometry, factor, width: probe.width, height: probe.height, pixelType: pixelTypeOf(probe.data), compression: compressionOf(keep), codec: codec.toConfig(),
+        geometry: ctx.geometry, factor, width: probe.width, height: probe.height, pixelType: pixelTypeOfArray(probe.data)!, compression: compressionOf(keep), codec: codec.toConfig(),
       });
       return { append: (f) => w.append(codec.encode(binnable(f)), f.meta), close: () => w.close() };
     }
@@ -138,12 +139,6 @@ async function openSink(keep: KeepSpec, first: SourceFrame, path: string, ctx: W
   }
 }
 
-function pixelTypeOf(data: PixelArray): PixelType {
-  if (data instanceof Uint16Array) return 'uint16';
-  if (data instanceof Uint32Array) return 'uint32';
-  if (data instanceof Int32Array) return 'int32';
-  return 'float32';
-}
 
 function compressionOf(keep: KeepSpec): Compression {
   return keep.codec.id as Compression;
