@@ -11,7 +11,9 @@ export type SxErrorTag =
   | 'config'
   | 'catalog'
   | 'store'
-  | 'native';
+  | 'native'
+  /** Stopped by a signal (SIGINT, SIGTERM): what was recorded stays, the rest resumes next time. */
+  | 'interrupted';
 
 export class SxError extends Error {
   readonly tag: SxErrorTag;

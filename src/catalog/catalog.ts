@@ -1,88 +1,13 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SxError } from '../errors.ts';
 import { migrate, readMigrations, type Migration } from './migrator.ts';
 
 export const CATALOG_FILE = 'catalog.sqlite';
 
-export interface NewExperiment {
-  name: string;
-  proposal?: string;
-  facility?: string;
-  sampleTags?: string[];
-  metadata?: Record<string, unknown>;
-}
-
-export interface Experiment {
-  id: number;
-  name: string;
-  proposal: string | null;
-  facility: string | null;
-  sampleTags: string[];
-  metadata: Record<string, unknown>;
-  createdAt: string;
-}
-
-export interface NewFrame {
-  source: string;
-  event: string;
-  width: number;
-  height: number;
-  pixelType: string;
-  rawBytes: number;
-  /** From the processing core, when the frame was labelled on the way in. */
-  labels?: FrameLabelColumns;
-  /** Indexing results already in the catalog (a stream imported before the frames). */
-  results?: { indexed: boolean; nCrystals: number };
-}
-
-export interface FrameLabelColumns {
-  hit: boolean;
-  nPeaks: number;
-  /** Å */
-  resolution: number | null;
-  /** Packed peak list (src/core/peak-blob.ts). */
-  peaks: Buffer;
-}
-
-export interface NewContainer {
-  experimentId: number;
-  path: string;
-  product: string;
-  codec: string;
-  nFrames: number;
-  bytes: number;
-  sha256: string;
-}
-
-/** A container safely on its tier: its placement runs from now until `validUntil` (null: open-ended). */
-export interface BatchContainer {
-  container: NewContainer;
-  tier: string;
-  location: string;
-  validUntil: string | null;
-}
-
-/** One kept product of one frame; `frame` and `container` index the batch's arrays. */
-export interface BatchDecision {
-  frame: number;
-  rule: string;
-  product: string;
-  codec: string;
-  tier: string;
-  container?: number;
-  containerIndex?: number;
-}
-
-/** Frames, the containers now holding their kept products, and every decision: recorded together. */
-export interface Batch {
-  runId: number;
-  policyId: number;
-  frames: NewFrame[];
-  containers: BatchContainer[];
-  decisions: BatchDecision[];
-}
+export type * from './types.ts';
+import type { Batch, DeadRun, Experiment, MetadataChange, NewExperiment, NewFrame, NewRun, RunState, StartedRun } from './types.ts';
 
 interface ExperimentRow {
   id: number;
@@ -108,16 +33,51 @@ function toExperiment(row: ExperimentRow): Experiment {
 
 const now = () => new Date().toISOString();
 
+/** Longest experiment name: it names a folder on every tier, and file systems limit names to 255 bytes. */
+export const MAX_EXPERIMENT_NAME = 128;
+
 /** Experiment names become folder names on every tier: ingest and imports check them first. */
 export function checkExperimentName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
     throw new SxError('usage', `Expected an experiment name of letters, digits, '.', '_' or '-' (it names folders) but received ${JSON.stringify(name)}`);
   }
+  if (name.length > MAX_EXPERIMENT_NAME) {
+    throw new SxError('usage', `Expected an experiment name of at most ${MAX_EXPERIMENT_NAME} characters (it names folders) but received one of ${name.length}`);
+  }
+}
+
+const sameTags = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((t, i) => t === [...b].sort()[i]);
+
+/**
+ * How `given` would change an existing experiment's metadata: a field left out changes nothing;
+ * sample tags change when the given ones are not all recorded already.
+ */
+export function metadataChanges(recorded: Experiment, given: NewExperiment): MetadataChange[] {
+  const changes: MetadataChange[] = [];
+  for (const field of ['proposal', 'facility'] as const) {
+    const value = given[field];
+    if (value !== undefined && value !== recorded[field]) changes.push({ field, recorded: recorded[field], given: value });
+  }
+  const tags = given.sampleTags ?? [];
+  if (tags.some((t) => !recorded.sampleTags.includes(t))) changes.push({ field: 'sample_tags', recorded: recorded.sampleTags, given: tags });
+  return changes;
+}
+
+function refuseMetadataChanges(name: string, changes: MetadataChange[]): void {
+  if (changes.length === 0) return;
+  const show = (v: MetadataChange['given']) => (v === null ? 'none' : Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
+  const flag = { proposal: '--proposal', facility: '--facility', sample_tags: '--sample-tag' } as const;
+  const lines = changes.map((c) => `${c.field}: recorded ${show(c.recorded)}, given ${show(c.given)}`);
+  throw new SxError(
+    'usage',
+    `experiment "${name}" already has other metadata (${lines.join('; ')}); a run never changes an experiment's metadata, since policies decided its frames by it. ` +
+      `Leave ${changes.map((c) => flag[c.field]).join(', ')} out, or change it deliberately (recorded, with the time): sxarchive experiment set ${name} ...`,
+  );
 }
 
 /**
  * The SQLite catalog: the only state shared between sxarchive's stages. Opening it applies
- * pending migrations.
+ * pending migrations (not when opened read-only).
  *
  * @example
  * const catalog = openCatalog('sxarchive-data/catalog.sqlite');
@@ -134,25 +94,51 @@ export class Catalog {
     this.db.close();
   }
 
-  /** Returns the experiment, creating it if new; metadata given for an existing one is merged in. */
+  /**
+   * Returns the experiment, creating it if new. Metadata given for an existing experiment must
+   * be what it has (see `metadataChanges`); a change is refused, never merged in silently.
+   */
   ensureExperiment(e: NewExperiment): Experiment {
+    return this.db.transaction(() => this.ensureExperimentIn(e).experiment).immediate();
+  }
+
+  private ensureExperimentIn(e: NewExperiment): { experiment: Experiment; created: boolean } {
     const existing = this.findExperiment(e.name);
-    if (!existing) {
-      this.db
-        .prepare('INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(e.name, e.proposal ?? null, e.facility ?? null, JSON.stringify(e.sampleTags ?? []), JSON.stringify(e.metadata ?? {}), now());
-      return this.findExperiment(e.name)!;
+    if (existing) {
+      refuseMetadataChanges(e.name, metadataChanges(existing, e));
+      return { experiment: existing, created: false };
     }
     this.db
-      .prepare('UPDATE experiments SET proposal = ?, facility = ?, sample_tags = ?, metadata = ? WHERE id = ?')
-      .run(
-        e.proposal ?? existing.proposal,
-        e.facility ?? existing.facility,
-        JSON.stringify([...new Set([...existing.sampleTags, ...(e.sampleTags ?? [])])]),
-        JSON.stringify({ ...existing.metadata, ...e.metadata }),
-        existing.id,
-      );
-    return this.findExperiment(e.name)!;
+      .prepare('INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.name, e.proposal ?? null, e.facility ?? null, JSON.stringify([...new Set(e.sampleTags ?? [])]), JSON.stringify(e.metadata ?? {}), now());
+    return { experiment: this.findExperiment(e.name)!, created: true };
+  }
+
+  /** Changes an experiment's metadata on purpose (`sxarchive experiment set`), recording each change with its time. */
+  setExperimentMetadata(name: string, changes: { proposal?: string | null; facility?: string | null; sampleTags?: string[] }): { experiment: Experiment; changed: MetadataChange[] } {
+    return this.db.transaction(() => {
+      const exp = this.findExperiment(name);
+      if (!exp) throw this.noSuchExperiment(name);
+      const changed: MetadataChange[] = [];
+      if (changes.proposal !== undefined && changes.proposal !== exp.proposal) changed.push({ field: 'proposal', recorded: exp.proposal, given: changes.proposal });
+      if (changes.facility !== undefined && changes.facility !== exp.facility) changed.push({ field: 'facility', recorded: exp.facility, given: changes.facility });
+      if (changes.sampleTags !== undefined && !sameTags(changes.sampleTags, exp.sampleTags)) changed.push({ field: 'sample_tags', recorded: exp.sampleTags, given: [...new Set(changes.sampleTags)] });
+      const at = now();
+      const record = this.db.prepare('INSERT INTO experiment_changes (experiment_id, field, old_value, new_value, changed_at) VALUES (?, ?, ?, ?, ?)');
+      for (const c of changed) {
+        const column = c.field === 'sample_tags' ? 'sample_tags' : c.field;
+        const value = c.field === 'sample_tags' ? JSON.stringify(c.given) : c.given;
+        this.db.prepare(`UPDATE experiments SET ${column} = ? WHERE id = ?`).run(value, exp.id);
+        record.run(exp.id, c.field, JSON.stringify(c.recorded), JSON.stringify(c.given), at);
+      }
+      return { experiment: this.findExperiment(name)!, changed };
+    }).immediate();
+  }
+
+  /** The experiment's recorded metadata changes, oldest first. */
+  experimentChanges(experimentId: number): { field: string; old: unknown; new: unknown; at: string }[] {
+    const rows = this.db.prepare('SELECT field, old_value, new_value, changed_at FROM experiment_changes WHERE experiment_id = ? ORDER BY id').all(experimentId) as { field: string; old_value: string; new_value: string; changed_at: string }[];
+    return rows.map((r) => ({ field: r.field, old: JSON.parse(r.old_value), new: JSON.parse(r.new_value), at: r.changed_at }));
   }
 
   findExperiment(name: string): Experiment | undefined {
@@ -160,19 +146,114 @@ export class Catalog {
     return row && toExperiment(row);
   }
 
+  /** The experiment, or a usage error that lists the known ones. */
+  getExperiment(name: string): Experiment {
+    const exp = this.findExperiment(name);
+    if (!exp) throw this.noSuchExperiment(name);
+    return exp;
+  }
+
+  private noSuchExperiment(name: string): SxError {
+    const known = this.listExperiments().map((e) => e.name);
+    return new SxError('usage', `no experiment named "${name}"${known.length ? `; known: ${known.join(', ')}` : ' (the catalog has none yet)'}`);
+  }
+
   listExperiments(): Experiment[] {
     return (this.db.prepare('SELECT * FROM experiments ORDER BY id').all() as ExperimentRow[]).map(toExperiment);
   }
 
   /** `labelling` records how the run's frames were labelled (geometry, peak-finder settings). */
-  createRun(experimentId: number, labelling?: Record<string, unknown>): { id: number; number: number } {
-    const { next } = this.db
-      .prepare('SELECT COALESCE(MAX(number), 0) + 1 AS next FROM runs WHERE experiment_id = ?')
-      .get(experimentId) as { next: number };
+  createRun(experimentId: number, labelling?: Record<string, unknown>, extra: { state?: RunState; owner?: string; sources?: string[] } = {}): { id: number; number: number } {
+    this.db.prepare('UPDATE experiments SET runs_started = MAX(runs_started, (SELECT COALESCE(MAX(number), 0) FROM runs WHERE experiment_id = ?)) + 1 WHERE id = ?').run(experimentId, experimentId);
+    const { next } = this.db.prepare('SELECT runs_started AS next FROM experiments WHERE id = ?').get(experimentId) as { next: number };
     const info = this.db
-      .prepare('INSERT INTO runs (experiment_id, number, started_at, labelling) VALUES (?, ?, ?, ?)')
-      .run(experimentId, next, now(), labelling ? JSON.stringify(labelling) : null);
+      .prepare('INSERT INTO runs (experiment_id, number, started_at, labelling, state, owner, sources) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(experimentId, next, now(), labelling ? JSON.stringify(labelling) : null, extra.state ?? 'complete', extra.owner ?? null, JSON.stringify(extra.sources ?? []));
     return { id: Number(info.lastInsertRowid), number: next };
+  }
+
+  /**
+   * Starts an ingest run in one transaction: the policy version, the experiment (created if
+   * new, refused if the metadata differs), and the run, in state 'running'. Refused while
+   * another live run of the experiment ingests one of the same files.
+   */
+  startRun(run: NewRun, isAlive: (owner: string) => boolean): StartedRun {
+    return this.db.transaction((): StartedRun => {
+      const policyId = this.registerPolicy(run.policy.name, run.policy.version, run.policy.text, run.policy.contentHash);
+      const { experiment, created } = this.ensureExperimentIn(run.experiment);
+      const running = this.db.prepare("SELECT number, owner, sources, started_at FROM runs WHERE experiment_id = ? AND state = 'running'").all(experiment.id) as { number: number; owner: string | null; sources: string; started_at: string }[];
+      for (const other of running) {
+        if (other.owner === null || !isAlive(other.owner)) continue;
+        const shared = (JSON.parse(other.sources) as string[]).filter((f) => run.sources.includes(f));
+        if (shared.length > 0) {
+          throw new SxError('usage', `${shared[0]} is being ingested into experiment "${experiment.name}" right now by run ${other.number} (process ${other.owner}, since ${other.started_at}); wait for it to finish, or stop it, then run this again`);
+        }
+      }
+      const { id, number } = this.createRun(experiment.id, run.labelling, { state: 'running', owner: run.owner, sources: run.sources });
+      return { id, number, policyId, experiment, createdExperiment: created };
+    }).immediate();
+  }
+
+  /** Ends a run: one that recorded no frame is removed (with the experiment it created, if that is empty). */
+  finishRun(runId: number, state: Exclude<RunState, 'running'>, summary: Record<string, unknown>, removeCreatedExperiment: boolean): { removed: boolean } {
+    return this.db.transaction(() => {
+      const removed = this.removeIfEmpty(runId, removeCreatedExperiment);
+      if (!removed) this.db.prepare('UPDATE runs SET state = ?, finished_at = ?, summary = ? WHERE id = ?').run(state, now(), JSON.stringify(summary), runId);
+      return { removed };
+    }).immediate();
+  }
+
+  private removeIfEmpty(runId: number, removeEmptyExperiment: boolean): boolean {
+    const frames = (this.db.prepare('SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(runId) as { n: number }).n;
+    if (frames > 0) return false;
+    const { experiment_id: experimentId } = this.db.prepare('SELECT experiment_id FROM runs WHERE id = ?').get(runId) as { experiment_id: number };
+    this.db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
+    if (removeEmptyExperiment) {
+      // Only an experiment with nothing else in it: no runs, results, containers or recorded changes.
+      this.db.prepare(`DELETE FROM experiments WHERE id = ?
+        AND NOT EXISTS (SELECT 1 FROM runs WHERE experiment_id = ?) AND NOT EXISTS (SELECT 1 FROM results WHERE experiment_id = ?)
+        AND NOT EXISTS (SELECT 1 FROM containers WHERE experiment_id = ?) AND NOT EXISTS (SELECT 1 FROM experiment_changes WHERE experiment_id = ?)`)
+        .run(experimentId, experimentId, experimentId, experimentId, experimentId);
+    }
+    return true;
+  }
+
+  /**
+   * Runs of the experiment left 'running' by a process that is gone (killed, crashed): one that
+   * recorded frames becomes 'interrupted'; one that recorded none is removed.
+   */
+  recoverDeadRuns(experimentName: string, isAlive: (owner: string) => boolean): DeadRun[] {
+    return this.db.transaction(() => {
+      const exp = this.findExperiment(experimentName);
+      if (!exp) return [];
+      const running = this.db.prepare("SELECT id, number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(exp.id) as { id: number; number: number; owner: string | null }[];
+      const dead: DeadRun[] = [];
+      for (const r of running) {
+        if (r.owner !== null && isAlive(r.owner)) continue;
+        const frames = (this.db.prepare('SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(r.id) as { n: number }).n;
+        const removed = this.removeIfEmpty(r.id, true);
+        if (!removed) this.db.prepare("UPDATE runs SET state = 'interrupted', finished_at = ? WHERE id = ?").run(now(), r.id);
+        dead.push({ id: r.id, number: r.number, frames, removed });
+      }
+      return dead;
+    }).immediate();
+  }
+
+  /** Events of `source` already recorded for the experiment (by any run). */
+  recordedEvents(experimentId: number, source: string): Set<string> {
+    const rows = this.db.prepare('SELECT f.event FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? AND f.source = ?').all(experimentId, source) as { event: string }[];
+    return new Set(rows.map((r) => r.event));
+  }
+
+  /** Whether a container is recorded at `path` (relative to its tier). */
+  hasContainer(path: string): boolean {
+    return this.db.prepare('SELECT 1 FROM containers WHERE path = ?').get(path) !== undefined;
+  }
+
+  /** Imported indexing results for an event of the experiment (any source; the caller matches the file). */
+  indexingResults(experimentId: number, event: string): { source: string; indexed: boolean; nCrystals: number }[] {
+    const rows = this.db.prepare('SELECT source, indexed, n_crystals FROM results WHERE experiment_id = ? AND event = ? AND indexed IS NOT NULL').all(experimentId, event) as { source: string; indexed: number; n_crystals: number | null }[];
+    return rows.map((r) => ({ source: r.source, indexed: r.indexed === 1, nCrystals: r.n_crystals ?? 0 }));
   }
 
   /** Inserts frames in one transaction and returns their ids in order. */
@@ -210,10 +291,16 @@ export class Catalog {
 
   /**
    * Records a batch whose containers are already safely on their tiers: frames, containers,
-   * placements and decisions in one transaction, so a crash leaves all of it or none.
+   * placements and decisions in one transaction, so a crash leaves all of it or none. A frame
+   * the experiment has already (a concurrent ingest of the same file) refuses the whole batch.
    */
   recordBatch(batch: Batch): { frameIds: number[]; containerIds: number[] } {
     return this.db.transaction(() => {
+      const known = this.db.prepare('SELECT r.number FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? AND f.source = ? AND f.event = ?');
+      for (const f of batch.frames) {
+        const other = known.get(batch.experimentId, f.source, f.event) as { number: number } | undefined;
+        if (other) throw new SxError('catalog', `${f.source} event ${f.event} was recorded meanwhile by run ${other.number} of this experiment (another ingest of the same file); this batch is not recorded`);
+      }
       const frameIds = this.insertFrames(batch.runId, batch.frames);
       const at = now();
       const insertContainer = this.db.prepare(
@@ -232,19 +319,26 @@ export class Catalog {
         decide.run(frameIds[d.frame], batch.policyId, d.rule, d.product, d.codec, d.tier, d.container === undefined ? null : containerIds[d.container], d.containerIndex ?? null, at);
       }
       return { frameIds, containerIds };
-    })();
+    }).immediate();
   }
 }
 
 export interface OpenCatalogOptions {
   /** Only for tests that build an old catalog: the migrations to apply instead of all of them. */
   migrations?: Migration[];
+  /**
+   * For commands that only read (report, experiments, dry-run, explain): nothing is written, so
+   * users who may read but not write the catalog can run them. A catalog that does not exist
+   * yet reads as empty; one that needs migrations is refused with how to upgrade it.
+   */
+  readonly?: boolean;
 }
 
 export function openCatalog(path: string, options: OpenCatalogOptions = {}): Catalog {
-  mkdirSync(dirname(path), { recursive: true });
+  if (options.readonly) return openReadonly(path, options.migrations ?? readMigrations());
   let db: Database.Database;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     db = new Database(path);
   } catch (err) {
     throw new SxError('catalog', `cannot open catalog ${path}: ${(err as Error).message}`, { cause: err });
@@ -260,6 +354,41 @@ export function openCatalog(path: string, options: OpenCatalogOptions = {}): Cat
     db.close();
     if (err instanceof SxError) throw new SxError('catalog', `${path}: ${err.message}`, { cause: err });
     throw new SxError('catalog', `cannot open catalog ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return new Catalog(db);
+}
+
+function openReadonly(path: string, migrations: Migration[]): Catalog {
+  if (!existsSync(path)) {
+    const empty = new Database(':memory:');
+    migrate(empty, migrations);
+    return new Catalog(empty);
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 10000');
+    db.prepare('SELECT 1 FROM sqlite_master LIMIT 1').get();
+  } catch (err) {
+    // A WAL catalog needs its -shm file, which a reader without write access to the folder
+    // cannot create when no writer is running. Then nothing is in the WAL either: the file is
+    // the whole catalog, read into memory, its header marked as not WAL (in-memory databases
+    // cannot be WAL).
+    if (existsSync(`${path}-wal`)) throw new SxError('catalog', `cannot open catalog ${path} to read it: ${(err as Error).message}`, { cause: err });
+    try {
+      const image = readFileSync(path);
+      image[18] = 1;
+      image[19] = 1;
+      db = new Database(image, { readonly: true });
+    } catch {
+      throw new SxError('catalog', `cannot open catalog ${path} to read it: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  const missing = migrations.filter((m) => !applied.has(m.version));
+  if (missing.length > 0) {
+    db.close();
+    throw new SxError('catalog', `catalog ${path} was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);
   }
   return new Catalog(db);
 }

@@ -190,6 +190,20 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
   return { input: input as PeakFinderInput, params: resolved };
 }
 
+/**
+ * Checks peak-finder settings before any frame is read, throwing SxError('usage') with every
+ * problem; returns them with defaults filled in.
+ *
+ * @example
+ * checkPeakFinderParams({ minPixCount: 0 }); // throws: Expected minPixCount to be an integer >= 1 but received 0
+ */
+export function checkPeakFinderParams(params: unknown): PeakFinderParams {
+  const problems: string[] = [];
+  const resolved = resolveParams(params, problems);
+  if (problems.length > 0) throw new SxError('usage', `peak finder settings: ${problems.join('; ')}`);
+  return resolved;
+}
+
 function resolveParams(params: unknown, problems: string[]): PeakFinderParams {
   if (params === undefined) return { ...DEFAULT_PEAKFINDER_PARAMS };
   if (typeof params !== 'object' || params === null) {

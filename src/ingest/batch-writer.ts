@@ -1,12 +1,13 @@
 // One batch of ingest: frames in, decisions made (holding gated frames for their results),
 // products written to containers, and everything recorded in the catalog in one transaction.
-import type { BatchContainer, BatchDecision, Catalog, NewFrame } from '../catalog/catalog.ts';
+import { rm } from 'node:fs/promises';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { BatchContainer, BatchDecision, NewFrame } from '../catalog/types.ts';
 import type { FrameLabels } from '../core/labels.ts';
 import { encodePeaks } from '../core/peak-blob.ts';
-import { SxError } from '../errors.ts';
 import { decide, isPending } from '../policy/engine.ts';
 import type { Decision, ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
-import type { IngestResult, SkippedFrame } from './ingest.ts';
+import type { IngestResult, SkippedFrame } from './types.ts';
 import { CATALOG_PRODUCTS, openProductWriter, writerKey, type ProductWriter, type SourceFrame, type WriterContext } from './product-writers.ts';
 
 export type ResultLookup = (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined;
@@ -27,6 +28,18 @@ export interface InFlight {
   arrived: Date;
 }
 
+export interface BatchWriterOptions {
+  catalog: Pick<Catalog, 'recordBatch'>;
+  run: { id: number; experimentId: number };
+  policyId: number;
+  policy: Policy;
+  experiment: ExperimentFacts;
+  writers: WriterContext;
+  /** Counts are added to it as batches are recorded. */
+  result: IngestResult;
+  results: ResultLookup;
+}
+
 /** Frames of one batch, their decisions and the containers their products go into. */
 export class BatchWriter {
   private frames: NewFrame[] = [];
@@ -36,17 +49,31 @@ export class BatchWriter {
   private pending: { item: InFlight; until: Date }[] = [];
   private pendingBytes = 0;
   private lastPoll = 0;
+  private readonly catalog: BatchWriterOptions['catalog'];
+  private readonly run: BatchWriterOptions['run'];
+  private readonly policyId: number;
+  private readonly policy: Policy;
+  private readonly experiment: ExperimentFacts;
+  private readonly context: WriterContext;
+  private readonly result: IngestResult;
+  private readonly results: ResultLookup;
 
-  constructor(
-    private readonly catalog: Catalog,
-    private readonly runId: number,
-    private readonly policyId: number,
-    private readonly policy: Policy,
-    private readonly experiment: ExperimentFacts,
-    private readonly context: WriterContext,
-    private readonly result: IngestResult,
-    private readonly results: ResultLookup,
-  ) {}
+  constructor(options: BatchWriterOptions) {
+    this.catalog = options.catalog;
+    this.run = options.run;
+    this.policyId = options.policyId;
+    this.policy = options.policy;
+    this.experiment = options.experiment;
+    this.context = options.writers;
+    this.result = options.result;
+    this.results = options.results;
+  }
+
+  /** Frames the gate holds for their indexing result, and until when the last of them waits. */
+  get waiting(): { frames: number; until: Date } | undefined {
+    if (this.pending.length === 0) return undefined;
+    return { frames: this.pending.length, until: new Date(Math.max(...this.pending.map((p) => p.until.getTime()))) };
+  }
 
   get size(): number {
     return this.frames.length;
@@ -82,9 +109,10 @@ export class BatchWriter {
     }
   }
 
-  /** At the end of the input: waits until every held frame has its result or its timeout. */
-  async drainPending(): Promise<void> {
-    while (this.pending.length > 0) {
+  /** At the end of the input: waits until every held frame has its result or its timeout (or `stop` says to stop). */
+  async drainPending(onWait: () => void, stop: () => boolean): Promise<void> {
+    while (this.pending.length > 0 && !stop()) {
+      onWait();
       await new Promise((done) => setTimeout(done, RESULT_POLL_MS));
       await this.settlePending();
     }
@@ -95,7 +123,7 @@ export class BatchWriter {
     this.pendingBytes -= entry.item.source.pixels.byteLength;
     // Without a frame time the engine treats a missing result as timed out.
     const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, entry.item.frame), early ? { now: new Date() } : { now: new Date(), frameTime: entry.item.arrived });
-    if (isPending(decision)) throw new SxError('catalog', `policy ${this.policy.name}: ${entry.item.frame.source} ${entry.item.frame.event} still waits after its timeout`);
+    if (isPending(decision)) throw new Error(`policy ${this.policy.name}: ${entry.item.frame.source} ${entry.item.frame.event} still waits after its timeout`);
     await this.keep(entry.item, decision);
   }
 
@@ -104,6 +132,8 @@ export class BatchWriter {
     const at = this.frames.length;
     this.frames.push(frame);
     this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
+    if (decision.via === 'gate-timeout') this.result.gateTimeouts += 1;
+    if (decision.via === 'unlabelled') this.result.unlabelledKept += 1;
     if (decision.keep.length === 0) this.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });
     for (const keep of decision.keep) {
       const tier = keep.lifecycle[0]?.tier ?? 'catalog';
@@ -122,33 +152,46 @@ export class BatchWriter {
     }
   }
 
-  /** Commits every container of the batch, then records the batch in one transaction. */
+  /**
+   * Commits every container of the batch (each read back first), then records the batch in one
+   * transaction. If any of it fails, the batch's files are removed and nothing is recorded.
+   */
   async flush(): Promise<void> {
     if (this.frames.length === 0) return;
     const containers: BatchContainer[] = [];
     const order = new Map<string, number>();
-    for (const [key, writer] of this.writers) {
-      const written = await writer.finish();
-      const days = writer.keep.lifecycle[0].days;
-      order.set(key, containers.length);
-      containers.push({
-        container: { experimentId: 0, path: writer.relPath, product: writer.product, codec: writer.codecId, nFrames: writer.count, bytes: written.bytes, sha256: written.sha256 },
-        tier: writer.tier,
-        location: writer.location,
-        validUntil: days == null ? null : new Date(Date.now() + days * 86_400_000).toISOString(),
+    const committed: string[] = [];
+    try {
+      for (const [key, writer] of this.writers) {
+        const written = await writer.finish();
+        committed.push(written.path);
+        const days = writer.keep.lifecycle[0].days;
+        order.set(key, containers.length);
+        containers.push({
+          container: { experimentId: this.run.experimentId, path: writer.relPath, product: writer.product, codec: writer.codecId, nFrames: writer.count, bytes: written.bytes, sha256: written.sha256 },
+          tier: writer.tier,
+          location: writer.location,
+          validUntil: days == null ? null : new Date(Date.now() + days * 86_400_000).toISOString(),
+        });
+      }
+      this.catalog.recordBatch({
+        runId: this.run.id,
+        experimentId: this.run.experimentId,
+        policyId: this.policyId,
+        frames: this.frames,
+        containers,
+        decisions: this.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
       });
-      this.result.storedBytes += written.bytes;
-      this.result.containers.push({ path: writer.location, product: writer.product, tier: writer.tier, frames: writer.count, bytes: written.bytes, sha256: written.sha256 });
+    } catch (err) {
+      await this.abort();
+      // Renamed into place but not recorded: nothing refers to these files.
+      for (const path of committed) await rm(path, { force: true });
+      throw err;
     }
-    const experimentId = this.catalog.findExperiment(this.experiment.name)!.id;
-    for (const c of containers) c.container.experimentId = experimentId;
-    this.catalog.recordBatch({
-      runId: this.runId,
-      policyId: this.policyId,
-      frames: this.frames,
-      containers,
-      decisions: this.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
-    });
+    for (const c of containers) {
+      this.result.storedBytes += c.container.bytes;
+      this.result.containers.push({ path: c.location, product: c.container.product, tier: c.tier, frames: c.container.nFrames, bytes: c.container.bytes, sha256: c.container.sha256 });
+    }
     this.result.frames += this.frames.length;
     this.result.rawBytes += this.frames.reduce((n, f) => n + f.rawBytes, 0);
     this.frames = [];
@@ -156,8 +199,12 @@ export class BatchWriter {
     this.writers = new Map();
   }
 
+  /** Drops the batch: its open containers' files are removed. */
   async abort(): Promise<void> {
     for (const w of this.writers.values()) await w.abort();
+    this.writers = new Map();
+    this.frames = [];
+    this.decisions = [];
   }
 }
 

@@ -2,7 +2,7 @@
 // Pure: no clock, no catalog, no I/O; `now` and the frame's arrival time are arguments.
 import { SxError } from '../errors.ts';
 import { isDrawn } from './sample.ts';
-import type { Condition, Decision, ExperimentFacts, FrameFacts, KeepSpec, Policy, Rule } from './types.ts';
+import type { Condition, Decision, DecisionVia, ExperimentFacts, FrameFacts, KeepSpec, Policy, Rule } from './types.ts';
 
 export interface DecideOptions {
   /** The time of the decision. */
@@ -118,8 +118,8 @@ export function findRule(policy: Policy, name: string, what: string): Rule {
   return rule;
 }
 
-function decision(frame: FrameFacts, rule: string, reason: string, keep: KeepSpec[]): Decision {
-  return { frameId: frame.frameId, rule, reason, keep };
+function decision(frame: FrameFacts, via: DecisionVia, rule: string, reason: string, keep: KeepSpec[]): Decision {
+  return { frameId: frame.frameId, rule, via, reason, keep };
 }
 
 /** Whether `decide` returned a wait instead of a decision. */
@@ -134,7 +134,9 @@ export function isPending(d: Decision | PendingDecision | { pending: true; until
  * order: the first rule whose conditions all hold wins. A condition on an unknown (null) label
  * does not hold. A rule with `sample: { fraction }` matches only frames whose draw (see
  * `sampleDraw`) is below the fraction; the others fall through to later rules. No matching
- * rule keeps labels only (rule `(none)`).
+ * rule keeps labels only (rule `(none)`). A frame the processing core has not labelled
+ * (`hit` unknown) tries no rule: after the overrides it takes `policy.unlabelled`, which keeps
+ * it raw unless the policy says otherwise.
  *
  * With a gate (`results: indexing`), `indexed`/`n_crystals` of a frame without results are
  * "not known yet" rather than false: if the first rule that could match depends on them, the
@@ -163,7 +165,7 @@ export function decide(policy: Policy, experiment: ExperimentFacts, frame: Frame
       }
     }
     const fallback = findRule(policy, gate.onTimeout, 'gate on_timeout');
-    return decision(frame, fallback.name, `gate: no indexing result within ${gate.timeoutSeconds} s -> rule "${fallback.name}"`, fallback.keep);
+    return decision(frame, 'gate-timeout', fallback.name, `gate: no indexing result within ${gate.timeoutSeconds} s -> rule "${fallback.name}"`, fallback.keep);
   };
 
   for (const [i, o] of policy.overrides.entries()) {
@@ -171,7 +173,13 @@ export function decide(policy: Policy, experiment: ExperimentFacts, frame: Frame
     if (r.truth === 'no') continue;
     if (r.truth === 'unknown') return wait(`override ${i + 1}`);
     const rule = findRule(policy, o.rule, `override ${i + 1}`);
-    return decision(frame, rule.name, `override ${i + 1} (${r.text}) -> rule "${rule.name}"`, rule.keep);
+    return decision(frame, 'override', rule.name, `override ${i + 1} (${r.text}) -> rule "${rule.name}"`, rule.keep);
+  }
+
+  // When in doubt, keep: without labels no rule can tell a blank from a hit, so none is tried.
+  if (frame.hit === null) {
+    const rule = policy.unlabelled;
+    return decision(frame, 'unlabelled', rule.name, `unlabelled: the frame has no labels (not labelled) -> rule "${rule.name}"`, rule.keep);
   }
 
   for (const rule of policy.rules) {
@@ -186,9 +194,9 @@ export function decide(policy: Policy, experiment: ExperimentFacts, frame: Frame
       because = because ? `${because} and ${d}` : d;
     }
     if (r.truth === 'unknown') return wait(`rule "${rule.name}"`);
-    return decision(frame, rule.name, `rule "${rule.name}": ${because || 'no conditions'}`, rule.keep);
+    return decision(frame, 'rule', rule.name, `rule "${rule.name}": ${because || 'no conditions'}`, rule.keep);
   }
-  return decision(frame, '(none)', 'no rule matched: labels only', []);
+  return decision(frame, 'none', '(none)', 'no rule matched: labels only', []);
 }
 
 /** Enough digits that a draw just below the fraction never prints equal to it. */

@@ -77,6 +77,8 @@ export interface RetentionPlan {
   lost: PlanLost;
   /** Frames decided by the gate's on_timeout rule (no indexing result). */
   gateTimedOut: number;
+  /** Frames without labels: they take the policy's unlabelled rule (kept raw by default). */
+  unlabelled: number;
   /** The size formula of each estimated product. */
   estimates: Partial<Record<ProductName, string>>;
 }
@@ -123,6 +125,7 @@ class PlanBuilder {
   private keptBytes = 0;
   private framesKept = 0;
   private gateTimedOut = 0;
+  private unlabelled = 0;
 
   constructor(
     private readonly policy: Policy,
@@ -139,8 +142,9 @@ class PlanBuilder {
     let count = this.rules.get(d.rule);
     if (!count) this.rules.set(d.rule, (count = { rule: d.rule, frames: 0, viaOverride: 0, viaGate: 0, keptBytes: 0 }));
     count.frames += 1;
-    if (d.reason.startsWith('override ')) count.viaOverride += 1;
-    if (d.reason.startsWith('gate: ')) {
+    if (d.via === 'override') count.viaOverride += 1;
+    if (d.via === 'unlabelled') this.unlabelled += 1;
+    if (d.via === 'gate-timeout') {
       count.viaGate += 1;
       this.gateTimedOut += 1;
     }
@@ -225,6 +229,7 @@ class PlanBuilder {
       },
       lost: { ...this.lost },
       gateTimedOut: this.gateTimedOut,
+      unlabelled: this.unlabelled,
       estimates,
     };
   }

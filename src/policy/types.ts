@@ -89,17 +89,29 @@ export interface Policy {
   rules: Rule[];
   gate?: Gate;
   overrides: Override[];
+  /**
+   * The rule for frames the processing core could not label: the one the file names with
+   * `unlabelled`, else the built-in UNLABELLED_RULE (raw, kept forever on the ingest tier).
+   */
+  unlabelled: Rule;
   /** SHA-256 of the file's text: decisions record it; a policy in use never changes under it. */
   contentHash: string;
   text: string;
   file: string;
 }
 
+/** How a decision came about: a rule's conditions, an override, the gate's timeout, missing labels, or no rule. */
+export type DecisionVia = 'rule' | 'override' | 'gate-timeout' | 'unlabelled' | 'none';
+
 /** One frame's decision: which rule, and what is kept where. An empty `keep` keeps labels only. */
 export interface Decision {
   frameId: number;
   rule: string;
+  via: DecisionVia;
   /** Why: the rule's conditions as they held for this frame, the sample draw, an override or the gate. */
   reason: string;
   keep: KeepSpec[];
 }
+
+/** Name of the built-in rule for frames without labels, when a policy names none. */
+export const UNLABELLED_RULE = '(unlabelled)';

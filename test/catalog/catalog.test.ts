@@ -15,7 +15,7 @@ test('a new catalog has every table, WAL journaling and all migrations recorded'
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
   t.deepEqual(tables(catalog.db), [
-    'containers', 'cost_ledger', 'crystals', 'decisions', 'experiments', 'frames', 'jobs', 'placements', 'policies', 'results', 'runs', 'schema_migrations',
+    'containers', 'cost_ledger', 'crystals', 'decisions', 'experiment_changes', 'experiments', 'frames', 'jobs', 'placements', 'policies', 'results', 'runs', 'schema_migrations',
   ]);
   t.is(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
   t.is(catalog.db.pragma('foreign_keys', { simple: true }), 1);
@@ -64,16 +64,23 @@ test('an applied migration that was edited afterwards is refused', (t) => {
   t.regex(error!.message, /migration 1 \(initial\) was changed after it was applied/);
 });
 
-test('experiments merge sample tags and metadata when seen again', (t) => {
+test('an experiment seen again keeps its metadata: a different value is refused, a deliberate change is recorded', (t) => {
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
-  catalog.ensureExperiment({ name: 'e1', sampleTags: ['a'], metadata: { beamline: 'P11' } });
-  const again = catalog.ensureExperiment({ name: 'e1', proposal: 'p-7', sampleTags: ['b', 'a'], metadata: { energy_kev: 12 } });
-  t.deepEqual(again.sampleTags, ['a', 'b']);
-  t.deepEqual(again.metadata, { beamline: 'P11', energy_kev: 12 });
-  t.is(again.proposal, 'p-7');
-  t.is(catalog.createRun(again.id).number, 1);
-  t.is(catalog.createRun(again.id).number, 2);
+  catalog.ensureExperiment({ name: 'e1', facility: 'P11', sampleTags: ['a', 'b'] });
+  t.like(catalog.ensureExperiment({ name: 'e1', sampleTags: ['b'] }), { facility: 'P11', sampleTags: ['a', 'b'] }, 'left out or already recorded: no change');
+  const refused = t.throws(() => catalog.ensureExperiment({ name: 'e1', facility: 'P14', sampleTags: ['c'] }));
+  t.regex(refused!.message, /experiment "e1" already has other metadata \(facility: recorded "P11", given "P14"; sample_tags: recorded \[a, b\], given \[c\]\).*sxarchive experiment set e1/);
+  t.like(catalog.findExperiment('e1'), { facility: 'P11', sampleTags: ['a', 'b'] });
+  const { experiment, changed } = catalog.setExperimentMetadata('e1', { facility: 'P14', proposal: 'p-7' });
+  t.like(experiment, { facility: 'P14', proposal: 'p-7' });
+  t.deepEqual(changed.map((c) => c.field), ['proposal', 'facility']);
+  t.deepEqual(catalog.experimentChanges(experiment.id).map(({ field, old, new: value }) => ({ field, old, value })), [
+    { field: 'proposal', old: null, value: 'p-7' },
+    { field: 'facility', old: 'P11', value: 'P14' },
+  ]);
+  t.is(catalog.createRun(experiment.id).number, 1);
+  t.is(catalog.createRun(experiment.id).number, 2);
 });
 
 test('a policy version is immutable: same text is the same row, new text needs a new version', (t) => {
@@ -95,6 +102,7 @@ test('recording a batch stores frames, containers, placements and decisions toge
   const container = { experimentId: exp.id, path: 'e1/run-0001/raw-00001.h5', product: 'raw', codec: 'bitshuffle-lz4', nFrames: 2, bytes: 1234, sha256: 'ab' };
   const batch = {
     runId: run.id,
+    experimentId: exp.id,
     policyId,
     frames: [frame(0), frame(1), frame(2)],
     containers: [{ container, tier: 'hdd', location: '/tiers/hdd/e1/run-0001/raw-00001.h5', validUntil: '2031-01-01T00:00:00.000Z' }],

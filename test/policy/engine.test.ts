@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { isSxError } from '../../src/errors.ts';
 import { checkApplies, decide, isPending } from '../../src/policy/engine.ts';
 import { sampleDraw } from '../../src/policy/sample.ts';
-import type { Decision, ExperimentFacts, FrameFacts, KeepSpec, Policy, Rule } from '../../src/policy/types.ts';
+import { UNLABELLED_RULE, type Decision, type ExperimentFacts, type FrameFacts, type KeepSpec, type Policy, type Rule } from '../../src/policy/types.ts';
 
 const raw = (tier = 'hdd', days: number | null = 30): KeepSpec => ({ product: 'raw', codec: { id: 'bitshuffle-lz4' }, params: {}, lifecycle: [{ tier, days }] });
 const binned = (factor: number): KeepSpec => ({ product: 'binned', codec: { id: 'bitshuffle-lz4' }, params: { factor }, lifecycle: [{ tier: 'tape', days: 365 }] });
@@ -12,8 +12,10 @@ function rule(name: string, when: Rule['when'], keep: KeepSpec[], extra: Partial
   return { name, when, keep, line: 1, ...extra };
 }
 
+const UNLABELLED = rule(UNLABELLED_RULE, [], [raw('hdd', null)], { line: 0 });
+
 function policy(rules: Rule[], extra: Partial<Policy> = {}): Policy {
-  return { name: 'test', version: 1, description: '', appliesTo: [], seed: 0, rules, overrides: [], contentHash: 'x', text: '', file: 'test.yaml', ...extra };
+  return { name: 'test', version: 1, description: '', appliesTo: [], seed: 0, rules, overrides: [], unlabelled: UNLABELLED, contentHash: 'x', text: '', file: 'test.yaml', ...extra };
 }
 
 const EXP: ExperimentFacts = { name: 'lyso', facility: 'P11', proposal: '1101', sampleTags: ['lysozyme'] };
@@ -22,7 +24,7 @@ function frame(labels: Partial<FrameFacts> = {}): FrameFacts {
   const id = nextId++;
   return {
     frameId: id, experiment: 'lyso', source: '/data/run1.h5', event: `//${id}`,
-    hit: null, nPeaks: null, indexed: null, nCrystals: null, resolution: null,
+    hit: false, nPeaks: 0, indexed: null, nCrystals: null, resolution: null,
     rawBytes: 131072, width: 256, height: 256, pixelType: 'uint16', ...labels,
   };
 }
@@ -76,7 +78,7 @@ test('a condition on an unknown (null) label does not hold, without a gate', (t)
   const p = policy(DEFAULT_RULES);
   // indexed unknown: neither "indexed: true" nor "indexed: false" holds.
   t.is(decided(p, frame({ hit: true, indexed: null, nPeaks: 10 })).rule, 'rest');
-  t.is(decided(p, frame({ hit: null, indexed: false, nPeaks: null })).rule, 'rest');
+  t.is(decided(p, frame({ hit: false, indexed: false, nPeaks: null })).rule, 'rest');
 });
 
 test('metadata conditions test facility, proposal and sample tags (any of)', (t) => {
@@ -216,4 +218,17 @@ test('gate: frames whose decision cannot depend on indexing do not wait', (t) =>
 test('a frame no rule matches keeps labels only', (t) => {
   const p = policy([rule('hits', [{ kind: 'bool', field: 'hit', value: true }], [raw()])]);
   t.like(decided(p, frame({ hit: false })), { rule: '(none)', keep: [], reason: 'no rule matched: labels only' });
+});
+
+test('a frame without labels tries no rule: it takes the unlabelled rule, after the overrides', (t) => {
+  const hits = rule('hits', [{ kind: 'bool', field: 'hit', value: true }], [raw()]);
+  const rest = rule('rest', [], []);
+  const p = policy([hits, rest]);
+  const d = decided(p, frame({ hit: null, nPeaks: null }));
+  t.like(d, { rule: UNLABELLED_RULE, via: 'unlabelled', reason: `unlabelled: the frame has no labels (not labelled) -> rule "${UNLABELLED_RULE}"` });
+  t.deepEqual(d.keep, [raw('hdd', null)], 'kept raw: when in doubt, keep');
+  t.like(decided(policy([hits, rest], { unlabelled: hits }), frame({ hit: null })), { rule: 'hits', via: 'unlabelled' });
+  const tagged = policy([hits, rest], { overrides: [{ when: [{ kind: 'meta', field: 'sample_tag', anyOf: ['lysozyme'] }], rule: 'rest' }] });
+  t.like(decided(tagged, frame({ hit: null })), { rule: 'rest', via: 'override' });
+  t.like(decided(p, frame({ hit: false })), { rule: 'rest', via: 'rule' });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { loadFacility } from '../../src/config/facility.ts';
 import { estimateProductBytes, type ProductEstimates } from '../../src/policy/estimates.ts';
 import { diffRetention, planRetention, type PlanRow } from '../../src/policy/plan.ts';
-import type { ExperimentFacts, FrameFacts, KeepSpec, LifecycleStep, Policy, Rule } from '../../src/policy/types.ts';
+import { UNLABELLED_RULE, type ExperimentFacts, type FrameFacts, type KeepSpec, type LifecycleStep, type Policy, type Rule } from '../../src/policy/types.ts';
 
 // The built-in facility: ssd 100, hdd 10, tape 10 EUR/TB/yr (tape: at least 365 days).
 // (A data dir without facility.yaml reads the built-in defaults; nothing is created.)
@@ -13,7 +13,7 @@ const FACILITY = loadFacility(join(tmpdir(), 'sxarchive-plan-test-no-such-dir'))
 const keep = (product: KeepSpec['product'], lifecycle: LifecycleStep[], params: Record<string, number> = {}, codec = 'bitshuffle-lz4'): KeepSpec => ({ product, codec: { id: codec }, params, lifecycle });
 const rule = (name: string, when: Rule['when'], k: KeepSpec[]): Rule => ({ name, when, keep: k, line: 1 });
 const policy = (name: string, rules: Rule[], extra: Partial<Policy> = {}): Policy => ({
-  name, version: 1, description: '', appliesTo: [], seed: 0, rules, overrides: [], contentHash: `hash-${name}`, text: '', file: `${name}.yaml`, ...extra,
+  name, version: 1, description: '', appliesTo: [], seed: 0, rules, overrides: [], unlabelled: rule(UNLABELLED_RULE, [], [keep('raw', [{ tier: 'hdd', days: null }])]), contentHash: `hash-${name}`, text: '', file: `${name}.yaml`, ...extra,
 });
 
 const EXP: ExperimentFacts = { name: 'lyso', facility: 'P11', proposal: null, sampleTags: [] };
@@ -65,12 +65,14 @@ test('the estimate formulas', (t) => {
   const f = frame({ nPeaks: 10 });
   t.is(estimateProductBytes(keep('raw', []), f, ESTIMATES), RAW / 4);
   t.is(estimateProductBytes(keep('raw', [], {}, 'none'), f, ESTIMATES), RAW, 'codec none: uncompressed');
-  t.is(estimateProductBytes(keep('binned', [], { factor: 2 }), f, ESTIMATES), (RAW / 4) * 2 / 4, '32-bit sums of uint16: x2');
-  t.is(estimateProductBytes(keep('binned', [], { factor: 4 }), { ...f, pixelType: 'uint32', rawBytes: RAW * 2 }, ESTIMATES), (RAW * 2) / 16 / 4);
-  t.is(estimateProductBytes(keep('peaks', [], { box: 3 }), f, ESTIMATES), 10 * ((49 * 2) / 4 + 7 * 6 + 36));
-  t.is(estimateProductBytes(keep('peaks', []), f, ESTIMATES), 10 * ((49 * 2) / 4 + 7 * 6 + 36), 'default box 3');
+  // A raw uint16 pixel takes 8 x 2 / 4 = 4 bits at ratio 4; a 2x2 sum 1.3 more, a 4x4 sum 2.6 more.
+  t.is(estimateProductBytes(keep('binned', [], { factor: 2 }), f, ESTIMATES), ((RAW / 2 / 4) * (4 + 1.3)) / 8);
+  t.is(estimateProductBytes(keep('binned', [], { factor: 4 }), { ...f, pixelType: 'uint32', rawBytes: RAW * 2 }, ESTIMATES), ((RAW / 2 / 16) * (8 + 2.6)) / 8);
+  t.is(estimateProductBytes(keep('binned', [], { factor: 2 }, 'none'), f, ESTIMATES), (RAW / 2 / 4) * 4, 'codec none: 32-bit sums');
+  t.is(estimateProductBytes(keep('peaks', [], { box: 3 }), f, ESTIMATES), 10 * (83 + (49 * 1.5 * 2) / 4));
+  t.is(estimateProductBytes(keep('peaks', []), f, ESTIMATES), 10 * (83 + (49 * 1.5 * 2) / 4), 'default box 3');
   t.is(estimateProductBytes(keep('peaks', []), { ...f, nPeaks: null }, ESTIMATES), 0);
-  t.is(estimateProductBytes(keep('quantized', []), f, ESTIMATES), RAW / 4 / 2);
+  t.is(estimateProductBytes(keep('quantized', []), f, ESTIMATES), RAW / 4, 'photon counts, as long as raw at SX backgrounds');
   t.is(estimateProductBytes(keep('intensities', []), { ...f, frameId: 2 }, ESTIMATES), 3000);
   t.is(estimateProductBytes(keep('intensities', []), { ...f, frameId: 99 }, ESTIMATES), 0);
 });
@@ -89,11 +91,11 @@ test('a plan counts frames, bytes and money per product, rule and tier exactly',
   t.like(intensities, { frames: 2, bytes: 4000, days: null, forever: true, money: 0, estimated: false });
   t.true(close(intensities.perYear, (4000 / 1e12) * 100));
 
-  const binnedBytes = (RAW / 4) * 2 / 4;
+  const binnedBytes = ((RAW / 2 / 4) * (4 + 1.3)) / 8;
   t.like(row(plan.rows, 'binned', 'unindexed-hits', 'hdd'), { frames: 1, bytes: binnedBytes });
   t.true(close(row(plan.rows, 'binned', 'unindexed-hits', 'tape').money, money(binnedBytes, 10, 730)));
 
-  const peakBytes = 150 * ((25 * 2) / 4 + 5 * 6 + 36);
+  const peakBytes = 150 * (83 + (25 * 1.5 * 2) / 4);
   t.like(row(plan.rows, 'peaks', 'peaky', 'hdd'), { frames: 1, bytes: peakBytes, billedDays: 30 });
   const peaksTape = row(plan.rows, 'peaks', 'peaky', 'tape');
   t.like(peaksTape, { days: 30, billedDays: 365 }, "tape's minimum duration is paid");

@@ -1,0 +1,72 @@
+// After a crash: runs whose process is gone are closed in the catalog, and what they left on the
+// tiers (temporary files, containers renamed into place but never recorded) is removed. Nothing
+// removed here is the only copy of anything: unrecorded files hold frames the catalog does not
+// have, which a run of the same command reads again from their source.
+import { hostname } from 'node:os';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { Facility } from '../config/facility.ts';
+import { runDirName } from './run-dir.ts';
+import type { Recovery } from './types.ts';
+
+/** `host:pid` of this process, as runs record their owner. */
+export const OWNER = `${hostname()}:${process.pid}`;
+
+/** Whether the process that owns a run (or wrote a temporary file) may still be working; another host's always may. */
+export function isAlive(owner: string): boolean {
+  const at = owner.lastIndexOf(':');
+  if (owner.slice(0, at) !== hostname()) return true;
+  return isPidAlive(Number(owner.slice(at + 1)));
+}
+
+function isPidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** AtomicFile's temporary names: `.<name>.<pid>-<8 hex>.tmp`. */
+const TMP_NAME = /^\..*\.(\d+)-[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Closes the experiment's dead runs and cleans their traces on every filesystem tier: temporary
+ * files of processes that are gone, anywhere under the experiment's folder, and unrecorded files
+ * in the folders of dead runs.
+ */
+export function recoverExperiment(catalog: Catalog, facility: Facility, experiment: string): Recovery {
+  const runs = catalog.recoverDeadRuns(experiment, isAlive);
+  const deadDirs = new Set(runs.map((r) => runDirName(r.number)));
+  const recovery: Recovery = { runs, removedFiles: 0, removedBytes: 0 };
+  for (const [name, tier] of Object.entries(facility.config.tiers)) {
+    if (tier.kind !== 'filesystem') continue;
+    const root = facility.tierPath(name);
+    const dir = join(root, experiment);
+    for (const file of listFiles(dir)) {
+      const base = file.slice(file.lastIndexOf('/') + 1);
+      const tmp = TMP_NAME.exec(base);
+      const inDeadRun = deadDirs.has(relative(dir, file).split('/')[0]);
+      const orphan = tmp ? !isPidAlive(Number(tmp[1])) : inDeadRun && !catalog.hasContainer(relative(root, file));
+      if (!orphan) continue;
+      const { size } = statSync(file);
+      rmSync(file, { force: true });
+      recovery.removedFiles += 1;
+      recovery.removedBytes += size;
+    }
+  }
+  return recovery;
+}
+
+function listFiles(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+}

@@ -1,0 +1,61 @@
+// What ingest reports: shared by the pipeline (ingest.ts) and its batches (batch-writer.ts).
+import type { DeadRun, RunState } from '../catalog/types.ts';
+
+export interface WrittenContainer {
+  path: string;
+  product: string;
+  tier: string;
+  frames: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** A frame ingest could not read (not archived) or label (archived raw by the unlabelled rule): reported, never fatal. */
+export interface SkippedFrame {
+  file: string;
+  event: string;
+  error: string;
+}
+
+/** A file that could not be opened: reported, and the other files are ingested. */
+export interface BadFile {
+  file: string;
+  error: string;
+}
+
+/** What a start-up cleaned after runs whose process is gone. */
+export interface Recovery {
+  runs: DeadRun[];
+  /** Temporary files of dead processes, and containers written but never recorded, removed. */
+  removedFiles: number;
+  removedBytes: number;
+}
+
+export interface IngestResult {
+  experiment: string;
+  /** The run's number; null when every frame was recorded already (no run is made). */
+  run: number | null;
+  /** complete, or partial when frames or files could not be read or labelled. */
+  state: Extract<RunState, 'complete' | 'partial'>;
+  policy: { name: string; version: number; contentHash: string };
+  /** Frames recorded in the catalog by this run (every readable frame; labels are always kept). */
+  frames: number;
+  /** Frames of these files the experiment had recorded already: not read, decided or stored again. */
+  alreadyRecorded: number;
+  labelled: number;
+  hits: number;
+  /** Frames per rule that decided them. */
+  rules: Record<string, number>;
+  /** Frames decided by the gate's on_timeout rule because their indexing result did not come in time. */
+  gateTimeouts: number;
+  /** Frames without labels, decided by the policy's unlabelled rule (kept raw by default). */
+  unlabelledKept: number;
+  rawBytes: number;
+  storedBytes: number;
+  containers: WrittenContainer[];
+  skipped: SkippedFrame[];
+  /** Frames whose labelling failed (kept by the unlabelled rule). */
+  unlabelled: SkippedFrame[];
+  badFiles: BadFile[];
+  recovery: Recovery;
+}

@@ -1,0 +1,58 @@
+// The read-back check of a written container, before it is renamed into place and recorded: HDF5
+// (through h5wasm) reports some write failures only on its error stream and carries on, so the
+// file that comes out is judged by reading it, not by whether writing threw.
+import { crc32 } from 'node:zlib';
+import { SxError } from '../errors.ts';
+import { CXI_DATA_PATH } from './cxi-container.ts';
+import { loadH5, readFrame, type Dataset } from './hdf5.ts';
+
+const PEAK_COUNT_PATH = '/entry_1/result_1/nPeaks';
+
+export interface ContainerExpectation {
+  /** Frames the container must hold. */
+  frames: number;
+  /** CRC-32 of each frame's bytes as written to the frame stack, when the container has one. */
+  frameDigests?: readonly number[];
+}
+
+/**
+ * Opens the container and checks that it holds `frames` frames and that every frame reads back
+ * (through the HDF5 filters) as the bytes that were written; throws SxError('store') naming the
+ * file and the first difference.
+ *
+ * @example
+ * await verifyContainer(tmpPath, { frames: writer.count, frameDigests: writer.frameDigests });
+ */
+export async function verifyContainer(path: string, expect: ContainerExpectation): Promise<void> {
+  const h5 = await loadH5();
+  let file: InstanceType<typeof h5.File>;
+  try {
+    file = new h5.File(path, 'r');
+  } catch (err) {
+    throw new SxError('store', `${path}: the written container cannot be opened again (${(err as Error).message})`, { cause: err });
+  }
+  try {
+    const stack = file.get(CXI_DATA_PATH);
+    const counted = stack instanceof h5.Dataset ? stack : file.get(PEAK_COUNT_PATH);
+    if (!(counted instanceof h5.Dataset)) throw new SxError('store', `${path}: the written container has neither ${CXI_DATA_PATH} nor ${PEAK_COUNT_PATH}`);
+    const rows = counted.shape?.[0] ?? 0;
+    if (rows !== expect.frames) throw new SxError('store', `${path}: the written container holds ${rows} frames; ${expect.frames} were written`);
+    if (stack instanceof h5.Dataset && expect.frameDigests) checkFrames(path, stack, expect.frameDigests);
+  } finally {
+    file.close();
+  }
+}
+
+function checkFrames(path: string, stack: Dataset, digests: readonly number[]): void {
+  for (let i = 0; i < digests.length; i++) {
+    let frame;
+    try {
+      frame = readFrame(stack, i);
+    } catch (err) {
+      throw new SxError('store', `${path}: frame ${i} of the written container cannot be read back (${(err as Error).message})`, { cause: err });
+    }
+    if (crc32(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength)) !== digests[i]) {
+      throw new SxError('store', `${path}: frame ${i} of the written container reads back different from what was written`);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// Ingest killed with SIGKILL at seeded random points, each time followed by the same command:
+// in the end every frame is recorded exactly once, every container is whole, nothing is orphaned.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simulate } from '../../src/simulate/simulate.ts';
+import { sxarchive } from '../helpers/cli.ts';
+import { makeRandom } from '../helpers/random.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { archiveState } from './safety-helpers.ts';
+
+const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
+const KILLS = 30;
+
+/** Temporary files (containers being written) under `dir`. */
+function temporaryFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs the command and SIGKILLs it: either `ms` after the start, or `ms` after it starts
+ * writing a container under `tiers` (so kills land inside the work whatever the machine's
+ * speed); resolves with its exit code or signal.
+ */
+function runKilled(args: string[], ms: number, when: 'start' | 'writing', tiers: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((done) => {
+    // Those a killed run left are not this run's work (it removes them once it has started).
+    const left = new Set(temporaryFiles(tiers));
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+    let timer: NodeJS.Timeout | undefined;
+    const poll = setInterval(() => {
+      if (timer || (when === 'writing' && !temporaryFiles(tiers).some((f) => !left.has(f)))) return;
+      timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    }, 20);
+    child.on('exit', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      done({ code, signal });
+    });
+  });
+}
+
+test('ingest killed at 30 random points and run again records every frame once, in whole containers, with nothing orphaned', async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  t.is(sxarchive(['--data-dir', data, 'init']).code, 0);
+  // Small containers: many batches, so kills land between, inside and at the end of them.
+  writeFileSync(join(data, 'facility.yaml'), `facility: local
+currency: EUR
+tiers:
+  hdd:  { kind: filesystem, path: tiers/hdd, price_per_tb_year: 10 }
+containers: { max_frames: 3 }
+ingest: { tier: hdd, policy: sample-blanks }
+beamtime_price_per_hour: 2000
+`);
+  const a = await simulate({ detector: 'tiny', frames: 120, hitRate: 0.6, seed: 31, out: join(dir, 'a.h5'), geometryOut: join(dir, 'tiny.geom') });
+  const b = await simulate({ detector: 'tiny', frames: 60, hitRate: 0.5, seed: 32, out: join(dir, 'b.h5') });
+  const args = ['--data-dir', data, 'ingest', a.out, b.out, '--experiment', 'crash', '--geometry', a.geometryOut!, '--min-peaks', '10'];
+
+  const random = makeRandom(7);
+  const recorded: number[] = [];
+  for (let i = 0; recorded.length < KILLS && i < 3 * KILLS; i++) {
+    // A quarter of the kills land in start-up and recovery, the rest while containers are
+    // written (inside a batch, between batches, around the rename and the record).
+    const early = random() < 0.25;
+    const r = await runKilled(args, early ? random() * 3000 : random() * 600, early ? 'start' : 'writing', join(data, 'tiers'));
+    if (r.signal === 'SIGKILL') recorded.push(archiveState(data, { containers: false }).frames);
+  }
+  t.log(`frames recorded after each kill: ${recorded.join(' ')}`);
+  t.is(recorded.length, KILLS);
+  t.true(new Set(recorded).size >= 8, 'the killed runs made progress between kills');
+
+  const last = sxarchive(args);
+  t.is(last.code, 0, last.stderr);
+  const state = archiveState(data);
+  t.is(state.frames, 180, 'every frame recorded');
+  t.is(state.distinct, 180, 'each exactly once');
+  t.deepEqual(state.containers.filter((c) => !c.ok), [], 'every recorded container opens in h5py with its frame count and checksum');
+  const events = state.containers.flatMap((c) => c.events);
+  t.is(new Set(events).size, events.length, 'no frame is in two containers');
+  t.deepEqual(state.orphans, [], 'no temporary or unrecorded file is left on the tiers');
+  t.deepEqual(state.runs.filter((r) => r.state === 'running' || r.frames === 0), [], 'no run is left running, and no empty run lingers');
+  // Hits (raw) and 1 % of the blanks: every hit of both files is in a container.
+  t.true(events.length >= a.hits + b.hits, `${events.length} frames in containers, ${a.hits + b.hits} hits`);
+
+  const again = sxarchive(args);
+  t.is(again.code, 0);
+  t.regex(again.stdout, /all 180 frames of these files are recorded already; nothing to do/);
+});
