@@ -1,5 +1,28 @@
 // What ingest reports: shared by the pipeline (ingest.ts) and its batches (batch-writer.ts).
-import type { DeadRun, RunState } from '../catalog/types.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { DeadRun, NewExperiment, RunState } from '../catalog/types.ts';
+import type { Facility } from '../config/facility.ts';
+import type { PeakFinderParams } from '../core/peakfinder8.ts';
+import type { FrameLayout } from './hdf5-source.ts';
+
+export interface IngestOptions {
+  files: string[];
+  experiment: NewExperiment;
+  geometryFile?: string;
+  /** Where the frames are in each file; default: the geometry's data path, else the known paths and NXmx series. */
+  layout?: FrameLayout;
+  /** Peak-finder settings over the defaults; frames are labelled when a geometry is given. */
+  peakFinder?: Partial<PeakFinderParams>;
+  /** Retention policy: a shipped name or a file; default the facility's `ingest.policy`. */
+  policy?: string;
+  facility: Facility;
+  catalog: Catalog;
+  onFrame?: (done: number, total: number) => void;
+  /** What ingest is doing when it is not reading frames (waiting for indexing results). */
+  onStatus?: (text: string) => void;
+  /** Aborted (SIGINT, SIGTERM): the current batch is dropped, the run is marked interrupted. */
+  signal?: AbortSignal;
+}
 
 export interface WrittenContainer {
   path: string;

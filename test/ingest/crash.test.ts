@@ -93,3 +93,33 @@ beamtime_price_per_hour: 2000
   t.is(again.code, 0);
   t.regex(again.stdout, /all 180 frames of these files are recorded already; nothing to do/);
 });
+
+test('SIGTERM stops ingest at the next frame: the batch in hand is dropped, the run is interrupted, and the same command continues', async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const run = await simulate({ detector: 'tiny', frames: 150, hitRate: 0.5, seed: 33, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
+  const args = ['--data-dir', data, 'ingest', run.out, '--experiment', 'term', '--geometry', run.geometryOut!];
+  const stopped = await new Promise<{ code: number | null; stderr: string }>((done) => {
+    const child = spawn(process.execPath, [BIN, ...args]);
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += c));
+    const poll = setInterval(() => {
+      if (temporaryFiles(join(data, 'tiers')).length === 0) return;
+      clearInterval(poll);
+      child.kill('SIGTERM');
+    }, 20);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      done({ code, stderr });
+    });
+  });
+  t.is(stopped.code, 130, stopped.stderr);
+  t.regex(stopped.stderr, /^error: interrupted: \d+ frame\(s\) of run 1 were recorded; run the same command again to continue where it stopped$/m);
+  const partway = archiveState(data);
+  t.true(partway.frames < 150);
+  t.deepEqual(partway.orphans, [], 'no temporary file is left');
+  t.is(partway.runs.length === 0 ? 'removed' : partway.runs[0].state, partway.frames === 0 ? 'removed' : 'interrupted');
+  const again = sxarchive(args);
+  t.is(again.code, 0, again.stderr);
+  t.like(archiveState(data), { frames: 150, distinct: 150, orphans: [] });
+});

@@ -53,9 +53,11 @@ test('ingest skips and reports unreadable frames, and keeps the rest', async (t)
   const facility = loadFacility(join(dir, 'data'));
   const catalog = openCatalog(facility.catalogPath);
   t.teardown(() => catalog.close());
-  // A file that cannot be opened at all stops ingest before anything is written: say which.
-  await t.throwsAsync(ingest({ files: [good.out, truncated], experiment: { name: 'e1' }, facility, catalog }), { message: new RegExp(truncated.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) });
-  t.is((catalog.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 0);
+  // A file that cannot be opened at all is reported and skipped; the others are ingested (a partial run).
+  const partial = await ingest({ files: [good.out, truncated], experiment: { name: 'e0' }, facility, catalog });
+  t.like(partial, { frames: 5, state: 'partial' });
+  t.deepEqual(partial.badFiles.map((b) => b.file), [truncated]);
+  t.regex(partial.badFiles[0].error, /^truncated HDF5 file: /);
 
   // A file that opens but has one damaged frame: that frame is skipped and reported, the rest archived.
   const holed = join(dir, 'holed.h5');
@@ -65,7 +67,7 @@ test('ingest skips and reports unreadable frames, and keeps the rest', async (t)
   t.is(result.skipped.length, 1);
   t.like(result.skipped[0], { file: holed, event: '//2' });
   t.regex(result.skipped[0].error, new RegExp(`^${holed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} event //2: `));
-  const events = (catalog.db.prepare('SELECT event FROM frames ORDER BY id').all() as { event: string }[]).map((r) => r.event);
+  const events = (catalog.db.prepare("SELECT f.event FROM frames f JOIN runs r ON r.id = f.run_id JOIN experiments e ON e.id = r.experiment_id WHERE e.name = 'e1' ORDER BY f.id").all() as { event: string }[]).map((r) => r.event);
   t.deepEqual(events, ['//0', '//1', '//3', '//4']);
 });
 

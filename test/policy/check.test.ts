@@ -2,7 +2,9 @@ import test from 'ava';
 import { parse } from 'yaml';
 import { DEFAULT_FACILITY_YAML, type FacilityConfig } from '../../src/config/facility.ts';
 import { impliesConditions, toConditions } from '../../src/policy/check.ts';
-import { validatePolicy } from '../../src/policy/load.ts';
+import { checkContainerCodecs } from '../../src/ingest/product-writers.ts';
+import { keepCodecProblems, keepCodecs } from '../../src/policy/keep-codecs.ts';
+import { parsePolicy, validatePolicy } from '../../src/policy/load.ts';
 
 const context = { facility: parse(DEFAULT_FACILITY_YAML) as FacilityConfig };
 const HEAD = 'policy: p\nversion: 1\n';
@@ -37,7 +39,7 @@ test('YAML syntax errors are located', (t) => {
 test('unknown keys are reported at the key, with the keys that are allowed there', (t) => {
   const top = `${HEAD}colour: blue\nrules:\n  - { name: r, keep: [], priority: 1 }\n`;
   t.deepEqual(errors(top), [
-    `${at(top, 'colour')}: found unknown key "colour"; expected one of policy, version, description, applies_to, seed, rules, gate, overrides`,
+    `${at(top, 'colour')}: found unknown key "colour"; expected one of policy, version, description, applies_to, seed, rules, gate, overrides, unlabelled`,
     `${at(top, 'priority')}: rules.0: found unknown key "priority"; expected one of name, when, sample, keep`,
   ]);
   const sample = rules('{ name: r, sample: { fraction: 0.5, seed: 1 }, keep: [] }', '{ name: z, keep: [] }');
@@ -109,7 +111,7 @@ test('unknown tiers, codecs and codec params', (t) => {
   t.deepEqual(errors(c), [
     `${at(c, 'lzma')}: rules.0.keep.0.codec.cname: found "lzma"; expected one of blosclz, lz4, lz4hc, zlib, zstd`,
     `${at(c, '12')}: rules.0.keep.0.codec.clevel: found 12; expected a number <= 9`,
-    `${at(c, '3 }')}: rules.0.keep.0.codec.shuffle: found 3; expected one of 0, 1, 2`,
+    `${at(c, '3 }')}: rules.0.keep.0.codec.shuffle: found 3; expected one of noshuffle, shuffle, bitshuffle`,
   ]);
   const d = rules('{ name: r, keep: [{ product: raw, codec: { id: none, level: 3 }, lifecycle: [hdd: 1d] }] }');
   t.deepEqual(errors(d), [`${at(d, 'level')}: rules.0.keep.0.codec: found unknown key "level"; expected one of id`]);
@@ -251,4 +253,49 @@ test('implication between conditions', (t) => {
   t.true(impliesConditions(c({ resolution: { gt: 2, lte: 3 } }), c({ resolution: { gte: 2 } })));
   t.false(impliesConditions(c({ facility: ['P11', 'P14'] }), c({ facility: 'P11' })));
   t.true(impliesConditions(c({}), c({})));
+});
+
+test('codecs: what check accepts is what the container codecs honour (the registry is the one source)', (t) => {
+  const ok = rules(
+    '{ name: a, when: { hit: true }, keep: [{ product: raw, codec: { id: zstd, level: 9 }, lifecycle: [hdd: 1d] }] }',
+    '{ name: b, when: { n_peaks: 3 }, keep: [{ product: quantized, step: 0.01, codec: { id: blosc, cname: zstd, clevel: 7, shuffle: shuffle }, lifecycle: [hdd: 1d] }] }',
+    '{ name: c, when: { n_peaks: 4 }, keep: [{ product: binned, factor: 3, codec: { id: bitshuffle-lz4, blockSize: 2048 }, lifecycle: [hdd: 1d] }] }',
+    '{ name: d, keep: [{ product: peaks, box: 1, lifecycle: [hdd: 1d] }] }',
+  );
+  t.deepEqual(errors(ok), []);
+  const bad = rules(
+    '{ name: a, when: { hit: true }, keep: [{ product: quantized, step: 0.001, lifecycle: [hdd: 1d] }] }',
+    '{ name: b, when: { n_peaks: 3 }, keep: [{ product: peaks, box: 0, lifecycle: [hdd: 1d] }] }',
+    '{ name: c, when: { n_peaks: 4 }, keep: [{ product: raw, codec: { id: blosc, typesize: 2 }, lifecycle: [hdd: 1d] }] }',
+    '{ name: d, keep: [{ product: raw, codec: { id: bitshuffle-lz4, blockSize: 12 }, lifecycle: [hdd: 1d] }] }',
+  );
+  t.deepEqual(errors(bad), [
+    `${at(bad, '0.001')}: rules.0.keep.0.step: found 0.001; expected a number >= 0.01`,
+    `${at(bad, '0, lifecycle')}: rules.1.keep.0.box: found 0; expected a number >= 1`,
+    `${at(bad, 'typesize')}: rules.2.keep.0.codec: found unknown key "typesize"; expected one of id, cname, clevel, shuffle`,
+    `${at(bad, '12 }')}: rules.3.keep.0.codec.blockSize: found 12; expected a multiple of 8`,
+  ]);
+});
+
+test('codecs: check names the file, line and column of what ingest could not write; ingest builds the same codecs', (t) => {
+  const text = rules('{ name: a, keep: [{ product: quantized, step: 0.001, lifecycle: [hdd: 1d] }] }');
+  t.throws(() => parsePolicy(text, 'p.yaml', context), { message: `p.yaml:${at(text, '0.001')}: rules.0.keep.0.step: found 0.001; expected a number >= 0.01` });
+  const policy = parsePolicy(rules('{ name: a, keep: [{ product: raw, codec: { id: zstd, level: 9 }, lifecycle: [hdd: 1d] }, { product: peaks, lifecycle: [hdd: 1d] }] }'), 'p.yaml', context);
+  const [raw, peaks] = policy.rules[0].keep;
+  t.deepEqual(keepCodecs(raw), { compression: { config: { id: 'zstd', level: 9 }, filter: { id: 32015, cd_values: [9] } } });
+  t.deepEqual(keepCodecs(peaks), { reduction: { id: 'peaks', box: 3 } });
+  t.notThrows(() => checkContainerCodecs(policy));
+  t.deepEqual(keepCodecProblems({ product: 'peaks', codec: { id: 'peaks' }, params: { box: 0 } }).map((p) => p.key), ['box']);
+  t.deepEqual(keepCodecProblems({ product: 'raw', codec: { id: 'zstd', level: 23 }, params: {} }), [{ key: 'codec', message: 'Expected level 1..22 for zstd but received 23' }]);
+});
+
+test('unlabelled names the rule for frames without labels; the built-in keeps them raw on the ingest tier', (t) => {
+  const named = `${rules('{ name: hits, when: { hit: true }, keep: [] }', '{ name: rest, when: { hit: false }, keep: [] }')}unlabelled: hits\n`;
+  t.deepEqual(errors(named), []);
+  t.is(parsePolicy(named, 'p.yaml', context).unlabelled.name, 'hits');
+  const missing = `${rules('{ name: hits, keep: [] }')}unlabelled: nope\n`;
+  t.deepEqual(errors(missing), [`${at(missing, 'nope')}: unlabelled: found "nope", which names no rule; expected one of hits`]);
+  const builtIn = parsePolicy(rules('{ name: hits, keep: [] }'), 'p.yaml', context).unlabelled;
+  t.like(builtIn, { name: '(unlabelled)', when: [] });
+  t.deepEqual(builtIn.keep.map((k) => [k.product, k.codec.id, k.lifecycle]), [['raw', 'bitshuffle-lz4', [{ tier: 'hdd', days: null }]]]);
 });
