@@ -7,7 +7,7 @@ import { ResultsStore } from '../results/results-store.ts';
 import type { PixelArray } from '../store/hdf5.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
 import { checkTiersWritable, prepare, type Prepared } from './prepare.ts';
-import { OWNER, isAlive, recoverExperiment } from './recover.ts';
+import { OWNER, isAlive, recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
 
@@ -76,7 +76,12 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       await ingestFrames(options, prepared, run, result, pool, total);
     } catch (err) {
       const state = isSxError(err, 'interrupted') ? 'interrupted' : 'failed';
-      catalog.finishRun(run.id, state, summaryOf(result, err), run.createdExperiment);
+      try {
+        if (catalog.finishRun(run.id, state, summaryOf(result, err), run.createdExperiment).removed) removeEmptyFolders(facility, run.experiment.name, runDirName(run.number));
+      } catch {
+        // The catalog may be what failed (a full disk): the run stays 'running' and the next
+        // ingest closes it as dead; the error to report is the first one.
+      }
       throw err;
     }
     result.state = result.skipped.length + result.unlabelled.length + result.badFiles.length > 0 ? 'partial' : 'complete';

@@ -3,7 +3,7 @@
 // removed here is the only copy of anything: unrecorded files hold frames the catalog does not
 // have, which a run of the same command reads again from their source.
 import { hostname } from 'node:os';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Facility } from '../config/facility.ts';
@@ -58,6 +58,7 @@ export function recoverExperiment(catalog: Catalog, facility: Facility, experime
       recovery.removedBytes += size;
     }
   }
+  for (const r of runs) if (r.removed) removeEmptyFolders(facility, experiment, runDirName(r.number));
   return recovery;
 }
 
@@ -69,4 +70,18 @@ function listFiles(dir: string): string[] {
     return [];
   }
   return entries.flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
+}
+
+/** Removes the run's folders (and the experiment's) on the filesystem tiers where they are empty, after a run that kept nothing. */
+export function removeEmptyFolders(facility: Facility, experiment: string, runDir: string): void {
+  for (const [name, tier] of Object.entries(facility.config.tiers)) {
+    if (tier.kind !== 'filesystem') continue;
+    for (const dir of [join(facility.tierPath(name), experiment, runDir), join(facility.tierPath(name), experiment)]) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Not empty, or not there: nothing to tidy.
+      }
+    }
+  }
 }
