@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { binFrame, type BinFactor } from '../src/reduce/binning.ts';
 import type { ArrayToArrayCodec, CodecConfig, FrameArray } from './types.ts';
@@ -8,6 +9,9 @@ export interface BinnedConfig extends CodecConfig {
   /** Good pixels a bin needs, 1..factor²; default factor² (a bin with any bad pixel is bad). */
   minGood: number;
 }
+
+/** The binning factors as a schema: fromConfig checks with it, and so does the policy language. */
+export const BIN_FACTOR_SCHEMA = z.literal([2, 3, 4]).meta({ description: 'N for NxN binning: 2, 3 or 4' });
 
 /**
  * factor x factor binning with the frame's bad-pixel mask (the method OM uses; `binFrame` in
@@ -37,9 +41,9 @@ export class BinnedCodec implements ArrayToArrayCodec {
     const problems: string[] = [];
     if (config?.id !== 'binned') problems.push(`Expected id "binned" but received ${JSON.stringify(config?.id)}`);
     const { factor, minGood } = config ?? {};
-    const factorOk = factor === 2 || factor === 3 || factor === 4;
+    const factorOk = BIN_FACTOR_SCHEMA.safeParse(factor).success;
     if (!factorOk) problems.push(`Expected factor 2, 3 or 4 for codec binned but received ${JSON.stringify(factor)}`);
-    const full = factorOk ? factor * factor : 16;
+    const full = factorOk ? (factor as BinFactor) ** 2 : 16;
     if (minGood !== undefined && !(Number.isSafeInteger(minGood) && (minGood as number) >= 1 && (minGood as number) <= full)) {
       problems.push(`Expected minGood to be an integer from 1 to ${full} (factor²) for codec binned but received ${JSON.stringify(minGood)}`);
     }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
 import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
@@ -13,7 +14,7 @@ import {
   isIntIn,
   runStep,
 } from './codec-support.ts';
-import type { ArrayToBytesCodec, CodecConfig, FrameArray } from './types.ts';
+import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
 
 export interface BitshuffleLz4Config extends CodecConfig {
   id: 'bitshuffle-lz4';
@@ -27,6 +28,18 @@ export const MAX_BITSHUFFLE_BLOCK = 1 << 24;
 
 const ID = 'bitshuffle-lz4';
 const HEADER_BYTES = 12;
+/** The registered HDF5 filter id of bitshuffle, and its compressor code for LZ4. */
+export const BITSHUFFLE_FILTER_ID = 32008;
+const BITSHUFFLE_LZ4 = 2;
+
+/** bitshuffle-lz4's options: fromConfig checks them, and the policy language offers them as they are. */
+export const BITSHUFFLE_LZ4_OPTIONS = {
+  blockSize: {
+    expected: `blockSize 0 (automatic) or a multiple of 8 up to ${MAX_BITSHUFFLE_BLOCK}`,
+    schema: z.number().int().min(0).max(MAX_BITSHUFFLE_BLOCK).multipleOf(8)
+      .meta({ description: 'pixels per bitshuffle block, a multiple of 8; 0 (default) = automatic, 8192 bytes' }),
+  },
+};
 
 /**
  * Bitshuffle + LZ4 of one frame, byte for byte the chunk format of the HDF5 bitshuffle filter
@@ -63,12 +76,7 @@ export class BitshuffleLz4Codec implements ArrayToBytesCodec {
    * BitshuffleLz4Codec.fromConfig({ id: 'bitshuffle-lz4', blockSize: 2048 });
    */
   static fromConfig(config: CodecConfig): BitshuffleLz4Codec {
-    checkCodecConfig(config, ID, {
-      blockSize: {
-        expected: `blockSize 0 (automatic) or a multiple of 8 up to ${MAX_BITSHUFFLE_BLOCK}`,
-        ok: (v) => isIntIn(v, 0, MAX_BITSHUFFLE_BLOCK) && v % 8 === 0,
-      },
-    });
+    checkCodecConfig(config, ID, BITSHUFFLE_LZ4_OPTIONS);
     return new BitshuffleLz4Codec(config as BitshuffleLz4Config);
   }
 
@@ -136,3 +144,16 @@ export function bitshuffle(bytes: Uint8Array, elemSize: number, blockSize = 0, i
   loadNative().bitshuffle(bytes, elemSize, blockSize, inverse, out);
   return out;
 }
+
+/**
+ * bitshuffle-lz4 in HDF5 containers: filter 32008 with client values [block size, 2 = LZ4]; the
+ * filter puts its version and the element size in front itself (h5py then reports five values).
+ *
+ * @example
+ * bitshuffleLz4Container.hdf5Filter({ id: 'bitshuffle-lz4' }); // { id: 32008, cd_values: [0, 2] }
+ */
+export const bitshuffleLz4Container: ContainerCodec = {
+  id: ID,
+  options: BITSHUFFLE_LZ4_OPTIONS,
+  hdf5Filter: (config) => ({ id: BITSHUFFLE_FILTER_ID, cd_values: [BitshuffleLz4Codec.fromConfig(config).blockSize, BITSHUFFLE_LZ4] }),
+};

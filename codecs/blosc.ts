@@ -1,6 +1,8 @@
+import { z } from 'zod';
+import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
-import { checkBytesArgs, checkCodecConfig, isIntIn, runStep } from './codec-support.ts';
-import type { BytesToBytesCodec, CodecConfig } from './types.ts';
+import { checkBytesArgs, checkCodecConfig, describe, runStep } from './codec-support.ts';
+import type { BytesToBytesCodec, CodecConfig, ContainerCodec } from './types.ts';
 
 /** Compressors of the system's c-blosc 1.x (snappy is left out: Debian builds blosc without it). */
 export const BLOSC_CNAMES = ['blosclz', 'lz4', 'lz4hc', 'zlib', 'zstd'] as const;
@@ -21,10 +23,33 @@ export interface BloscConfig extends CodecConfig {
   blocksize?: number;
 }
 
-/** numcodecs' defaults. */
-export const DEFAULT_BLOSC = { cname: 'lz4', clevel: 5, shuffle: 'shuffle', typesize: 1, blocksize: 0 } as const;
+/**
+ * One default everywhere, the one containers get: LZ4 at clevel 5 with bit shuffle, the Blosc
+ * setting closest to bitshuffle-lz4 (sparse photon counts compress far better bit-shuffled than
+ * byte-shuffled). numcodecs defaults to byte shuffle; a config that wants it says so.
+ */
+export const DEFAULT_BLOSC = { cname: 'lz4', clevel: 5, shuffle: 'bitshuffle', typesize: 1, blocksize: 0 } as const;
 
 const ID = 'blosc';
+/** The registered HDF5 filter id of Blosc. */
+export const BLOSC_FILTER_ID = 32001;
+/** c-blosc's compressor codes (BLOSC_BLOSCLZ ... BLOSC_ZSTD), as the HDF5 filter's 7th value takes them. */
+const BLOSC_COMPRESSOR_CODES: Record<BloscCname, number> = { blosclz: 0, lz4: 1, lz4hc: 2, zlib: 4, zstd: 5 };
+
+/** Blosc's options: fromConfig checks them; containers honour cname, clevel and shuffle. */
+export const BLOSC_OPTIONS = {
+  cname: {
+    expected: `cname ${BLOSC_CNAMES.join(', ')}`,
+    schema: z.enum(BLOSC_CNAMES).meta({ description: `compressor inside Blosc, default ${DEFAULT_BLOSC.cname}` }),
+  },
+  clevel: { expected: 'clevel 0..9', schema: z.number().int().min(0).max(9).meta({ description: `0 (store) .. 9, default ${DEFAULT_BLOSC.clevel}` }) },
+  shuffle: {
+    expected: `shuffle ${BLOSC_SHUFFLES.join(', ')}`,
+    schema: z.enum(BLOSC_SHUFFLES).meta({ description: `noshuffle, shuffle (bytes) or bitshuffle (bits), default ${DEFAULT_BLOSC.shuffle}` }),
+  },
+  typesize: { expected: 'typesize 1..255', schema: z.number().int().min(1).max(255) },
+  blocksize: { expected: 'blocksize 0 (automatic) or a byte count up to 2^31 - 1', schema: z.number().int().min(0).max(0x7fffffff) },
+};
 
 /**
  * Blosc (c-blosc 1.x format, as HDF5 filter 32001, numcodecs and zarr read it) of bytes: a
@@ -63,13 +88,7 @@ export class BloscCodec implements BytesToBytesCodec {
    * BloscCodec.fromConfig({ id: 'blosc', cname: 'lz5' }); // throws "Expected cname blosclz, lz4, ... for blosc but received \"lz5\""
    */
   static fromConfig(config: CodecConfig): BloscCodec {
-    checkCodecConfig(config, ID, {
-      cname: { expected: `cname ${BLOSC_CNAMES.join(', ')}`, ok: (v) => BLOSC_CNAMES.includes(v as BloscCname) },
-      clevel: { expected: 'clevel 0..9', ok: (v) => isIntIn(v, 0, 9) },
-      shuffle: { expected: `shuffle ${BLOSC_SHUFFLES.join(', ')}`, ok: (v) => BLOSC_SHUFFLES.includes(v as BloscShuffle) },
-      typesize: { expected: 'typesize 1..255', ok: (v) => isIntIn(v, 1, 255) },
-      blocksize: { expected: 'blocksize 0 (automatic) or a byte count up to 2^31 - 1', ok: (v) => isIntIn(v, 0, 0x7fffffff) },
-    });
+    checkCodecConfig(config, ID, BLOSC_OPTIONS);
     return new BloscCodec(config as BloscConfig);
   }
 
@@ -96,3 +115,26 @@ export class BloscCodec implements BytesToBytesCodec {
     return out !== undefined && result.length === out.length ? out : result;
   }
 }
+
+const CONTAINER_OPTIONS = { cname: BLOSC_OPTIONS.cname, clevel: BLOSC_OPTIONS.clevel, shuffle: BLOSC_OPTIONS.shuffle };
+
+/**
+ * Blosc in HDF5 containers: filter 32001 with client values [0, 0, 0, 0, clevel, shuffle,
+ * compressor]; the filter fills the first four itself (its version, Blosc's, the type size from
+ * the pixel type and the chunk size), so typesize and blocksize are not a container's to set.
+ *
+ * @example
+ * bloscContainer.hdf5Filter({ id: 'blosc', cname: 'zstd', clevel: 7 }); // { id: 32001, cd_values: [0, 0, 0, 0, 7, 2, 5] }
+ */
+export const bloscContainer: ContainerCodec = {
+  id: ID,
+  options: CONTAINER_OPTIONS,
+  hdf5Filter: (config) => {
+    const codec = BloscCodec.fromConfig(config);
+    const own = ['typesize', 'blocksize'].filter((key) => key in config);
+    if (own.length > 0) {
+      throw new SxError('usage', `Expected no ${own.join(' or ')} for blosc in an HDF5 container (the filter takes the type size from the pixels and sizes its own blocks) but received ${own.map((k) => `${k} ${describe(config[k])}`).join(', ')}`);
+    }
+    return { id: BLOSC_FILTER_ID, cd_values: [0, 0, 0, 0, codec.clevel, BLOSC_SHUFFLES.indexOf(codec.shuffle), BLOSC_COMPRESSOR_CODES[codec.cname]] };
+  },
+};

@@ -3,21 +3,14 @@
 import { endianness } from 'node:os';
 import { SxError } from '../src/errors.ts';
 import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
-import type { CodecConfig, FrameArray } from './types.ts';
-
-/** One option of a codec's config: what is expected (for the message) and the check. */
-export interface OptionSpec {
-  /** e.g. 'level 1..22' -> "Expected level 1..22 for zstd but received 40". */
-  expected: string;
-  ok(value: unknown): boolean;
-}
+import type { CodecConfig, FrameArray, OptionSpec } from './types.ts';
 
 /**
  * Checks `config` for codec `id`: the id, every option present against its spec, no unknown
  * options. Throws one SxError('usage') listing every problem; options are all optional.
  *
  * @example
- * checkCodecConfig(cfg, 'zstd', { level: { expected: 'level 1..22', ok: (v) => isIntIn(v, 1, 22) } });
+ * checkCodecConfig(cfg, 'zstd', { level: { expected: 'level 1..22', schema: z.number().int().min(1).max(22) } });
  */
 export function checkCodecConfig(config: unknown, id: string, options: Record<string, OptionSpec>): CodecConfig {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
@@ -33,7 +26,7 @@ export function checkCodecConfig(config: unknown, id: string, options: Record<st
     if (spec === undefined) {
       const expected = known.length > 0 ? `expected ${known.join(', ')}` : 'it takes no options';
       problems.push(`Unknown option ${JSON.stringify(key)} for ${id}; ${expected}`);
-    } else if (!spec.ok(value)) {
+    } else if (!spec.schema.safeParse(value).success) {
       problems.push(`Expected ${spec.expected} for ${id} but received ${describe(value)}`);
     }
   }

@@ -9,7 +9,7 @@ import {
   checkDecodeArgs,
   checkEncodeFrame,
 } from './codec-support.ts';
-import type { ArrayToBytesCodec, CodecConfig, FrameArray } from './types.ts';
+import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
 
 export interface NoneConfig extends CodecConfig {
   id: 'none';
@@ -68,3 +68,18 @@ export class NoneCodec implements ArrayToBytesCodec {
     return { data, width, height };
   }
 }
+
+/**
+ * No compression in HDF5 containers: no filter, so any HDF5 reader opens the frames.
+ *
+ * @example
+ * noneContainer.hdf5Filter({ id: 'none' }); // null
+ */
+export const noneContainer: ContainerCodec = {
+  id: ID,
+  options: {},
+  hdf5Filter: (config) => {
+    NoneCodec.fromConfig(config);
+    return null;
+  },
+};

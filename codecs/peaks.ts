@@ -1,18 +1,28 @@
+import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
-import { allocPixels, type PixelArray, type PixelType } from '../src/store/hdf5.ts';
+import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
+import { PIXEL_BYTES, allocPixelsUnsafe } from './codec-support.ts';
 import { checkFrame } from './quantized.ts';
 import type { ArrayToBytesCodec, CodecConfig, FrameArray, FrameContext } from './types.ts';
 
 export interface PeaksConfig extends CodecConfig {
   id: 'peaks';
-  /** Half-width of the box around each peak: (2·box + 1)² pixels, 0..MAX_PEAK_BOX. */
+  /** Half-width of the box around each peak: (2·box + 1)² pixels, MIN_PEAK_BOX..MAX_PEAK_BOX. */
   box: number;
 }
 
 export const DEFAULT_PEAK_BOX = 3;
+/**
+ * A box of half-width 0 would keep the peak's one pixel: no background around it, so neither
+ * CrystFEL nor sxarchive could find or integrate the peak again in the kept data.
+ */
+export const MIN_PEAK_BOX = 1;
 /** kMaxPeakBox in native/kernels/peak-boxes.hpp. */
 export const MAX_PEAK_BOX = 64;
+/** The box's range as a schema: fromConfig checks with it, and so does the policy language. */
+export const PEAK_BOX_SCHEMA = z.number().int().min(MIN_PEAK_BOX).max(MAX_PEAK_BOX)
+  .meta({ description: `half-width of the box kept around each peak, ${MIN_PEAK_BOX}..${MAX_PEAK_BOX} px (default ${DEFAULT_PEAK_BOX})` });
 /** kPeakBoxHeaderBytes. */
 export const PEAK_BOXES_HEADER_BYTES = 32;
 export const PEAK_BOXES_MAGIC = 'SXPK';
@@ -72,8 +82,8 @@ export class PeaksCodec implements ArrayToBytesCodec {
     const problems: string[] = [];
     if (config?.id !== 'peaks') problems.push(`Expected id "peaks" but received ${JSON.stringify(config?.id)}`);
     const box = config?.box === undefined ? DEFAULT_PEAK_BOX : config.box;
-    if (!(Number.isSafeInteger(box) && (box as number) >= 0 && (box as number) <= MAX_PEAK_BOX)) {
-      problems.push(`Expected box to be an integer from 0 to ${MAX_PEAK_BOX} (half-width in pixels) for codec peaks but received ${JSON.stringify(box)}`);
+    if (!PEAK_BOX_SCHEMA.safeParse(box).success) {
+      problems.push(`Expected box to be an integer from ${MIN_PEAK_BOX} to ${MAX_PEAK_BOX} (half-width in pixels) for codec peaks but received ${JSON.stringify(box)}`);
     }
     for (const key of Object.keys(config ?? {})) {
       if (key !== 'id' && key !== 'box') problems.push(`Unknown option ${JSON.stringify(key)} for codec peaks; expected box`);
@@ -156,7 +166,7 @@ export function readPeakBoxesHeader(bytes: Uint8Array): PeakBoxesHeader {
     nRuns: view.getUint32(24, true),
     nPixels: view.getUint32(28, true),
   };
-  const size = PEAK_BOXES_HEADER_BYTES + h.nPeaks * 8 + h.nRuns * 3 * h.coordBytes + h.nPixels * allocPixels(pixelType, 0).BYTES_PER_ELEMENT;
+  const size = PEAK_BOXES_HEADER_BYTES + h.nPeaks * 8 + h.nRuns * 3 * h.coordBytes + h.nPixels * PIXEL_BYTES[pixelType];
   if ((h.coordBytes !== 2 && h.coordBytes !== 4) || size !== bytes.length) {
     throw bad(`corrupt payload: header says ${size} bytes (${h.nRuns} runs, ${h.nPixels} pixels) but received ${bytes.length}`);
   }
@@ -187,7 +197,7 @@ export function decodePeakBoxes(
   const coord = (at: number) => (c === 2 ? view.getUint16(at, true) : view.getUint32(at, true));
   const runsAt = p;
   let values = runsAt + h.nRuns * 3 * c;
-  const data: PixelArray = allocPixels(h.pixelType, h.width * h.height);
+  const data: PixelArray = allocPixelsUnsafe(h.pixelType, h.width * h.height).fill(0);
   const mask = new Uint8Array(h.width * h.height).fill(1);
   const read = valueReader(view, h.pixelType);
   const size = data.BYTES_PER_ELEMENT;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
 import type { PixelArray } from '../src/store/hdf5.ts';
@@ -15,6 +16,11 @@ export interface QuantizedConfig extends CodecConfig {
  */
 export const MIN_QUANTIZE_STEP = 0.01;
 export const MAX_QUANTIZE_STEP = 2;
+/** The step a policy's quantized product gets when it names none. */
+export const DEFAULT_QUANTIZE_STEP = 1;
+/** The step's range as a schema: fromConfig checks with it, and so does the policy language. */
+export const QUANTIZE_STEP_SCHEMA = z.number().min(MIN_QUANTIZE_STEP).max(MAX_QUANTIZE_STEP)
+  .meta({ description: `quantization step in Poisson sigmas, ${MIN_QUANTIZE_STEP}..${MAX_QUANTIZE_STEP} (default ${DEFAULT_QUANTIZE_STEP}); stored counts are within step*sqrt(x)/2 + 1/2 of x` });
 
 /**
  * The largest count kept exactly for `step`: max(3, ceil(1/step²)). Up to there one integer
@@ -52,11 +58,14 @@ const FRAME_TYPES = 'a Uint16Array, Uint32Array, Int32Array or Float32Array';
  * Photon counts rounded on a scale whose step grows like the Poisson noise (the Anscombe
  * transform): count x becomes the code of its bin of width `step` on 2 sqrt(x + 3/8); counts up
  * to `quantizeExact(step)` keep their own code, so zeros and small counts are exact. Codes are
- * stored in the frame's own pixel type (so decode returns that type and containers keep their
- * dtype) and are small integers for the lossless codec after it. What that buys depends on the
+ * in the frame's own pixel type, so decode returns that type. What the codes buy depends on the
  * background: with ~1 photon per pixel (Eiger) counts 0..3 are exact and only the bright tail
- * shrinks (~4 % smaller after bitshuffle-lz4); at ~20 photons per pixel the entropy falls from
- * 5.3 to 3.0 bits (step 1) and bitshuffle-lz4 output 1.4x (step 1) or 2.3x (step 2). Negative values (float32, int32) and NaN quantize to 0: counts are
+ * shrinks (~2-4 % smaller after bitshuffle-lz4); at ~20 photons per pixel the entropy falls from
+ * 5.3 to 3.0 bits (step 1) and bitshuffle-lz4 output 1.3x (step 1) or 2.5x (step 2). Containers
+ * store decode(encode(x)) instead, photon counts as every reader expects, since codes mean
+ * nothing without this codec and its step; counts keep the fewer distinct values but not the
+ * small integers, so at ~20 photons bitshuffle-lz4 gains 1.7x at step 2 and nothing at step 1,
+ * and at ~1 photon nothing. Negative values (float32, int32) and NaN quantize to 0: counts are
  * never negative, and below-zero values are pedestal noise. For uint16/uint32 frames the
  * all-ones value (Eiger's gap marker, 65535 / 4294967295) round-trips exactly. Error bound:
  * `quantizeErrorBound`. The mask, if any, is carried along unchanged.
@@ -84,7 +93,7 @@ export class QuantizedCodec implements ArrayToArrayCodec {
     const problems: string[] = [];
     if (config?.id !== 'quantized') problems.push(`Expected id "quantized" but received ${JSON.stringify(config?.id)}`);
     const step = config?.step;
-    if (!(typeof step === 'number' && step >= MIN_QUANTIZE_STEP && step <= MAX_QUANTIZE_STEP)) {
+    if (!QUANTIZE_STEP_SCHEMA.safeParse(step).success) {
       problems.push(
         `Expected step to be a number from ${MIN_QUANTIZE_STEP} to ${MAX_QUANTIZE_STEP} (in Poisson sigmas) ` +
           `for codec quantized but received ${JSON.stringify(step)}`,

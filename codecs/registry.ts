@@ -1,8 +1,15 @@
-// Codec ids -> lazy loaders: a codec's module (and the native addon it may need) loads only when
-// a config names it, so e.g. `sxarchive report` never touches native code.
+// The one registry of codec ids. Ids -> lazy loaders of the classes: a codec's native work (the
+// addon) starts only when a config names it, so e.g. `sxarchive report` never touches native
+// code. And the container codecs -> their HDF5 filter settings: the policy language offers
+// exactly their options (src/policy/schema.ts) and ingest writes exactly these filters.
 import { SxError } from '../src/errors.ts';
+import type { Hdf5Filter } from '../src/store/hdf5.ts';
+import { bitshuffleLz4Container } from './bitshuffle-lz4.ts';
+import { bloscContainer } from './blosc.ts';
 import { describe } from './codec-support.ts';
-import type { Codec, CodecClass, CodecConfig } from './types.ts';
+import { noneContainer } from './none.ts';
+import type { Codec, CodecClass, CodecConfig, ContainerCodec } from './types.ts';
+import { zstdContainer } from './zstd.ts';
 
 const LOADERS = {
   binned: async () => (await import('./binned.ts')).BinnedCodec,
@@ -58,4 +65,38 @@ export async function getCodec(config: CodecConfig | string): Promise<Codec> {
   }
   const codecClass = await getCodecClass(cfg.id);
   return codecClass.fromConfig(cfg);
+}
+
+/**
+ * The codecs HDF5 containers (and `simulate`'s files) are compressed with, in the order the
+ * policy language lists them; the first is the default.
+ */
+export const CONTAINER_CODECS = {
+  'bitshuffle-lz4': bitshuffleLz4Container,
+  zstd: zstdContainer,
+  blosc: bloscContainer,
+  none: noneContainer,
+} satisfies Partial<Record<CodecId, ContainerCodec>>;
+
+export type ContainerCodecId = keyof typeof CONTAINER_CODECS;
+
+export const CONTAINER_CODEC_IDS = Object.freeze(Object.keys(CONTAINER_CODECS) as ContainerCodecId[]);
+export const DEFAULT_CONTAINER_CODEC: ContainerCodecId = 'bitshuffle-lz4';
+
+/**
+ * The HDF5 filter a container codec config is written with (null: none), checked by the codec's
+ * own `fromConfig`; a bare id means the codec's defaults. Anything a container cannot honour (an
+ * id that is no container codec, an option the filter does not take) throws SxError('usage').
+ *
+ * @example
+ * containerFilter({ id: 'zstd', level: 9 }); // { id: 32015, cd_values: [9] }
+ * containerFilter('bitshuffle-lz4');         // { id: 32008, cd_values: [0, 2] }
+ */
+export function containerFilter(config: CodecConfig | string): Hdf5Filter | null {
+  const cfg = typeof config === 'string' ? { id: config } : config;
+  const id = cfg?.id;
+  if (typeof id !== 'string' || !Object.hasOwn(CONTAINER_CODECS, id)) {
+    throw new SxError('usage', `Expected a container codec (${CONTAINER_CODEC_IDS.join(', ')}) but received ${describe(id)}`);
+  }
+  return CONTAINER_CODECS[id as ContainerCodecId].hdf5Filter(cfg);
 }

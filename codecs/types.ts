@@ -5,7 +5,8 @@
 // - 'array-to-array': a reduction that yields a smaller frame (binned, quantized);
 // - 'array-to-bytes': a frame to compressed bytes (bitshuffle-lz4, peaks);
 // - 'bytes-to-bytes': bytes to compressed bytes (zstd, blosc).
-import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
+import type { z } from 'zod';
+import type { Hdf5Filter, PixelArray, PixelType } from '../src/store/hdf5.ts';
 
 export interface CodecConfig {
   id: string;
@@ -60,4 +61,30 @@ export type Codec = ArrayToArrayCodec | ArrayToBytesCodec | BytesToBytesCodec;
 export interface CodecClass<C extends Codec = Codec> {
   readonly id: string;
   fromConfig(config: CodecConfig): C;
+}
+
+/**
+ * One option of a codec's config: its zod schema (the one definition of its range, which the
+ * policy language reuses) and what is expected, for the message.
+ */
+export interface OptionSpec {
+  /** e.g. 'level 1..22' -> "Expected level 1..22 for zstd but received 40". */
+  expected: string;
+  schema: z.ZodType;
+}
+
+/**
+ * A codec that HDF5 containers are compressed with, as the HDF5 filter the container's frame
+ * dataset declares (h5py, CrystFEL and h5wasm then decode it themselves). Its module exports this
+ * beside the class; the registry lists them, and the policy language offers exactly `options`.
+ */
+export interface ContainerCodec {
+  readonly id: string;
+  /** The options the HDF5 filter honours (all or some of the codec's own), with their ranges. */
+  readonly options: Record<string, OptionSpec>;
+  /**
+   * The filter settings for `config`, checked by the codec's own `fromConfig`; null for no
+   * filter. Throws SxError('usage') for a config the filter cannot honour.
+   */
+  hdf5Filter(config: CodecConfig): Hdf5Filter | null;
 }

@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { loadNative } from '../src/native.ts';
-import { checkCodecConfig, checkBytesArgs, isIntIn, runStep } from './codec-support.ts';
-import type { BytesToBytesCodec, CodecConfig } from './types.ts';
+import { checkCodecConfig, checkBytesArgs, runStep } from './codec-support.ts';
+import type { BytesToBytesCodec, CodecConfig, ContainerCodec } from './types.ts';
 
 export interface ZstdConfig extends CodecConfig {
   id: 'zstd';
@@ -13,6 +14,16 @@ export const DEFAULT_ZSTD_LEVEL = 3;
 export const MAX_ZSTD_LEVEL = 22;
 
 const ID = 'zstd';
+/** The registered HDF5 filter id of zstd. */
+export const ZSTD_FILTER_ID = 32015;
+
+/** zstd's options: fromConfig checks them, and the policy language offers them as they are. */
+export const ZSTD_OPTIONS = {
+  level: {
+    expected: `level 1..${MAX_ZSTD_LEVEL}`,
+    schema: z.number().int().min(1).max(MAX_ZSTD_LEVEL).meta({ description: `1 (fastest) .. ${MAX_ZSTD_LEVEL} (smallest), default ${DEFAULT_ZSTD_LEVEL}` }),
+  },
+};
 
 /**
  * Zstandard compression of bytes, as one standard zstd frame that records its content size (the
@@ -44,9 +55,7 @@ export class ZstdCodec implements BytesToBytesCodec {
    * ZstdCodec.fromConfig({ id: 'zstd', level: 40 }); // throws "Expected level 1..22 for zstd but received 40"
    */
   static fromConfig(config: CodecConfig): ZstdCodec {
-    checkCodecConfig(config, ID, {
-      level: { expected: `level 1..${MAX_ZSTD_LEVEL}`, ok: (v) => isIntIn(v, 1, MAX_ZSTD_LEVEL) },
-    });
+    checkCodecConfig(config, ID, ZSTD_OPTIONS);
     return new ZstdCodec(config as ZstdConfig);
   }
 
@@ -70,3 +79,16 @@ export class ZstdCodec implements BytesToBytesCodec {
     return out !== undefined && result.length === out.length ? out : result;
   }
 }
+
+/**
+ * zstd in HDF5 containers: filter 32015, whose one client value is the level (the HDF5 zstd
+ * plugin's convention), so every level the policy allows is the level written.
+ *
+ * @example
+ * zstdContainer.hdf5Filter({ id: 'zstd', level: 9 }); // { id: 32015, cd_values: [9] }
+ */
+export const zstdContainer: ContainerCodec = {
+  id: ID,
+  options: ZSTD_OPTIONS,
+  hdf5Filter: (config) => ({ id: ZSTD_FILTER_ID, cd_values: [ZstdCodec.fromConfig(config).level] }),
+};

@@ -2,8 +2,8 @@
  * CrystFEL geometry (`.geom`) files: `parseGeometry` turns the text into a typed `Geometry`,
  * reporting every problem of a file at once. Written from the crystfel_geometry(5) description.
  */
-import { readFileSync } from 'node:fs';
 import { SxError } from '../errors.ts';
+import { readTextFile } from '../text-file.ts';
 import {
   checkOverlaps, DATA_LIMITS, GLOBAL_KEYS, LAB_LIMITS, LEGACY_MASK, OBSOLETE_KEYS, PANEL_KEY, type RawPanel,
   type RawSection, resolveBadRegions, resolveBeam, resolvePanel,
@@ -14,6 +14,7 @@ import { type Entry, Findings, parseDistance } from './crystfel-geometry-values.
 export type * from './crystfel-geometry-types.ts';
 export { photonEnergyEv, wavelengthMetres } from './crystfel-geometry-beam.ts';
 export { binGeometry, binnedGeometry, formatGeometry, type BinGeometryOptions } from './crystfel-geometry-write.ts';
+export { CONTAINER_DIMS, containerGeometry, type ContainerGeometryOptions } from './crystfel-geometry-container.ts';
 
 const NO_SHIFT: Distance = { kind: 'metres', metres: 0 };
 
@@ -167,19 +168,24 @@ export function parseGeometry(text: string, file: string, options: ParseGeometry
 }
 
 /**
+ * Reads a `.geom` file's text, refusing a missing file, a directory or one larger than
+ * MAX_TEXT_FILE_BYTES with an `SxError` ('input') naming the file.
+ *
+ * @example
+ * const text = readGeometryText('det1024.geom');
+ */
+export function readGeometryText(file: string): string {
+  return readTextFile(file, { expected: 'a CrystFEL geometry file (.geom)', tag: 'input', missing: (f) => `${f}: cannot read geometry: no such file` });
+}
+
+/**
  * Reads and parses a `.geom` file (synchronously: it is small and read once).
  *
  * @example
  * const g = readGeometry('det1024.geom'); // g.panels.length === 1
  */
 export function readGeometry(file: string, options?: ParseGeometryOptions): Geometry {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new SxError('input', `${file}: cannot read geometry: ${(err as Error).message}`, { cause: err });
-  }
-  return parseGeometry(text, file, options);
+  return parseGeometry(readGeometryText(file), file, options);
 }
 
 function setOnce(f: Findings, map: Map<string, Entry>, key: string, entry: Entry): void {

@@ -1,10 +1,12 @@
 import { BrokenSoftLink, ExternalLink } from 'h5wasm/node';
 import { SxError } from '../errors.ts';
+import { CXI_GEOMETRY_PATH } from '../store/cxi-container.ts';
 import type { Dataset, H5File, PixelArray, PixelType } from '../store/hdf5.ts';
 import { expandDataPath, type FrameLayout } from './frame-layout.ts';
 import { describeFramePart, type FramePart } from './frame-part.ts';
 import { hdf5Reason, openHdf5File, withHdf5Errors, type H5 } from './hdf5-read.ts';
 import { findSeriesLinks, isNxmxMaster, NXMX_DATA_GROUP, openSeries, type SeriesLink } from './nxmx.ts';
+import { isPeaksContainer, openPeaksPart } from './peaks-part.ts';
 
 export type { FrameDim, FrameLayout } from './frame-layout.ts';
 
@@ -14,9 +16,12 @@ export const KNOWN_FRAME_PATHS = ['/entry/data/data', '/entry_1/data_1/data', '/
 /** A file's frames, read one at a time. */
 export interface FrameSource {
   file: string;
-  /** How the frames were found: one dataset, datasets matched by a data path with `%`, or an NXmx master's data files. */
-  kind: 'dataset' | 'path-pattern' | 'nxmx';
-  /** The dataset path, the layout's data path with its `%`s, or `/entry/data` for an NXmx series. */
+  /**
+   * How the frames were found: one dataset, datasets matched by a data path with `%`, an NXmx
+   * master's data files, or an sxarchive peaks container (its boxes decoded into full frames).
+   */
+  kind: 'dataset' | 'path-pattern' | 'nxmx' | 'peaks';
+  /** The dataset path, the layout's data path with its `%`s, `/entry/data` for an NXmx series, or a peaks container's payload. */
   datasetPath: string;
   count: number;
   width: number;
@@ -41,7 +46,9 @@ export interface FrameSource {
  * frames are where it says: `%` in the data path is expanded by listing the file, `%` dims run
  * over frames, numeric dims pin an index. Without one, the first of KNOWN_FRAME_PATHS that
  * exists is used (2-D: one frame, 3-D: a stack), else an Eiger/NXmx master's data files
- * (`/entry/data/data_000001`, ...), numbered across the whole series.
+ * (`/entry/data/data_000001`, ...), numbered across the whole series. An sxarchive peaks
+ * container (read without a layout, or with its own geometry's) gives its frames with the kept
+ * boxes exact and zeros elsewhere.
  *
  * @example
  * const source = await openFrameSource('run7_master.h5');
@@ -55,7 +62,8 @@ export async function openFrameSource(file: string, layout?: FrameLayout): Promi
   const { h5, file: h5file } = await openHdf5File(file);
   const opened: H5File[] = [h5file];
   try {
-    const found = layout === undefined ? await detectFrames(h5, file, h5file, opened) : await framesOfLayout(h5, file, h5file, layout, opened);
+    const found = isPeaksContainer(h5, h5file, layout) ? peaksFrames(h5, file, h5file)
+      : layout === undefined ? await detectFrames(h5, file, h5file, opened) : await framesOfLayout(h5, file, h5file, layout, opened);
     return assemble(file, found, opened);
   } catch (err) {
     for (const f of opened) f.close();
@@ -89,6 +97,11 @@ function getChecked(h5: H5, file: string, h5file: H5File, path: string) {
   } catch (err) {
     throw new SxError('input', `${file}: cannot read ${path} (damaged file?): ${hdf5Reason(err)}`, { cause: err });
   }
+}
+
+function peaksFrames(h5: H5, file: string, h5file: H5File): FoundFrames {
+  const part = openPeaksPart(h5, file, h5file);
+  return { kind: 'peaks', datasetPath: part.path, parts: [part] };
 }
 
 async function detectFrames(h5: H5, file: string, h5file: H5File, opened: H5File[]): Promise<FoundFrames> {
@@ -133,7 +146,10 @@ async function framesOfLayout(h5: H5, file: string, h5file: H5File, layout: Fram
     : entity instanceof ExternalLink ? `a link to ${entity.filename}:${entity.obj_path}, which cannot be opened`
     : entity instanceof BrokenSoftLink ? `a link to ${entity.target}, which does not exist`
     : 'not a dataset';
-  throw new SxError('input', `${file}: the layout's data path ${data} is ${what}`);
+  // An sxarchive container read with its source's geometry: say where the right one is.
+  const own = getChecked(h5, file, h5file, CXI_GEOMETRY_PATH) instanceof h5.Dataset
+    ? `; this file carries its own geometry (sxarchive geometry ${file} > its.geom)` : '';
+  throw new SxError('input', `${file}: the layout's data path ${data} is ${what}${own}`);
 }
 
 async function series(h5: H5, file: string, h5file: H5File, links: SeriesLink[], dims: FrameLayout['dims'], opened: H5File[]): Promise<FoundFrames> {

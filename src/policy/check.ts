@@ -3,11 +3,13 @@
 // that are well-formed; the schema reports the rest.
 import type { FacilityConfig } from '../config/facility.ts';
 import type { Condition } from './types.ts';
-import { BOOL_FIELDS, DURATION_PATTERN, META_FIELDS, RANGE_FIELDS, whenSchema, type WhenFile } from './schema.ts';
+import { keepCodecProblems, keepCodecSpec } from './keep-codecs.ts';
+import { BOOL_FIELDS, DURATION_PATTERN, META_FIELDS, RANGE_FIELDS, keepSchema, whenSchema, type WhenFile } from './schema.ts';
 
 /** What checks need to know beyond the file: the facility's tiers (names and minimum durations). */
 export interface PolicyContext {
-  facility: Pick<FacilityConfig, 'tiers'>;
+  /** `ingest.tier` is where the built-in rule keeps unlabelled frames (default: the first filesystem tier). */
+  facility: Pick<FacilityConfig, 'tiers'> & { ingest?: Pick<FacilityConfig['ingest'], 'tier'> };
 }
 
 /** A problem at a place in the file: the value at `path`, or with `at: 'key'` its key. */
@@ -156,6 +158,7 @@ export function checkPolicy(raw: unknown, context: PolicyContext, lineOf: (path:
     const gated = rules.some((r) => r.conditions?.some((c) => c.field === 'indexed' || c.field === 'n_crystals'));
     if (!gated) errors.push({ path: ['gate'], at: 'key', message: 'found a gate that waits for indexing results, but no rule tests indexed or n_crystals; expected such a rule, or no gate' });
   }
+  checkReference(raw.unlabelled, ['unlabelled']);
   list(raw.overrides).forEach((o, i) => {
     if (!isMap(o)) return;
     checkReference(o.rule, ['overrides', i, 'rule']);
@@ -164,7 +167,7 @@ export function checkPolicy(raw: unknown, context: PolicyContext, lineOf: (path:
   });
 
   // First match wins: a later rule whose conditions imply an earlier unsampled rule's can never
-  // match. Rules that an override or the gate names are reached directly, so they are exempt.
+  // match. Rules that an override, the gate or `unlabelled` names are reached directly, so they are exempt.
   for (const later of rules) {
     if (!later.conditions || (later.name !== undefined && referenced.has(later.name)) || hasEmptyRange(later.conditions)) continue;
     const earlier = rules.slice(0, later.index).find((r) => !r.sampled && r.conditions && impliesConditions(later.conditions!, r.conditions));
@@ -201,6 +204,14 @@ function checkRanges(conditions: Condition[], path: (string | number)[], errors:
 
 function checkKeep(keep: unknown, path: (string | number)[], tiers: PolicyContext['facility']['tiers'], tierNames: string[], errors: PolicyProblem[]): void {
   if (!isMap(keep)) return;
+  // The schema takes its ranges from the codecs; building the codecs themselves, as ingest will,
+  // keeps check and ingest in step for whatever a codec refuses beyond its option ranges.
+  const parsed = keepSchema.safeParse(keep);
+  if (parsed.success) {
+    for (const p of keepCodecProblems(keepCodecSpec(parsed.data))) {
+      errors.push({ path: [...path, p.key], message: `found a ${parsed.data.product} product ingest cannot write: ${p.message}` });
+    }
+  }
   const steps = list(keep.lifecycle);
   steps.forEach((step, s) => {
     if (!isMap(step) || Object.keys(step).length !== 1) return;

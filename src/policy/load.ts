@@ -2,19 +2,20 @@
 // then the semantic checks (check.ts); every problem of every stage is reported at once, each as
 // `file:line:col: what was found; expected what`.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import type { FacilityConfig } from '../config/facility.ts';
 import { formatProblems, readYamlSource, type YamlProblem } from '../config/yaml.ts';
 import { SxError } from '../errors.ts';
+import { readTextFile } from '../text-file.ts';
 import { checkPolicy, durationDays, toConditions, type PolicyContext, type PolicyProblem } from './check.ts';
+import { keepCodecSpec } from './keep-codecs.ts';
 import {
-  DEFAULT_CODEC_ID, DEFAULT_PEAKS_BOX, DEFAULT_QUANTIZED_STEP, DURATION_PATTERN, IMPLICIT_CODECS, META_FIELDS, POLICY_NAME_PATTERN,
+  DEFAULT_CODEC_ID, DURATION_PATTERN, IMPLICIT_CODECS, META_FIELDS, POLICY_NAME_PATTERN,
   PRODUCT_PARAMS, TIMEOUT_PATTERN, WHEN_FIELDS, keepSchema, policySchema, ruleSchema, codecSchema, type KeepFile, type PolicyFile,
 } from './schema.ts';
-import type { KeepSpec, Policy } from './types.ts';
+import { UNLABELLED_RULE, type KeepSpec, type Policy, type Rule } from './types.ts';
 
 export type { PolicyContext } from './check.ts';
 
@@ -79,6 +80,7 @@ function expectation(issue: z.core.$ZodIssue, path: Path): string {
       if (issue.origin === 'string') return 'a non-empty string';
       return `a number ${word} ${bound}`;
     }
+    case 'not_multiple_of': return `a multiple of ${String(issue.divisor)}`;
     case 'custom':
       if (issue.message === 'one tier per step') return 'exactly one { tier: duration } per step, like [ssd: 14d, tape: 10y]';
       if (issue.message === 'empty range') return 'at least one bound: gte, gt, lte or lt';
@@ -158,37 +160,41 @@ function issueProblems(issue: z.core.$ZodIssue, prefix: Path, raw: unknown, out:
 }
 
 function toKeepSpec(keep: KeepFile): KeepSpec {
-  const implicit = IMPLICIT_CODECS[keep.product];
-  const declared = 'codec' in keep && keep.codec !== undefined ? keep.codec : DEFAULT_CODEC_ID;
-  const codec = implicit ? { id: implicit } : typeof declared === 'string' ? { id: declared } : { ...declared };
-  const params: Record<string, number> = {};
-  if (keep.product === 'binned') params.factor = keep.factor;
-  if (keep.product === 'peaks') params.box = keep.box ?? DEFAULT_PEAKS_BOX;
-  if (keep.product === 'quantized') params.step = keep.step ?? DEFAULT_QUANTIZED_STEP;
   const lifecycle = keep.lifecycle.map((step) => {
     const [tier, duration] = Object.entries(step)[0];
     return { tier, days: durationDays(duration) };
   });
-  return { product: keep.product, codec, params, lifecycle };
+  return { ...keepCodecSpec(keep), lifecycle };
 }
 
 const TIMEOUT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
-function toPolicy(data: PolicyFile, text: string, file: string, lineOf: (path: Path) => number): Policy {
+/**
+ * When in doubt, keep: a frame without labels is kept raw (lossless, the default codec) forever
+ * on the tier frames arrive on, unless the policy names its own rule for such frames.
+ */
+function builtInUnlabelledRule(facility: PolicyContext['facility']): Rule {
+  const tier = facility.ingest?.tier ?? Object.entries(facility.tiers).find(([, t]) => t.kind === 'filesystem')?.[0] ?? Object.keys(facility.tiers)[0];
+  return { name: UNLABELLED_RULE, when: [], keep: [{ product: 'raw', codec: { id: DEFAULT_CODEC_ID }, params: {}, lifecycle: [{ tier, days: null }] }], line: 0 };
+}
+
+function toPolicy(data: PolicyFile, text: string, file: string, lineOf: (path: Path) => number, context: PolicyContext): Policy {
+  const rules: Rule[] = data.rules.map((rule, i) => ({
+    name: rule.name,
+    when: toConditions(rule.when),
+    ...(rule.sample ? { sample: { fraction: rule.sample.fraction } } : {}),
+    keep: rule.keep.map(toKeepSpec),
+    line: lineOf(['rules', i]),
+  }));
   const policy: Policy = {
     name: data.policy,
     version: data.version,
     description: data.description ?? '',
     appliesTo: toConditions(data.applies_to),
     seed: data.seed ?? 0,
-    rules: data.rules.map((rule, i) => ({
-      name: rule.name,
-      when: toConditions(rule.when),
-      ...(rule.sample ? { sample: { fraction: rule.sample.fraction } } : {}),
-      keep: rule.keep.map(toKeepSpec),
-      line: lineOf(['rules', i]),
-    })),
+    rules,
     overrides: (data.overrides ?? []).map((o) => ({ when: toConditions(o.when), rule: o.rule })),
+    unlabelled: rules.find((r) => r.name === data.unlabelled) ?? builtInUnlabelledRule(context.facility),
     contentHash: createHash('sha256').update(text, 'utf8').digest('hex'),
     text,
     file,
@@ -238,7 +244,7 @@ export function validatePolicy(text: string, file: string, context: PolicyContex
   });
   const warnings = checked.warnings.map(prefixed).map(place).sort(byPosition);
   if (errors.length > 0 || !parsed.success) return { errors, warnings };
-  return { policy: toPolicy(parsed.data, text, file, lineOf), errors, warnings };
+  return { policy: toPolicy(parsed.data, text, file, lineOf, context), errors, warnings };
 }
 
 /**
@@ -246,7 +252,7 @@ export function validatePolicy(text: string, file: string, context: PolicyContex
  * ('config') whose message lists every problem as `file:line:col: message`, one per line.
  *
  * @example
- * const policy = parsePolicy(readFileSync(f, 'utf8'), f, { facility: loadFacility(dir).config });
+ * const policy = parsePolicy(readPolicyText(f), f, { facility: loadFacility(dir).config });
  * policy.rules[0].keep[0].lifecycle; // [{ tier: 'ssd', days: 14 }, { tier: 'tape', days: 3650 }]
  */
 export function parsePolicy(text: string, file: string, context: PolicyContext): Policy {
@@ -255,16 +261,16 @@ export function parsePolicy(text: string, file: string, context: PolicyContext):
   return result.policy;
 }
 
-/** Reads the file's text, failing with an `SxError` ('usage') that says why when it cannot. */
+/**
+ * Reads the file's text, failing with an `SxError` ('usage') that says why when it cannot:
+ * missing, a directory, or larger than MAX_TEXT_FILE_BYTES (a policy is a few kB; a bigger file
+ * is the wrong one, and parsing it whole would exhaust memory).
+ *
+ * @example
+ * const text = readPolicyText('policies/hits-only.yaml');
+ */
 export function readPolicyText(file: string): string {
-  let isFile = false;
-  try {
-    isFile = statSync(file).isFile();
-  } catch {
-    throw new SxError('usage', `no policy file ${file}`);
-  }
-  if (!isFile) throw new SxError('usage', `${file} is not a file; expected a policy file (YAML)`);
-  return readFileSync(file, 'utf8');
+  return readTextFile(file, { expected: 'a policy file (YAML)', tag: 'usage', missing: (f) => `no policy file ${f}` });
 }
 
 /**
@@ -273,7 +279,7 @@ export function readPolicyText(file: string): string {
  * @example
  * const policy = loadPolicy('policies/p11-default.yaml', loadFacility('sxarchive-data').config);
  */
-export function loadPolicy(file: string, facility: Pick<FacilityConfig, 'tiers'>): Policy {
+export function loadPolicy(file: string, facility: PolicyContext['facility']): Policy {
   return parsePolicy(readPolicyText(file), file, { facility });
 }
 

@@ -3,6 +3,10 @@
 // once (rule names, shadowed rules) is checked afterwards in check.ts, on the same raw data.
 // policies/policy.schema.json is generated from this file (see json-schema.ts).
 import { z } from 'zod';
+import { BIN_FACTOR_SCHEMA } from '../../codecs/binned.ts';
+import { DEFAULT_PEAK_BOX, PEAK_BOX_SCHEMA } from '../../codecs/peaks.ts';
+import { DEFAULT_QUANTIZE_STEP, QUANTIZE_STEP_SCHEMA } from '../../codecs/quantized.ts';
+import { CONTAINER_CODECS, CONTAINER_CODEC_IDS, DEFAULT_CONTAINER_CODEC, type ContainerCodecId } from '../../codecs/registry.ts';
 
 /** `<n>h`, `<n>d`, `<n>w`, `<n>y` (365 days) or `forever`. */
 export const DURATION_PATTERN = /^(?:[1-9][0-9]*[hdwy]|forever)$/;
@@ -11,16 +15,19 @@ export const TIMEOUT_PATTERN = /^[1-9][0-9]*[smh]$/;
 export const POLICY_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 export const PRODUCTS = ['raw', 'binned', 'peaks', 'quantized', 'intensities'] as const;
-/** Codecs a policy may name for raw, binned and quantized data; peaks and intensities have their own. */
-export const CODEC_IDS = ['bitshuffle-lz4', 'zstd', 'blosc', 'none'] as const;
-export const DEFAULT_CODEC_ID = 'bitshuffle-lz4';
+/**
+ * Codecs a policy may name for raw, binned and quantized data (the codec registry's container
+ * codecs, with the options their HDF5 filters honour); peaks and intensities have their own.
+ */
+export const CODEC_IDS = CONTAINER_CODEC_IDS;
+export const DEFAULT_CODEC_ID = DEFAULT_CONTAINER_CODEC;
 /** The codecs of the products whose encoding is part of the product itself (no `codec` key allowed). */
 export const IMPLICIT_CODECS: Partial<Record<(typeof PRODUCTS)[number], string>> = { peaks: 'peaks', intensities: 'intensities' };
 /** Product parameters, and the product each belongs to (for "wrong product" messages). */
 export const PRODUCT_PARAMS: Record<string, (typeof PRODUCTS)[number]> = { factor: 'binned', box: 'peaks', step: 'quantized' };
-export const DEFAULT_PEAKS_BOX = 3;
-export const DEFAULT_QUANTIZED_STEP = 1.0;
-export const BLOSC_CNAMES = ['blosclz', 'lz4', 'lz4hc', 'zlib', 'zstd'] as const;
+/** The reductions' defaults, from their codecs. */
+export const DEFAULT_PEAKS_BOX = DEFAULT_PEAK_BOX;
+export const DEFAULT_QUANTIZED_STEP = DEFAULT_QUANTIZE_STEP;
 
 export const BOOL_FIELDS = ['hit', 'indexed'] as const;
 export const RANGE_FIELDS = ['n_peaks', 'n_crystals', 'resolution'] as const;
@@ -62,37 +69,24 @@ const lifecycleStep = z
 
 const lifecycle = z.array(lifecycleStep).min(1).meta({ description: 'tiers in order, each for a duration; forever only last' });
 
+/** `{ id: <codec>, <option>?: ... }` for one container codec, from the options its filter honours. */
+function codecObject(id: ContainerCodecId) {
+  const options = Object.entries(CONTAINER_CODECS[id].options).map(([key, spec]) => [key, spec.schema.optional()] as const);
+  return z.strictObject({ id: z.literal(id), ...Object.fromEntries(options) });
+}
+
 export const codecSchema = z.union([
-  z.enum(CODEC_IDS),
-  z.discriminatedUnion('id', [
-    z.strictObject({ id: z.literal('bitshuffle-lz4') }),
-    z.strictObject({ id: z.literal('zstd'), level: z.number().int().min(1).max(22).optional() }),
-    z.strictObject({
-      id: z.literal('blosc'),
-      cname: z.enum(BLOSC_CNAMES).optional(),
-      clevel: z.number().int().min(0).max(9).optional(),
-      shuffle: z.literal([0, 1, 2]).optional().meta({ description: '0 none, 1 byte, 2 bit (numcodecs)' }),
-    }),
-    z.strictObject({ id: z.literal('none') }),
-  ]),
+  z.enum(CODEC_IDS as [ContainerCodecId, ...ContainerCodecId[]]),
+  z.discriminatedUnion('id', CODEC_IDS.map(codecObject) as [ReturnType<typeof codecObject>, ...ReturnType<typeof codecObject>[]]),
 ]).meta({ description: `a codec id, or { id, <params> }; default ${DEFAULT_CODEC_ID}` });
 
 const keepBase = { lifecycle };
 
 export const keepSchema = z.discriminatedUnion('product', [
   z.strictObject({ product: z.literal('raw'), codec: codecSchema.optional(), ...keepBase }),
-  z.strictObject({ product: z.literal('binned'), factor: z.literal([2, 3, 4]).meta({ description: 'N for NxN binning' }), codec: codecSchema.optional(), ...keepBase }),
-  z.strictObject({
-    product: z.literal('peaks'),
-    box: z.number().int().min(1).max(64).optional().meta({ description: `half-width of the box around each peak, px (default ${DEFAULT_PEAKS_BOX})` }),
-    ...keepBase,
-  }),
-  z.strictObject({
-    product: z.literal('quantized'),
-    step: z.number().gt(0).lte(2).optional().meta({ description: `quantization step in units of the Poisson sigma (default ${DEFAULT_QUANTIZED_STEP}); error <= step*sqrt(x)/2` }),
-    codec: codecSchema.optional(),
-    ...keepBase,
-  }),
+  z.strictObject({ product: z.literal('binned'), factor: BIN_FACTOR_SCHEMA, codec: codecSchema.optional(), ...keepBase }),
+  z.strictObject({ product: z.literal('peaks'), box: PEAK_BOX_SCHEMA.optional(), ...keepBase }),
+  z.strictObject({ product: z.literal('quantized'), step: QUANTIZE_STEP_SCHEMA.optional(), codec: codecSchema.optional(), ...keepBase }),
   z.strictObject({ product: z.literal('intensities'), ...keepBase }),
 ]);
 
@@ -120,6 +114,8 @@ export const policySchema = z
     }).optional().meta({ description: 'frames wait for their indexing results, at most timeout' }),
     overrides: z.array(z.strictObject({ when: whenSchema, rule: z.string() })).optional()
       .meta({ description: 'checked before the rules: the first matching override names the rule to apply' }),
+    unlabelled: z.string().optional()
+      .meta({ description: 'rule for frames the processing core could not label (no geometry, or labelling failed); default: the built-in (unlabelled) rule, which keeps them raw on the ingest tier forever' }),
   })
   .meta({ title: 'sxarchive retention policy' });
 

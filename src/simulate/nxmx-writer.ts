@@ -1,6 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { writeAtomically, type WrittenFile } from '../store/atomic.ts';
-import { ensureGroup, FrameStackWriter, loadH5, type Compression, type H5File, type PixelArray, type PixelType } from '../store/hdf5.ts';
+import { containerFilter, type ContainerCodecId } from '../../codecs/registry.ts';
+import { ensureGroup, FrameStackWriter, loadH5, type H5File, type PixelArray, type PixelType } from '../store/hdf5.ts';
 
 /** Frames per data file when nothing says otherwise; Eiger's own default is 100 as well. */
 export const DEFAULT_FRAMES_PER_DATA_FILE = 100;
@@ -15,7 +16,7 @@ export interface NxmxSeriesOptions {
   height: number;
   width: number;
   pixelType: PixelType;
-  compression: Compression;
+  compression: ContainerCodecId;
 }
 
 export interface NxmxSeriesResult {
@@ -63,7 +64,7 @@ export async function writeNxmxSeries(
       try {
         ensureGroup(file, '/entry').create_attribute('NX_class', 'NXentry');
         ensureGroup(file, '/entry/data').create_attribute('NX_class', 'NXdata');
-        const writer = new FrameStackWriter(file, NXMX_FRAME_PATH, height, width, pixelType, compression);
+        const writer = new FrameStackWriter(file, NXMX_FRAME_PATH, height, width, pixelType, containerFilter(compression));
         for (let n = low; n < high; n++) writer.append(await frame(n));
         writer.dataset.create_attribute('image_nr_low', BigInt64Array.of(BigInt(low + 1)), [], '<q');
         writer.dataset.create_attribute('image_nr_high', BigInt64Array.of(BigInt(high)), [], '<q');

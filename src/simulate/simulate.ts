@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SxError } from '../errors.ts';
-import { COMPRESSIONS, DEFAULT_COMPRESSION, FrameStackWriter, loadH5, type Compression, type H5File } from '../store/hdf5.ts';
+import { CONTAINER_CODEC_IDS, DEFAULT_CONTAINER_CODEC, containerFilter, type ContainerCodecId } from '../../codecs/registry.ts';
+import { FrameStackWriter, loadH5, type H5File } from '../store/hdf5.ts';
 import { writeAtomically, type WrittenFile } from '../store/atomic.ts';
 import { BackgroundSampler, type Frame } from './background.ts';
 import { BEST_RESOLUTION, buildReflectionTable, drawCrystal, type Crystal } from './crystal.ts';
@@ -22,7 +23,7 @@ export interface SimulateOptions {
   /** Integer 0..2^32-1; the same options give byte-identical frames. */
   seed: number;
   pixelType?: 'uint16' | 'uint32';
-  compression?: Compression;
+  compression?: ContainerCodecId;
   /** HDF5 file to write (with layout 'nxmx': the master); it appears complete or not at all. */
   out: string;
   /**
@@ -113,7 +114,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     writeTruth(file, truth, { seed, hitRate, detector: spec.name });
     writeInstrument(file, spec, mask, bits);
   };
-  const compression = options.compression ?? DEFAULT_COMPRESSION;
+  const compression = options.compression ?? DEFAULT_CONTAINER_CODEC;
 
   let written: WrittenFile;
   let dataFiles: WrittenFile[] | undefined;
@@ -124,7 +125,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     written = await writeAtomically(options.out, async (tmpPath) => {
       const file = new h5.File(tmpPath, 'w');
       try {
-        const writer = new FrameStackWriter(file, '/entry/data/data', height, width, pixelType, compression);
+        const writer = new FrameStackWriter(file, '/entry/data/data', height, width, pixelType, containerFilter(compression));
         for (let n = 0; n < frames; n++) writer.append(await render(n));
         writeMetadata(file);
       } finally {
@@ -168,8 +169,8 @@ export function validateSimulateOptions(options: SimulateOptions): void {
   if (pixelType !== undefined && !PIXEL_TYPES.includes(pixelType)) {
     problems.push(`Expected --pixel-type to be one of ${PIXEL_TYPES.join(', ')} but received ${JSON.stringify(pixelType)}`);
   }
-  if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
-    problems.push(`Expected --compression to be one of ${COMPRESSIONS.join(', ')} but received ${JSON.stringify(compression)}`);
+  if (compression !== undefined && !CONTAINER_CODEC_IDS.includes(compression)) {
+    problems.push(`Expected --compression to be one of ${CONTAINER_CODEC_IDS.join(', ')} but received ${JSON.stringify(compression)}`);
   }
   if (layout !== undefined && !LAYOUTS.includes(layout)) {
     problems.push(`Expected --layout to be one of ${LAYOUTS.join(', ')} but received ${JSON.stringify(layout)}`);

@@ -1,14 +1,23 @@
 import h5wasm from 'h5wasm/node';
 import type { Dataset, Group, File as H5File } from 'h5wasm/node';
 import { install_local_plugins } from 'h5wasm-plugins';
+import { crc32 } from 'node:zlib';
 import { SxError } from '../errors.ts';
-import { HDF5_FILTER, type Compression } from './compression.ts';
-
-export { COMPRESSIONS, DEFAULT_COMPRESSION, type Compression } from './compression.ts';
 
 /** Pixel types sxarchive reads and writes, named as numpy names them. */
 export type PixelType = 'uint16' | 'uint32' | 'int32' | 'float32';
 export type PixelArray = Uint16Array | Uint32Array | Int32Array | Float32Array;
+
+/**
+ * An HDF5 filter as a dataset's creation property list holds it: the registered filter id and
+ * its client data values (`cd_values`), as h5py's `get_filter` reports them. The codecs know
+ * which filter and values a codec config means (`ContainerCodec.hdf5Filter`); the store only
+ * applies them.
+ */
+export interface Hdf5Filter {
+  id: number;
+  cd_values: number[];
+}
 
 const H5_DTYPE: Record<PixelType, string> = {
   uint16: '<H',
@@ -16,6 +25,11 @@ const H5_DTYPE: Record<PixelType, string> = {
   int32: '<i',
   float32: '<f',
 };
+
+/** The HDF5 (h5wasm) dtype code of a pixel type, little-endian. */
+export function h5DtypeOf(type: PixelType): string {
+  return H5_DTYPE[type];
+}
 
 let ready: Promise<typeof h5wasm> | undefined;
 
@@ -60,18 +74,21 @@ export function ensureGroup(file: H5File, path: string): Group {
 
 /**
  * An extendable [n, height, width] dataset with one frame per chunk, so a reader can fetch
- * any frame alone and frames can be appended while an experiment runs.
+ * any frame alone and frames can be appended while an experiment runs; `filter` null stores
+ * the frames uncompressed.
  */
 export class FrameStackWriter {
   readonly dataset: Dataset;
   readonly height: number;
   readonly width: number;
   count = 0;
+  /** CRC-32 of each appended frame's bytes: the container is read back against them before it is recorded. */
+  readonly digests: number[] = [];
+  private readonly filename: string;
 
-  constructor(file: H5File, path: string, height: number, width: number, type: PixelType, compression: Compression) {
+  constructor(file: H5File, path: string, height: number, width: number, type: PixelType, filter: Hdf5Filter | null) {
     const slash = path.lastIndexOf('/');
     const parent = ensureGroup(file, path.slice(0, slash));
-    const filter = compression === 'none' ? undefined : HDF5_FILTER[compression];
     this.dataset = parent.create_dataset({
       name: path.slice(slash + 1),
       data: allocPixels(type, 0),
@@ -79,8 +96,11 @@ export class FrameStackWriter {
       maxshape: [null, height, width],
       chunks: [1, height, width],
       dtype: H5_DTYPE[type],
-      ...(filter ? { compression: filter.id, compression_opts: filter.opts } : {}),
+      ...(filter ? { compression: filter.id, compression_opts: filter.cd_values } : {}),
     });
+    // h5wasm answers a failed create (e.g. no space for the file's metadata) with null, not an error.
+    if (!this.dataset) throw new SxError('store', `${file.filename}: cannot create dataset ${path} (no space left on the device, or not writable)`);
+    this.filename = file.filename;
     this.height = height;
     this.width = width;
   }
@@ -89,8 +109,9 @@ export class FrameStackWriter {
     if (frame.length !== this.height * this.width) {
       throw new SxError('store', `frame ${this.count} has ${frame.length} pixels; expected ${this.height}x${this.width}`);
     }
-    this.dataset.resize([this.count + 1, this.height, this.width]);
+    if (this.dataset.resize([this.count + 1, this.height, this.width]) < 0) throw new SxError('store', `${this.filename}: cannot extend ${this.dataset.path} to ${this.count + 1} frames`);
     this.dataset.write_slice([[this.count, this.count + 1]], frame);
+    this.digests.push(crc32(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength)));
     this.count += 1;
   }
 }
@@ -102,4 +123,10 @@ export function readFrame(dataset: Dataset, index: number): PixelArray {
     throw new SxError('input', `${dataset.path}: frame ${index} is not a numeric array`);
   }
   return value as PixelArray;
+}
+
+/** Closes a file that was written, failing if HDF5 could not flush it (e.g. no space left). */
+export function closeWritten(file: H5File): void {
+  const status = file.close();
+  if (typeof status === 'number' && status < 0) throw new SxError('store', `${file.filename}: HDF5 could not finish writing the file (no space left on the device?)`);
 }

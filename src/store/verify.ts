@@ -4,14 +4,15 @@
 import { crc32 } from 'node:zlib';
 import { SxError } from '../errors.ts';
 import { CXI_DATA_PATH } from './cxi-container.ts';
-import { loadH5, readFrame, type Dataset } from './hdf5.ts';
+import { loadH5, readFrame, type Dataset, type H5File } from './hdf5.ts';
+import { PEAK_BOXES_PATH, readPeakBoxes } from './product-containers.ts';
 
 const PEAK_COUNT_PATH = '/entry_1/result_1/nPeaks';
 
 export interface ContainerExpectation {
   /** Frames the container must hold. */
   frames: number;
-  /** CRC-32 of each frame's bytes as written to the frame stack, when the container has one. */
+  /** CRC-32 of each frame's bytes as written (the frame stack's pixels, or a peaks container's payload). */
   frameDigests?: readonly number[];
 }
 
@@ -31,27 +32,36 @@ export async function verifyContainer(path: string, expect: ContainerExpectation
   } catch (err) {
     throw new SxError('store', `${path}: the written container cannot be opened again (${(err as Error).message})`, { cause: err });
   }
+  // h5wasm hands back a file with an invalid id, rather than throwing, when HDF5 cannot open it.
+  if (file.file_id < 0n) throw new SxError('store', `${path}: the written container cannot be opened again (HDF5 cannot read it: truncated or damaged)`);
   try {
     const stack = file.get(CXI_DATA_PATH);
     const counted = stack instanceof h5.Dataset ? stack : file.get(PEAK_COUNT_PATH);
     if (!(counted instanceof h5.Dataset)) throw new SxError('store', `${path}: the written container has neither ${CXI_DATA_PATH} nor ${PEAK_COUNT_PATH}`);
     const rows = counted.shape?.[0] ?? 0;
     if (rows !== expect.frames) throw new SxError('store', `${path}: the written container holds ${rows} frames; ${expect.frames} were written`);
-    if (stack instanceof h5.Dataset && expect.frameDigests) checkFrames(path, stack, expect.frameDigests);
+    if (stack instanceof h5.Dataset && expect.frameDigests) checkFrames(path, file, stack, expect.frameDigests);
   } finally {
     file.close();
   }
 }
 
-function checkFrames(path: string, stack: Dataset, digests: readonly number[]): void {
+/** Frame `i` as written: the pixels of the frame stack, or a peaks container's payload. */
+function frameBytes(file: H5File, stack: Dataset, i: number): Uint8Array {
+  if (file.get(PEAK_BOXES_PATH)) return readPeakBoxes(file, i);
+  const frame = readFrame(stack, i);
+  return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+}
+
+function checkFrames(path: string, file: H5File, stack: Dataset, digests: readonly number[]): void {
   for (let i = 0; i < digests.length; i++) {
-    let frame;
+    let bytes: Uint8Array;
     try {
-      frame = readFrame(stack, i);
+      bytes = frameBytes(file, stack, i);
     } catch (err) {
       throw new SxError('store', `${path}: frame ${i} of the written container cannot be read back (${(err as Error).message})`, { cause: err });
     }
-    if (crc32(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength)) !== digests[i]) {
+    if (crc32(bytes) !== digests[i]) {
       throw new SxError('store', `${path}: frame ${i} of the written container reads back different from what was written`);
     }
   }

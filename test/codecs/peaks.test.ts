@@ -44,7 +44,7 @@ for (const type of PIXEL_TYPES) {
     const rand = makeRandom(31 + type.length);
     for (const [width, height] of [[97, 61], [1, 1], [300, 7], [5, 200]] as const) {
       const data = photonFrame(type, width * height, rand);
-      for (const box of [0, 1, 3, 7]) {
+      for (const box of [1, 3, 7]) {
         const peaks = randomPeaks(Math.floor(rand() * 40), width, height, rand);
         const codec = PeaksCodec.fromConfig({ id: 'peaks', box });
         const bytes = codec.encode({ data, width, height }, { peaks });
@@ -104,7 +104,7 @@ test('peaks-only on a simulated 40 %-hit eiger4m run: exact boxes, >= 50x smalle
 });
 
 test('config round-trips; box defaults to 3 and is always written', (t) => {
-  for (const box of [0, 3, 10, 64]) t.deepEqual(PeaksCodec.fromConfig({ id: 'peaks', box }).toConfig(), { id: 'peaks', box });
+  for (const box of [1, 3, 10, 64]) t.deepEqual(PeaksCodec.fromConfig({ id: 'peaks', box }).toConfig(), { id: 'peaks', box });
   t.deepEqual(PeaksCodec.fromConfig({ id: 'peaks' }).toConfig(), { id: 'peaks', box: 3 });
   t.deepEqual(PeaksCodec.fromConfig({ id: 'peaks' }), PeaksCodec.fromConfig({ id: 'peaks', box: 3 }));
   const codec = PeaksCodec.fromConfig({ id: 'peaks' });
@@ -113,10 +113,10 @@ test('config round-trips; box defaults to 3 and is always written', (t) => {
 });
 
 test('misuse: bad box, missing peaks, bad payloads', (t) => {
-  for (const box of [-1, 1.5, 65, '3', null]) {
+  for (const box of [0, -1, 1.5, 65, '3', null]) {
     const err = t.throws(() => PeaksCodec.fromConfig({ id: 'peaks', box }), { instanceOf: SxError });
     t.is(err?.tag, 'usage');
-    t.regex(err?.message ?? '', /Expected box to be an integer from 0 to 64/);
+    t.regex(err?.message ?? '', /Expected box to be an integer from 1 to 64/);
   }
   t.throws(() => PeaksCodec.fromConfig({ id: 'peaks', radius: 3 }), { message: /Unknown option "radius"/ });
   const codec = PeaksCodec.fromConfig({ id: 'peaks' });

@@ -61,7 +61,7 @@ rules:
     keep:
       - { product: raw, codec: { id: zstd, level: 9 }, lifecycle: [ssd: 36h, hdd: 2w, tape: forever] }
       - { product: peaks, lifecycle: [hdd: 1y] }
-      - { product: quantized, codec: { id: blosc, cname: zstd, clevel: 5, shuffle: 2 }, lifecycle: [hdd: 1d] }
+      - { product: quantized, codec: { id: blosc, cname: zstd, clevel: 5, shuffle: bitshuffle }, lifecycle: [hdd: 1d] }
   - name: rest
     keep:
       - { product: peaks, box: 5, lifecycle: [hdd: 12h] }
@@ -80,7 +80,7 @@ gate: { results: indexing, timeout: 5m, on_timeout: rest }
   t.deepEqual(p.rules[0].keep, [
     { product: 'raw', codec: { id: 'zstd', level: 9 }, params: {}, lifecycle: [{ tier: 'ssd', days: 1.5 }, { tier: 'hdd', days: 14 }, { tier: 'tape', days: null }] },
     { product: 'peaks', codec: { id: 'peaks' }, params: { box: 3 }, lifecycle: [{ tier: 'hdd', days: 365 }] },
-    { product: 'quantized', codec: { id: 'blosc', cname: 'zstd', clevel: 5, shuffle: 2 }, params: { step: 1 }, lifecycle: [{ tier: 'hdd', days: 1 }] },
+    { product: 'quantized', codec: { id: 'blosc', cname: 'zstd', clevel: 5, shuffle: 'bitshuffle' }, params: { step: 1 }, lifecycle: [{ tier: 'hdd', days: 1 }] },
   ]);
   t.deepEqual(p.rules[1].keep.map((k) => [k.params, k.codec, k.lifecycle[0].days]), [[{ box: 5 }, { id: 'peaks' }, 0.5], [{ step: 0.5 }, { id: 'none' }, 1]]);
   t.deepEqual(p.gate, { results: 'indexing', timeoutSeconds: 300, onTimeout: 'rest' });
@@ -120,5 +120,5 @@ test('the committed policies/policy.schema.json is the one generated from the zo
   const schema = JSON.parse(policyJsonSchemaText());
   t.deepEqual(schema.required, ['policy', 'version', 'rules']);
   t.false(schema.additionalProperties);
-  t.deepEqual(Object.keys(schema.properties), ['policy', 'version', 'description', 'applies_to', 'seed', 'rules', 'gate', 'overrides']);
+  t.deepEqual(Object.keys(schema.properties), ['policy', 'version', 'description', 'applies_to', 'seed', 'rules', 'gate', 'overrides', 'unlabelled']);
 });

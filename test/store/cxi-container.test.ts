@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomically, sha256File } from '../../src/store/atomic.ts';
-import { CXI_DATA_PATH, CxiContainerWriter } from '../../src/store/cxi-container.ts';
-import { COMPRESSIONS, allocPixels, loadH5, readFrame, type Dataset, type PixelType } from '../../src/store/hdf5.ts';
+import { CONTAINER_CODEC_IDS, containerFilter } from '../../codecs/registry.ts';
+import { CXI_DATA_PATH, CxiContainerWriter, readContainerMeta, type ContainerCodecRecord } from '../../src/store/cxi-container.ts';
+import { allocPixels, loadH5, readFrame, type Dataset, type PixelType } from '../../src/store/hdf5.ts';
 import { readWithH5py } from '../helpers/h5py.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -26,14 +27,19 @@ function makeFrames(type: PixelType, n: number) {
   });
 }
 
+/** A raw container's record for a container codec at its defaults. */
+function rawRecord(id: string): ContainerCodecRecord {
+  return { product: 'raw', compression: { id }, hdf5_filter: containerFilter(id) };
+}
+
 const sha = (a: ArrayBufferView) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
 
-for (const compression of COMPRESSIONS) {
+for (const compression of CONTAINER_CODEC_IDS) {
   for (const type of ['uint16', 'uint32', 'int32', 'float32'] as PixelType[]) {
     test(`${compression} ${type} container: h5wasm and h5py read back exactly the frames written`, async (t) => {
       const path = join(tempDir(t), 'c.h5');
       const frames = makeFrames(type, 3);
-      const writer = await CxiContainerWriter.create(path, { height: H, width: W, pixelType: type, compression, product: 'raw', geometry: 'res = 13333.3\n' });
+      const writer = await CxiContainerWriter.create(path, { height: H, width: W, pixelType: type, filter: containerFilter(compression), codec: rawRecord(compression), geometry: 'res = 13333.3\n' });
       frames.forEach((f, i) => writer.append(f, { source: '/in/run.h5', event: `//${i}` }));
       writer.close();
 
@@ -44,6 +50,7 @@ for (const compression of COMPRESSIONS) {
       t.deepEqual(data.shape, [3, H, W]);
       frames.forEach((f, i) => t.deepEqual(readFrame(data, i), f));
       t.deepEqual((file.get('/entry_1/experiment_identifier') as Dataset).value, ['//0', '//1', '//2']);
+      t.deepEqual(readContainerMeta(file), { product: 'raw', codec: rawRecord(compression), geometry: 'res = 13333.3\n', frames: [0, 1, 2].map((i) => ({ source: '/in/run.h5', event: `//${i}` })) });
 
       const view = readWithH5py(path, CXI_DATA_PATH, ['/entry_1/experiment_identifier', '/entry_1/data_1/source_file', '/entry_1/instrument_1/detector_1/crystfel_geometry']);
       t.deepEqual(view.shape, [3, H, W]);
@@ -62,7 +69,7 @@ test('bitshuffle-lz4 really compresses sparse photon-counting frames', async (t)
   const sizes: Record<string, number> = {};
   for (const compression of ['bitshuffle-lz4', 'none'] as const) {
     const written = await writeAtomically(join(dir, `${compression}.h5`), async (tmp) => {
-      const w = await CxiContainerWriter.create(tmp, { height: H, width: W, pixelType: 'uint32', compression, product: 'raw' });
+      const w = await CxiContainerWriter.create(tmp, { height: H, width: W, pixelType: 'uint32', filter: containerFilter(compression), codec: rawRecord(compression) });
       for (const f of makeFrames('uint32', 20)) w.append(f, { source: 's', event: '//' });
       w.close();
     });

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { BinnedCodec } from '../../codecs/binned.ts';
 import { BitshuffleLz4Codec } from '../../codecs/bitshuffle-lz4.ts';
 import { PeaksCodec } from '../../codecs/peaks.ts';
-import { parseGeometry } from '../../src/formats/crystfel-geometry.ts';
-import { CXI_DATA_PATH } from '../../src/store/cxi-container.ts';
+import { containerFilter } from '../../codecs/registry.ts';
+import { CONTAINER_DIMS, binGeometry, parseGeometry } from '../../src/formats/crystfel-geometry.ts';
+import { CXI_DATA_PATH, CXI_GEOMETRY_PATH } from '../../src/store/cxi-container.ts';
 import { loadH5, readFrame, type Dataset, type Group } from '../../src/store/hdf5.ts';
 import {
   BinnedContainerWriter,
-  CXI_GEOMETRY_PATH,
   CXI_MASK_PATH,
+  DEFLATE_FILTER,
   PEAK_BOXES_OFFSET_PATH,
   PEAK_BOXES_PATH,
   PeaksContainerWriter,
@@ -38,7 +39,10 @@ for (const factor of [2, 4] as const) {
     const geometry = parseGeometry(run.geometryText, 'run.geom');
     const binned = run.frames.map((data) => codec.encode({ data, width, height, mask: run.map.bad }));
     const [w, h] = [binned[0].width, binned[0].height];
-    const writer = await BinnedContainerWriter.create(path, { geometry, factor, width: w, height: h, pixelType: 'uint32', compression: 'bitshuffle-lz4', codec: codec.toConfig() });
+    const filter = containerFilter('bitshuffle-lz4');
+    const record = { product: 'binned', reduction: codec.toConfig(), compression: { id: 'bitshuffle-lz4' }, hdf5_filter: filter };
+    const geometryText = binGeometry(geometry, factor, { data: CXI_DATA_PATH, dims: [...CONTAINER_DIMS], masks: [{ data: CXI_MASK_PATH, goodBits: 0, badBits: 1 }] });
+    const writer = await BinnedContainerWriter.create(path, { width: w, height: h, pixelType: 'uint32', filter, codec: record, geometry: geometryText });
     binned.forEach((b, i) => writer.append(b, { source: 'run.h5', event: `//${i}` }));
     writer.close();
 
@@ -72,7 +76,7 @@ for (const factor of [2, 4] as const) {
     const mask = file.get(CXI_MASK_PATH) as Dataset;
     t.deepEqual(mask.shape, [25, h, w]);
     t.deepEqual(mask.slice([[3, 4]]), binned[3].mask);
-    t.deepEqual(JSON.parse((file.get('/entry_1') as Group).attrs.sxarchive_codec.value as string), codec.toConfig());
+    t.deepEqual(JSON.parse((file.get('/entry_1') as Group).attrs.sxarchive_codec.value as string), record);
 
     const text = (file.get(CXI_GEOMETRY_PATH) as Dataset).value as string;
     const g = parseGeometry(text, 'binned.geom');
@@ -108,6 +112,8 @@ with h5py.File(sys.argv[1], "r") as f:
     out["x0"] = r["peakXPosRaw"][:, 0].tolist()
     out["payload"] = [hashlib.sha256(payload[int(off[i]):int(off[i + 1])].tobytes()).hexdigest() for i in range(len(off) - 1)]
     out["offsetDtype"] = str(off.dtype)
+    d = f["/entry_1/data_1/data"]
+    out["stack"] = [list(d.shape), d.id.get_num_chunks(), int(d[3].max())]
 print(json.dumps(out))
 `;
 
@@ -117,7 +123,7 @@ test('peaks container of an eiger4m run: CXI peak tables and sparse payloads, re
   const path = join(tempDir(t), 'peaks.h5');
   const codec = PeaksCodec.fromConfig({ id: 'peaks', box: 3 });
   const payloads = run.frames.map((data, i) => codec.encode({ data, width, height }, { peaks: run.peaks[i] }));
-  const writer = await PeaksContainerWriter.create(path, { codec: codec.toConfig(), width, height, pixelType: 'uint16', geometry: run.geometryText });
+  const writer = await PeaksContainerWriter.create(path, { codec: { product: 'peaks', reduction: codec.toConfig(), hdf5_filter: DEFLATE_FILTER }, width, height, pixelType: 'uint16', geometry: run.geometryText });
   payloads.forEach((p, i) => writer.append(p, run.peaks[i], { source: 'run.h5', event: `//${i}` }));
   writer.close();
   const raw = run.frames.reduce((n, f) => n + f.byteLength, 0);
@@ -148,5 +154,6 @@ test('peaks container of an eiger4m run: CXI peak tables and sparse payloads, re
   t.deepEqual(view.nPeaks, run.peaks.map((p) => p.count));
   t.deepEqual(view.payload, payloads.map(sha));
   t.is(view.offsetDtype, 'uint64');
+  t.deepEqual(view.stack, [[25, height, width], 0, 0], 'a frame stack for CrystFEL\'s event list that stores nothing and reads as zeros');
   t.is((view.x0 as number[])[busiest], Math.fround(run.peaks[busiest].fs[0] - 0.5));
 });

@@ -1,6 +1,6 @@
 import type { DetectorName } from '../../simulate/detectors.ts';
 import { simulate, type SimulateLayout } from '../../simulate/simulate.ts';
-import type { Compression } from '../../store/hdf5.ts';
+import type { ContainerCodecId } from '../../../codecs/registry.ts';
 import { formatBytes, printJson } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
 import { startProgress } from '../progress.ts';
@@ -11,7 +11,7 @@ export interface SimulateCliOptions {
   hitRate: number;
   seed: number;
   pixelType: 'uint16' | 'uint32';
-  compression: Compression;
+  compression: ContainerCodecId;
   out: string;
   layout: SimulateLayout;
   framesPerDataFile?: number;
