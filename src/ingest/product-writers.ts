@@ -48,7 +48,9 @@ export const CATALOG_PRODUCTS = new Set(['intensities']);
 
 /** Same product, codec, parameters and first tier: same container. */
 export function writerKey(keep: KeepSpec): string {
-  return JSON.stringify([keep.product, keep.codec, keep.params, keep.lifecycle[0]?.tier]);
+  // Keys sorted: `{ id, level }` and `{ level, id }` are one codec, so one container.
+  const sorted = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return JSON.stringify([keep.product, sorted(keep.codec), sorted(keep.params), keep.lifecycle[0]?.tier]);
 }
 
 export interface WriterContext {
