@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
-import type { NewFrame } from '../catalog/types.ts';
+import type { NewFrame, StartedRun } from '../catalog/types.ts';
 import { LabelPool } from '../core/label-pool.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { ResultsStore } from '../results/results-store.ts';
@@ -101,12 +101,11 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
   };
 }
 
-async function ingestFrames(options: IngestOptions, prepared: Prepared, run: { id: number; number: number; policyId: number; experiment: { id: number; name: string } }, result: IngestResult, pool: LabelPool | undefined, total: number): Promise<void> {
+async function ingestFrames(options: IngestOptions, prepared: Prepared, run: StartedRun, result: IngestResult, pool: LabelPool | undefined, total: number): Promise<void> {
   const { catalog, facility, signal } = options;
   const { labelling } = prepared;
   const results = resultLookup(catalog, run.experiment.id);
   const sequences = new Map<string, number>();
-  let staticMask: Uint8Array | undefined;
   const batch = new BatchWriter({
     catalog,
     run: { id: run.id, experimentId: run.experiment.id },
@@ -125,7 +124,7 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: { i
       },
       geometryText: labelling?.geometryText,
       geometry: labelling?.geometry,
-      staticMask: labelling && (() => (staticMask ??= labelling.map.bad)),
+      staticMask: labelling && (() => labelling.map.bad),
     },
   });
   const stopped = () => signal?.aborted === true;
