@@ -62,7 +62,8 @@ export function recoverExperiment(catalog: Catalog, facility: Facility, experime
   return recovery;
 }
 
-function listFiles(dir: string): string[] {
+/** Every file below `dir` (none if it does not exist). */
+export function listFiles(dir: string): string[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });

@@ -1,10 +1,10 @@
 // What the safety tests (crash, full disk, repeats) check about a data dir after ingest.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { loadFacility } from '../../src/config/facility.ts';
+import { listFiles } from '../../src/ingest/recover.ts';
 import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
 
 const CHECK = fileURLToPath(new URL('../python/check_containers.py', import.meta.url));
@@ -19,15 +19,6 @@ export interface ArchiveState {
   orphans: string[];
 }
 
-function listFiles(dir: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
-}
 
 /** Reads the catalog and checks every recorded container with h5py. */
 export function archiveState(dataDir: string, options: { containers?: boolean } = {}): ArchiveState {
