@@ -24,20 +24,25 @@ function temporaryFiles(dir: string): string[] {
 }
 
 /**
- * Runs the command and SIGKILLs it: either `ms` after the start, or `ms` after it starts
- * writing a container under `tiers` (so kills land inside the work whatever the machine's
- * speed); resolves with its exit code or signal.
+ * Runs the command and SIGKILLs it: `ms` after the start, or (with `containers`) `ms` after it
+ * has begun its `containers`-th container, so that kills land inside the work whatever the
+ * machine's speed. Resolves with its exit code or signal.
  */
-function runKilled(args: string[], ms: number, when: 'start' | 'writing', tiers: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function runKilled(args: string[], tiers: string, ms: number, containers?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((done) => {
     // Those a killed run left are not this run's work (it removes them once it has started).
     const left = new Set(temporaryFiles(tiers));
+    const begun = new Set<string>();
     const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
     let timer: NodeJS.Timeout | undefined;
     const poll = setInterval(() => {
-      if (timer || (when === 'writing' && !temporaryFiles(tiers).some((f) => !left.has(f)))) return;
+      if (timer) return;
+      if (containers !== undefined) {
+        for (const f of temporaryFiles(tiers)) if (!left.has(f)) begun.add(f);
+        if (begun.size < containers) return;
+      }
       timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    }, 20);
+    }, 4);
     child.on('exit', (code, signal) => {
       clearInterval(poll);
       clearTimeout(timer);
@@ -55,8 +60,8 @@ test('ingest killed at 30 random points and run again records every frame once, 
 currency: EUR
 tiers:
   hdd:  { kind: filesystem, path: tiers/hdd, price_per_tb_year: 10 }
-containers: { max_frames: 3 }
-ingest: { tier: hdd, policy: sample-blanks }
+containers: { max_frames: 2 }
+ingest: { tier: hdd, policy: keep-all }
 beamtime_price_per_hour: 2000
 `);
   const a = await simulate({ detector: 'tiny', frames: 120, hitRate: 0.6, seed: 31, out: join(dir, 'a.h5'), geometryOut: join(dir, 'tiny.geom') });
@@ -66,15 +71,18 @@ beamtime_price_per_hour: 2000
   const random = makeRandom(7);
   const recorded: number[] = [];
   for (let i = 0; recorded.length < KILLS && i < 3 * KILLS; i++) {
-    // A quarter of the kills land in start-up and recovery, the rest while containers are
-    // written (inside a batch, between batches, around the rename and the record).
-    const early = random() < 0.25;
-    const r = await runKilled(args, early ? random() * 3000 : random() * 600, early ? 'start' : 'writing', join(data, 'tiers'));
+    // A fifth of the kills land in start-up and recovery, the rest while containers are written
+    // (inside a batch, between batches, around the rename and the record); once every frame is
+    // recorded only start-up is left to kill.
+    const r = random() < 0.2 || recorded.at(-1) === 180
+      ? await runKilled(args, join(data, 'tiers'), random() * 3000)
+      : await runKilled(args, join(data, 'tiers'), random() * 20, 1 + Math.floor(random() * 5));
     if (r.signal === 'SIGKILL') recorded.push(archiveState(data, { containers: false }).frames);
+    else t.log(`attempt ${i + 1} was not killed: it ended with ${r.code}`);
   }
   t.log(`frames recorded after each kill: ${recorded.join(' ')}`);
   t.is(recorded.length, KILLS);
-  t.true(new Set(recorded).size >= 8, 'the killed runs made progress between kills');
+  t.true(new Set(recorded).size >= 6, 'the killed runs made progress between kills');
 
   const last = sxarchive(args);
   t.is(last.code, 0, last.stderr);
@@ -86,8 +94,7 @@ beamtime_price_per_hour: 2000
   t.is(new Set(events).size, events.length, 'no frame is in two containers');
   t.deepEqual(state.orphans, [], 'no temporary or unrecorded file is left on the tiers');
   t.deepEqual(state.runs.filter((r) => r.state === 'running' || r.frames === 0), [], 'no run is left running, and no empty run lingers');
-  // Hits (raw) and 1 % of the blanks: every hit of both files is in a container.
-  t.true(events.length >= a.hits + b.hits, `${events.length} frames in containers, ${a.hits + b.hits} hits`);
+  t.is(events.length, 180, 'keep-all: every frame is in a container');
 
   const again = sxarchive(args);
   t.is(again.code, 0);
