@@ -102,11 +102,32 @@ export class Catalog {
     return this.db.transaction(() => this.ensureExperimentIn(e).experiment).immediate();
   }
 
+  /**
+   * The experiment's metadata as a run giving `e` would find it, without writing anything: the
+   * recorded metadata, with what `e` fills in while no frame was recorded under it yet (an
+   * experiment import-stream made). Refuses a change once frames were decided by it.
+   */
+  previewExperiment(e: NewExperiment): Pick<Experiment, 'name' | 'facility' | 'proposal' | 'sampleTags'> {
+    const existing = this.findExperiment(e.name);
+    if (!existing) return { name: e.name, facility: e.facility ?? null, proposal: e.proposal ?? null, sampleTags: [...new Set(e.sampleTags ?? [])] };
+    const changes = metadataChanges(existing, e);
+    if (changes.length === 0) return existing;
+    if (this.hasRuns(existing.id)) refuseMetadataChanges(e.name, changes);
+    return { name: existing.name, facility: e.facility ?? existing.facility, proposal: e.proposal ?? existing.proposal, sampleTags: [...new Set([...existing.sampleTags, ...(e.sampleTags ?? [])])] };
+  }
+
+  private hasRuns(experimentId: number): boolean {
+    return this.db.prepare('SELECT 1 FROM runs WHERE experiment_id = ?').get(experimentId) !== undefined;
+  }
+
   private ensureExperimentIn(e: NewExperiment): { experiment: Experiment; created: boolean } {
     const existing = this.findExperiment(e.name);
     if (existing) {
-      refuseMetadataChanges(e.name, metadataChanges(existing, e));
-      return { experiment: existing, created: false };
+      if (metadataChanges(existing, e).length === 0) return { experiment: existing, created: false };
+      const wanted = this.previewExperiment(e);
+      // No frame was decided under it yet: the metadata is filled in, and recorded as a change.
+      const { experiment } = this.setExperimentMetadata(e.name, { facility: wanted.facility, proposal: wanted.proposal, sampleTags: wanted.sampleTags });
+      return { experiment, created: false };
     }
     this.db
       .prepare('INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')

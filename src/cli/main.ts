@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_DATA_DIR } from '../config/facility.ts';
 import { isSxError } from '../errors.ts';
-import { COMPRESSIONS } from '../store/compression.ts';
+import { CONTAINER_CODEC_IDS, DEFAULT_CONTAINER_CODEC } from '../../codecs/registry.ts';
+import { exitQuietlyOnClosedPipe } from './pipe.ts';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -80,7 +81,7 @@ function buildProgram(): Command {
     .option('--hit-rate <r>', 'fraction of frames with a crystal', fraction, 0.4)
     .option('--seed <s>', 'random seed (same seed, same bytes)', integer('--seed', 0), 1)
     .addOption(new Option('--pixel-type <type>', 'photon-count type').choices(['uint16', 'uint32']).default('uint16'))
-    .addOption(new Option('--compression <c>', 'HDF5 compression of the frames').choices([...COMPRESSIONS]).default('bitshuffle-lz4'))
+    .addOption(new Option('--compression <c>', 'HDF5 compression of the frames').choices([...CONTAINER_CODEC_IDS]).default(DEFAULT_CONTAINER_CODEC))
     .requiredOption('--out <file.h5>', 'output HDF5 file (with --layout nxmx: the master file)')
     .addOption(new Option('--layout <layout>', 'stack: all frames in --out; nxmx: an Eiger-style master linking to <stem>_data_000001.h5, ...').choices(['stack', 'nxmx']).default('stack'))
     .option('--frames-per-data-file <n>', 'frames per data file with --layout nxmx (default 100)', integer('--frames-per-data-file', 1))
@@ -116,6 +117,21 @@ function buildProgram(): Command {
   });
 
   program
+    .command('geometry')
+    .description("print the CrystFEL geometry a container carries for its own layout (what label and indexamajig read it with)")
+    .argument('<container>', 'a container written by ingest')
+    .option('--out <file.geom>', 'write it to this file instead of printing it')
+    .action(async (container, opts, cmd) => (await import('./commands/geometry.ts')).run(globals(cmd), container, opts));
+
+  program
+    .command('expand')
+    .description('write the boxes of a peaks container back into full frames (zeros elsewhere), with its peak tables and geometry, for CrystFEL integration')
+    .argument('<container>', 'a peaks container written by ingest')
+    .requiredOption('--out <file.h5>', 'the CXI file to write')
+    .option('--json', 'print the result as JSON')
+    .action(async (container, opts, cmd) => (await import('./commands/expand.ts')).run(globals(cmd), container, opts));
+
+  program
     .command('import-stream')
     .description("record a CrystFEL stream's results (hits, crystals, reflections) for an experiment's frames")
     .argument('<file>', 'CrystFEL stream written by indexamajig (format 2.x)')
@@ -123,6 +139,18 @@ function buildProgram(): Command {
     .option('--follow', 'keep importing chunks as indexamajig appends them, until SIGINT/SIGTERM')
     .option('--json', 'print the summary as JSON')
     .action(async (file, opts, cmd) => (await import('./commands/import-stream.ts')).run(globals(cmd), file, opts));
+
+  program
+    .command('experiment')
+    .description("change an experiment's metadata on purpose (recorded with the time); ingest never changes it")
+    .command('set')
+    .description('set proposal, facility or sample tags of an experiment; frames decided before keep their decisions')
+    .argument('<experiment>', 'experiment name')
+    .option('--proposal <id>', 'new proposal')
+    .option('--facility <name>', 'new facility or beamline')
+    .option('--sample-tag <tag>', 'the sample tags, repeatable: replaces the recorded list', collect, [])
+    .option('--json', 'print the experiment and the changes as JSON')
+    .action(async (name, opts, cmd) => (await import('./commands/experiment-set.ts')).run(globals(cmd), name, opts));
 
   program
     .command('experiments')
@@ -190,7 +218,8 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command that finished but says it was partial (ingest: exit 3) has set the code itself.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     // Commander has printed the problem; a usage error exits 2, like every other usage error here.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
@@ -198,8 +227,10 @@ async function main(argv: string[]): Promise<number> {
     if (debug) console.error(err);
     else if (isSxError(err)) console.error(`error: ${err.message}`);
     else console.error(`error: ${(err as Error)?.message ?? String(err)}\n(an unexpected error: run again with --debug for the stack trace)`);
+    if (isSxError(err, 'interrupted')) return 130;
     return isSxError(err, 'usage') ? 2 : 1;
   }
 }
 
+exitQuietlyOnClosedPipe();
 process.exitCode = await main(process.argv);

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CATALOG_FILE } from '../catalog/catalog.ts';
+import { readTextFile } from '../text-file.ts';
 import { parseYaml } from './yaml.ts';
 
 export const FACILITY_FILE = 'facility.yaml';
@@ -67,8 +68,9 @@ export interface Facility {
 export function loadFacility(dataDir: string): Facility {
   const dir = resolve(dataDir);
   const file = join(dir, FACILITY_FILE);
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : DEFAULT_FACILITY_YAML;
-  const config = parseYaml(text, existsSync(file) ? file : '(built-in facility defaults)', facilitySchema, 'config');
+  const own = existsSync(file);
+  const text = own ? readTextFile(file, { expected: 'a facility configuration (YAML)', tag: 'config' }) : DEFAULT_FACILITY_YAML;
+  const config = parseYaml(text, own ? file : '(built-in facility defaults)', facilitySchema, 'config');
   const inDir = (p: string) => (isAbsolute(p) ? p : join(dir, p));
   return {
     dataDir: dir,

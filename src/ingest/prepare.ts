@@ -1,16 +1,16 @@
 // Everything ingest checks before it writes anything: a refused ingest leaves the catalog and
 // the tiers as they were.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { checkExperimentName, metadataChanges } from '../catalog/catalog.ts';
+import { checkExperimentName } from '../catalog/catalog.ts';
 import type { NewExperiment } from '../catalog/types.ts';
 import type { Facility } from '../config/facility.ts';
 import { frameLayoutOf } from '../core/label-files.ts';
 import { buildPixelMap, type PixelMap } from '../core/pixel-map.ts';
 import { checkPeakFinderParams, DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfinder8.ts';
 import { isSxError, SxError } from '../errors.ts';
-import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
+import { parseGeometry, readGeometryText, type Geometry } from '../formats/crystfel-geometry.ts';
 import { checkApplies } from '../policy/engine.ts';
 import { loadPolicy, resolvePolicyFile } from '../policy/load.ts';
 import type { ExperimentFacts, Policy } from '../policy/types.ts';
@@ -42,9 +42,10 @@ function readLabelling(geometryFile: string, params: PeakFinderParams): Labellin
   const file = resolve(geometryFile);
   let geometryText: string;
   try {
-    geometryText = readFileSync(file, 'utf8');
+    // Bounded (MAX_TEXT_FILE_BYTES): a data file given as the geometry is refused, not parsed whole.
+    geometryText = readGeometryText(file);
   } catch (err) {
-    throw new SxError('usage', `${file}: cannot read geometry: ${(err as Error).message}`, { cause: err });
+    throw new SxError('usage', (err as Error).message, { cause: err });
   }
   const geometry = parseGeometry(geometryText, file);
   return { geometryFile: file, geometryText, geometry, map: buildPixelMap(geometry), layout: frameLayoutOf(geometry), params };
@@ -107,13 +108,9 @@ export async function prepare(options: IngestOptions): Promise<Prepared> {
   const params = checkPeakFinderParams({ ...DEFAULT_PEAKFINDER_PARAMS, ...options.peakFinder });
   const labelling = options.geometryFile === undefined ? undefined : readLabelling(options.geometryFile, params);
   const existing = catalog.findExperiment(options.experiment.name);
-  if (existing) {
-    // Refused here, before anything is written; startRun checks again inside its transaction.
-    if (metadataChanges(existing, options.experiment).length > 0) catalog.ensureExperiment(options.experiment);
-  }
-  const facts: ExperimentFacts = existing
-    ? { name: existing.name, facility: existing.facility, proposal: existing.proposal, sampleTags: existing.sampleTags }
-    : { name: options.experiment.name, facility: options.experiment.facility ?? null, proposal: options.experiment.proposal ?? null, sampleTags: [...new Set(options.experiment.sampleTags ?? [])] };
+  // Refused here, before anything is written; startRun checks again inside its transaction.
+  const preview = catalog.previewExperiment(options.experiment);
+  const facts: ExperimentFacts = { name: preview.name, facility: preview.facility, proposal: preview.proposal, sampleTags: preview.sampleTags };
   checkApplies(policy, facts);
 
   const { paths, bad } = resolveFiles(options.files);

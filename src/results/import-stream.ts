@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkExperimentName, type Experiment, type NewExperiment } from '../catalog/catalog.ts';
 import { SxError } from '../errors.ts';
@@ -72,6 +72,18 @@ function emptySummary(experiment: string, stream: string, followed: boolean): Im
   };
 }
 
+/** A stream is a file that exists (a directory is a common slip: the run's folder instead of its stream). */
+function checkStreamFile(file: string): void {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SxError('input', `${file}: no such file`, { cause: err });
+    throw new SxError('input', `${file}: cannot open: ${(err as Error).message}`, { cause: err });
+  }
+  if (stat.isDirectory()) throw new SxError('input', `${file} is a directory; expected a CrystFEL stream file (indexamajig output, format 2.x)`);
+}
+
 /**
  * Imports a CrystFEL stream's results into the catalog for an experiment, a transaction per batch
  * of complete chunks, and links them to frames (see `FrameMatcher`). Re-importing replaces rows
@@ -84,7 +96,7 @@ function emptySummary(experiment: string, stream: string, followed: boolean): Im
 export async function importStream(options: ImportStreamOptions): Promise<ImportSummary> {
   checkExperimentName(options.experiment);
   // Before the experiment is created: a mistyped path must leave no trace in the catalog.
-  if (!existsSync(options.file)) throw new SxError('input', `${options.file}: no such file`);
+  checkStreamFile(options.file);
   const stream = resolve(options.file);
   const follow = options.follow ?? false;
   const experiment = options.catalog.ensureExperiment({ name: options.experiment });

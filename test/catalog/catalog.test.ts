@@ -67,7 +67,8 @@ test('an applied migration that was edited afterwards is refused', (t) => {
 test('an experiment seen again keeps its metadata: a different value is refused, a deliberate change is recorded', (t) => {
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
-  catalog.ensureExperiment({ name: 'e1', facility: 'P11', sampleTags: ['a', 'b'] });
+  const e1 = catalog.ensureExperiment({ name: 'e1', facility: 'P11', sampleTags: ['a', 'b'] });
+  t.is(catalog.createRun(e1.id).number, 1, 'frames are decided by this metadata from now on');
   t.like(catalog.ensureExperiment({ name: 'e1', sampleTags: ['b'] }), { facility: 'P11', sampleTags: ['a', 'b'] }, 'left out or already recorded: no change');
   const refused = t.throws(() => catalog.ensureExperiment({ name: 'e1', facility: 'P14', sampleTags: ['c'] }));
   t.regex(refused!.message, /experiment "e1" already has other metadata \(facility: recorded "P11", given "P14"; sample_tags: recorded \[a, b\], given \[c\]\).*sxarchive experiment set e1/);
@@ -79,8 +80,8 @@ test('an experiment seen again keeps its metadata: a different value is refused,
     { field: 'proposal', old: null, value: 'p-7' },
     { field: 'facility', old: 'P11', value: 'P14' },
   ]);
-  t.is(catalog.createRun(experiment.id).number, 1);
   t.is(catalog.createRun(experiment.id).number, 2);
+  t.is(catalog.createRun(experiment.id).number, 3);
 });
 
 test('a policy version is immutable: same text is the same row, new text needs a new version', (t) => {
@@ -125,4 +126,16 @@ test('recording a batch stores frames, containers, placements and decisions toge
   // The same container path again violates a constraint after the frames were inserted: all rolled back.
   t.throws(() => catalog.recordBatch({ ...batch, frames: [frame(3)], decisions: [] }), { any: true, message: /UNIQUE constraint failed: containers\.path/ });
   t.is((catalog.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 3);
+});
+
+test('an experiment without runs yet (made by import-stream) takes the metadata of its first run, recorded', (t) => {
+  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+  t.teardown(() => catalog.close());
+  const made = catalog.ensureExperiment({ name: 'e1' });
+  t.like(catalog.previewExperiment({ name: 'e1', facility: 'P11', sampleTags: ['unobtainium'] }), { facility: 'P11', sampleTags: ['unobtainium'] });
+  t.like(catalog.findExperiment('e1'), { facility: null, sampleTags: [] }, 'a preview writes nothing');
+  const run = catalog.startRun({ experiment: { name: 'e1', facility: 'P11', sampleTags: ['unobtainium'] }, policy: { name: 'p', version: 1, text: 'x', contentHash: 'h' }, sources: ['/a.h5'], owner: 'host:1' }, () => false);
+  t.like(run.experiment, { id: made.id, facility: 'P11', sampleTags: ['unobtainium'] });
+  t.deepEqual(catalog.experimentChanges(made.id).map((c) => c.field), ['facility', 'sample_tags']);
+  t.throws(() => catalog.previewExperiment({ name: 'e1', facility: 'P14' }), { message: /already has other metadata/ }, 'once a run exists, no more');
 });

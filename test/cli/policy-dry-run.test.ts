@@ -59,7 +59,8 @@ test('policy dry-run, diff and explain on ingested simulated frames', (t) => {
   t.deepEqual(plan.rules.map((r) => [r.rule, r.frames]), [['hits-raw', hits], ['blanks-sample', drawn], ['rest', FRAMES - hits - drawn]]);
 
   const rawBytes = (hits * RAW) / ratio;
-  const binnedBytes = ((drawn * RAW) / 4) * 2 / ratio;
+  // src/policy/estimates.ts: 2x2 sums of uint16 pixels, each a raw pixel's 16 / ratio bits plus 1.3.
+  const binnedBytes = (drawn * (RAW / 2 / 4) * (16 / ratio + 1.3)) / 8;
   const rows = Object.fromEntries(plan.rows.map((r) => [`${r.product}/${r.tier}`, r]));
   t.deepEqual(Object.keys(rows).sort(), drawn > 0 ? ['binned/tape', 'raw/hdd', 'raw/ssd'] : ['raw/hdd', 'raw/ssd']);
   t.like(rows['raw/ssd'], { rule: 'hits-raw', frames: hits, days: 14, estimated: true });

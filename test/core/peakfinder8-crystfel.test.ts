@@ -1,18 +1,15 @@
 // peakfinder8 against CrystFEL 0.12's own on the shared sim-lysozyme data (see its README).
 import test from 'ava';
-import { join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { buildPixelMap } from '../../src/core/pixel-map.ts';
 import { findPeaks, type PeakFinderParams, type PeakList } from '../../src/core/peakfinder8.ts';
 import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 import { readGeometry } from '../../src/formats/crystfel-geometry.ts';
 import { readFrame } from '../../src/store/hdf5.ts';
 import { dataset, openH5, values } from '../simulate/helpers.ts';
-import { SHARED_DATA } from '../helpers/shared-data.ts';
+import { sharedData } from '../helpers/shared-data.ts';
 
-const DATA = join(SHARED_DATA, 'sim-lysozyme/');
-const available = existsSync(DATA);
-const maybe = available ? test : test.skip;
+const DATA = sharedData('sim-lysozyme/');
 
 /** The indexamajig settings in the streams' headers. */
 const CRYSTFEL: Partial<PeakFinderParams> = {
@@ -97,7 +94,7 @@ function summarise(t: { log: (...m: string[]) => void }, matches: Match[]) {
   return { found, extra, distance, ratio };
 }
 
-maybe('CrystFEL settings on lyso_multi10: same hits, same peaks', async (t) => {
+test('CrystFEL settings on lyso_multi10: same hits, same peaks', async (t) => {
   const map = buildPixelMap(readGeometry(`${DATA}det1024_multi.geom`));
   const chunks = readChunks(`${DATA}lyso_multi10.stream`);
   const file = await openH5(`${DATA}lyso_multi10.h5`);
@@ -128,7 +125,7 @@ maybe('CrystFEL settings on lyso_multi10: same hits, same peaks', async (t) => {
   }
 });
 
-maybe('CrystFEL settings on the single frames: the chunks of lyso_asdf.stream with the same file name', async (t) => {
+test('CrystFEL settings on the single frames: the chunks of lyso_asdf.stream with the same file name', async (t) => {
   const map = buildPixelMap(readGeometry(`${DATA}det1024.geom`));
   const chunks = readChunks(`${DATA}lyso_asdf.stream`);
   const matches: Match[] = [];
@@ -151,7 +148,7 @@ maybe('CrystFEL settings on the single frames: the chunks of lyso_asdf.stream wi
   t.true(extra <= 0.01, `extra ${extra}`);
 });
 
-maybe('CrystFEL settings on the Eiger-4M-like hit: 8 panels with gaps', async (t) => {
+test('CrystFEL settings on the Eiger-4M-like hit: 8 panels with gaps', async (t) => {
   const map = buildPixelMap(readGeometry(`${DATA}eiger4m_like.geom`));
   const chunk = readChunks(`${DATA}eiger4m_like/eiger_asdf.stream`).find((c) => c.filename === 'eiger_hit-1.h5');
   if (chunk === undefined) return t.fail('no chunk for eiger_hit-1.h5');

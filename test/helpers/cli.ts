@@ -20,3 +20,10 @@ export function sxarchiveJson<T>(args: string[], options?: { cwd?: string }): T 
   if (r.code !== 0) throw new Error(`sxarchive ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
+
+/** `sxarchive label ... --json`: one JSON object per frame, one per line. */
+export function labelJson<T = { file: string; event: string; hit: boolean; n_peaks: number; resolution: number | null }>(args: string[]): T[] {
+  const r = sxarchive(['label', ...args, '--json']);
+  if (r.code !== 0) throw new Error(`sxarchive label ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout.trim().split('\n').map((line) => JSON.parse(line) as T);
+}

@@ -1,5 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { Catalog } from '../../catalog/catalog.ts';
+import { listFrameHits } from '../../catalog/reports.ts';
 import type { FacilityConfig } from '../../config/facility.ts';
 import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../../policy/facts.ts';
 import { loadPolicy, POLICIES_DIR } from '../../policy/load.ts';
@@ -8,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { initDataDir } from '../../config/facility.ts';
 import { ingest } from '../../ingest/ingest.ts';
 import { buildExperimentReport } from '../../report/experiment-report.ts';
+import { compareHitsWithTruth, formatHitTruth, readTruthHits } from '../../report/hit-truth.ts';
 import type { DetectorName } from '../../simulate/detectors.ts';
 import { simulate } from '../../simulate/simulate.ts';
 import { withCatalog } from '../context.ts';
@@ -52,10 +54,12 @@ export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<vo
         catalog,
         onFrame: (d, t) => ingestBar.update(d, t),
       }).finally(() => ingestBar.stop());
-      return { report: buildExperimentReport(catalog, facility.config, name), policies: compareShippedPolicies(catalog, facility.config, name) };
+      const truth = compareHitsWithTruth(await readTruthHits(out), labelsInFrameOrder(catalog, name, sim.frames));
+      return { report: buildExperimentReport(catalog, facility.config, name), truth, policies: compareShippedPolicies(catalog, facility.config, name) };
     });
-    if (opts.json) return printJson({ ...report.report, policies: report.policies });
+    if (opts.json) return printJson({ ...report.report, truth: report.truth, policies: report.policies });
     say('');
+    say(formatHitTruth(report.truth));
     say(renderReport(report.report));
     say(`\nwhat each shipped policy would keep of this experiment (policy dry-run; estimates for products not made):`);
     say(table(
@@ -66,6 +70,13 @@ export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<vo
   } finally {
     rmSync(incoming, { recursive: true, force: true });
   }
+}
+
+/** The demo's one file holds frames //0, //1, ...: the hit label of each, by frame index. */
+function labelsInFrameOrder(catalog: Catalog, experiment: string, frames: number): (boolean | null)[] {
+  const labels = new Array<boolean | null>(frames).fill(null);
+  for (const f of listFrameHits(catalog, catalog.findExperiment(experiment)!.id)) labels[Number(f.event.slice(2))] = f.hit;
+  return labels;
 }
 
 /** A dry-run of every shipped policy on the demo's labels: what the choice of policy is worth. */

@@ -6,9 +6,9 @@ import type { GlobalOptions } from '../main.ts';
 export async function run(globals: GlobalOptions, opts: { json?: boolean }): Promise<void> {
   const reports = await withCatalog(globals, (facility, catalog) =>
     catalog.listExperiments().map((e) => buildExperimentReport(catalog, facility.config, e.name)),
-  );
+  { readonly: true });
   if (opts.json) {
-    return printJson(reports.map((r) => ({ name: r.experiment, proposal: r.proposal, facility: r.facility, sampleTags: r.sampleTags, runs: r.runs, frames: r.frames, rawBytes: r.rawBytes, storedBytes: r.storedBytes, costPerYear: r.costPerYear, currency: r.currency })));
+    return printJson(reports.map((r) => ({ name: r.experiment, proposal: r.proposal, facility: r.facility, sampleTags: r.sampleTags, runs: r.runs, frames: r.frames, rawBytes: r.rawBytes, storedBytes: r.storedBytes, containers: r.containers, tiers: r.tiers, costPerYear: r.costPerYear, currency: r.currency })));
   }
   if (reports.length === 0) {
     console.log('no experiments yet: add one with `sxarchive ingest FILES --experiment NAME`');

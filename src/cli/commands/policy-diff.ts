@@ -53,7 +53,7 @@ export async function run(globals: GlobalOptions, fileA: string, fileB: string, 
     const exp = readExperimentFacts(catalog, experiment);
     const estimates = readProductEstimates(catalog, exp.id);
     return diffRetention(a, b, exp.facts, iterateFrameFacts(catalog, exp.id, exp.facts.name), facility.config, estimates);
-  });
+  }, { readonly: true });
   if (opts.json) return printJson(diff);
   console.log(renderDiff(diff));
 }

@@ -55,6 +55,7 @@ export function renderPlan(p: RetentionPlan): string {
     'lost:',
     ...Object.entries(LOST_LINES).map(([key, text]) => `  ${p.lost[key as keyof PlanLost]} ${text}`),
   ];
+  if (p.unlabelled > 0) lines.push(`${p.unlabelled} frame(s) have no labels and take the unlabelled rule (when in doubt, keep)`);
   if (p.gateTimedOut > 0) lines.push(`${p.gateTimedOut} frame(s) have no indexing result and take the gate's on_timeout rule`);
   lines.push('estimates (ratio = lossless ratio above):', ...Object.entries(p.estimates).map(([product, f]) => `  ${product} = ${f}`));
   return lines.join('\n');
@@ -66,7 +67,7 @@ export async function run(globals: GlobalOptions, policyFile: string, experiment
     const exp = readExperimentFacts(catalog, experiment);
     const estimates = readProductEstimates(catalog, exp.id);
     return planRetention(policy, exp.facts, iterateFrameFacts(catalog, exp.id, exp.facts.name), facility.config, estimates);
-  });
+  }, { readonly: true });
   if (opts.json) return printJson(plan);
   console.log(renderPlan(plan));
 }

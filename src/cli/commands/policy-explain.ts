@@ -96,7 +96,7 @@ export async function run(globals: GlobalOptions, experiment: string, frameSpec:
       recorded: recorded.map(({ text: _text, ...r }) => r),
       explanations,
     };
-  });
+  }, { readonly: true });
   if (opts.json) return printJson(result);
   console.log(renderExplanation(result));
 }

@@ -13,13 +13,13 @@ export function renderReport(r: ExperimentReport): string {
       ['tier', 'containers', 'bytes', `price/TB/yr`, 'cost/year'],
       r.tiers.map((t) => [t.tier, t.containers, formatBytes(t.bytes), formatMoney(t.pricePerTbYear, r.currency), formatMoney(t.costPerYear, r.currency)]),
     ),
-    `storage cost: ${formatMoney(r.costPerYear, r.currency)} per year (keeping every frame raw and uncompressed on hdd: ${formatMoney(r.rawOnHddCostPerYear, r.currency)} per year)`,
+    `storage cost: ${formatMoney(r.costPerYear, r.currency)} per year (keeping every frame raw and uncompressed on ${r.rawTier}: ${formatMoney(r.rawOnHddCostPerYear, r.currency)} per year)`,
   ];
   return lines.filter((l) => l !== undefined).join('\n');
 }
 
 export async function run(globals: GlobalOptions, name: string, opts: { json?: boolean }): Promise<void> {
-  const report = await withCatalog(globals, (facility, catalog) => buildExperimentReport(catalog, facility.config, name));
+  const report = await withCatalog(globals, (facility, catalog) => buildExperimentReport(catalog, facility.config, name), { readonly: true });
   if (opts.json) return printJson(report);
   console.log(renderReport(report));
 }

@@ -1,0 +1,81 @@
+// The catalog queries behind the reports (src/report/): read-only, one experiment at a time.
+import type Database from 'better-sqlite3';
+
+/** The part of the catalog the report queries need: its database handle (`Catalog.db`). */
+export interface ReportSource {
+  readonly db: Database.Database;
+}
+
+export interface FrameCounts {
+  frames: number;
+  rawBytes: number;
+  /** Frames the processing core labelled, and how many of those are hits. */
+  labelled: number;
+  hits: number;
+  /** Frames with an indexing result. */
+  indexed: number;
+}
+
+export interface TierRow {
+  tier: string;
+  containers: number;
+  bytes: number;
+}
+
+/**
+ * Frames of an experiment, their raw bytes and label counts.
+ *
+ * @example
+ * const { frames, hits } = countExperimentFrames(catalog, exp.id);
+ */
+export function countExperimentFrames(source: ReportSource, experimentId: number): FrameCounts {
+  return source.db
+    .prepare(`SELECT COUNT(*) AS frames, COALESCE(SUM(f.raw_bytes), 0) AS rawBytes, COUNT(f.hit) AS labelled,
+                     COALESCE(SUM(f.hit = 1), 0) AS hits, COALESCE(SUM(f.indexed = 1), 0) AS indexed
+              FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ?`)
+    .get(experimentId) as FrameCounts;
+}
+
+/** @example countRuns(catalog, exp.id) // 2 */
+export function countRuns(source: ReportSource, experimentId: number): number {
+  return (source.db.prepare('SELECT COUNT(*) AS n FROM runs WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
+}
+
+/** @example const { containers, bytes } = countContainers(catalog, exp.id); */
+export function countContainers(source: ReportSource, experimentId: number): { containers: number; bytes: number } {
+  return source.db
+    .prepare('SELECT COUNT(*) AS containers, COALESCE(SUM(bytes), 0) AS bytes FROM containers WHERE experiment_id = ?')
+    .get(experimentId) as { containers: number; bytes: number };
+}
+
+/**
+ * Containers and bytes per tier over the placements current at `at` (an ISO time): placed by
+ * then and not yet at their end (`valid_until` null for an open-ended one). Ingest gives every
+ * placement the end of its lifecycle step, so a test on `valid_until IS NULL` alone would miss
+ * every container of a policy with finite retention.
+ *
+ * @example
+ * currentTierUsage(catalog, exp.id, new Date().toISOString()) // [{ tier: 'hdd', containers: 1, bytes: 5123 }]
+ */
+export function currentTierUsage(source: ReportSource, experimentId: number, at: string): TierRow[] {
+  return source.db
+    .prepare(`SELECT p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
+              FROM placements p JOIN containers c ON c.id = p.container_id
+              WHERE c.experiment_id = ? AND p.state IN ('active', 'verified')
+                AND p.valid_from <= ? AND (p.valid_until IS NULL OR p.valid_until > ?)
+              GROUP BY p.tier ORDER BY p.tier`)
+    .all(experimentId, at, at) as TierRow[];
+}
+
+/**
+ * Each frame's hit label (null: not labelled) with its source and event, in catalog order.
+ *
+ * @example
+ * listFrameHits(catalog, exp.id) // [{ source: '/data/run7.h5', event: '//0', hit: false }, ...]
+ */
+export function listFrameHits(source: ReportSource, experimentId: number): { source: string; event: string; hit: boolean | null }[] {
+  const rows = source.db
+    .prepare('SELECT f.source, f.event, f.hit FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? ORDER BY f.id')
+    .all(experimentId) as { source: string; event: string; hit: number | null }[];
+  return rows.map((r) => ({ source: r.source, event: r.event, hit: r.hit === null ? null : r.hit !== 0 }));
+}

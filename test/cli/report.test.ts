@@ -1,0 +1,65 @@
+// `report` and `experiments` count every container with a current placement, whatever its end.
+import test from 'ava';
+import { join } from 'node:path';
+import { openCatalog } from '../../src/catalog/catalog.ts';
+import { loadFacility } from '../../src/config/facility.ts';
+import { buildExperimentReport, type ExperimentReport } from '../../src/report/experiment-report.ts';
+import { sxarchive, sxarchiveJson } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+interface ExperimentRow {
+  name: string;
+  containers: number;
+  tiers: { tier: string; containers: number; bytes: number }[];
+  storedBytes: number;
+  costPerYear: number;
+}
+
+test('a hits-only experiment (placements ending with their 5-year step) shows its container, tier and cost', (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const h5 = join(dir, 'run1.h5');
+  const geom = join(dir, 'tiny.geom');
+  sxarchiveJson(['simulate', '--detector', 'tiny', '--frames', '12', '--hit-rate', '0.5', '--seed', '4', '--out', h5, '--geometry-out', geom]);
+  const ingested = sxarchiveJson<{ hits: number; storedBytes: number; containers: unknown[] }>([
+    '--data-dir', data, 'ingest', h5, '--experiment', 'hits', '--geometry', geom, '--policy', 'hits-only',
+  ]);
+  t.true(ingested.hits > 0, 'the run has hits to keep');
+  t.is(ingested.containers.length, 1);
+  const expectedCost = (ingested.storedBytes / 1e12) * 10;
+
+  const report = sxarchiveJson<ExperimentReport>(['--data-dir', data, 'report', 'hits']);
+  t.like(report, { containers: 1, storedBytes: ingested.storedBytes });
+  t.deepEqual(report.tiers.map((x) => [x.tier, x.containers, x.bytes]), [['hdd', 1, ingested.storedBytes]]);
+  t.true(report.costPerYear > 0);
+  t.true(Math.abs(report.costPerYear - expectedCost) < 1e-15);
+
+  const [row] = sxarchiveJson<ExperimentRow[]>(['--data-dir', data, 'experiments']);
+  t.like(row, { name: 'hits', containers: 1, storedBytes: ingested.storedBytes });
+  t.deepEqual(row.tiers.map((x) => [x.tier, x.containers, x.bytes]), [['hdd', 1, ingested.storedBytes]]);
+  t.true(Math.abs(row.costPerYear - expectedCost) < 1e-15);
+
+  const text = sxarchive(['--data-dir', data, 'report', 'hits']);
+  t.is(text.code, 0);
+  t.regex(text.stdout, /│ hdd\s+│ 1 /);
+  t.notRegex(text.stdout, /storage cost: 0\.00 EUR/);
+
+  // The placement ends with the 5-year step: from then on nothing is on a tier, nor paid for.
+  const facility = loadFacility(data);
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const year = 365 * 86_400_000;
+  t.is(buildExperimentReport(catalog, facility.config, 'hits', new Date(Date.now() + 4.9 * year)).tiers.length, 1);
+  const after = buildExperimentReport(catalog, facility.config, 'hits', new Date(Date.now() + 5.1 * year));
+  t.deepEqual(after.tiers, []);
+  t.is(after.costPerYear, 0);
+  t.is(after.containers, 1, 'the container stays in the catalog');
+  t.deepEqual(buildExperimentReport(catalog, facility.config, 'hits', new Date(Date.now() - 60_000)).tiers, [], 'nor before it was placed');
+
+  // A facility whose disk tier is not called hdd compares with its ingest tier, not with nothing.
+  const { hdd, ...others } = facility.config.tiers;
+  const disk = { ...facility.config, tiers: { ...others, disk: { ...hdd, price_per_tb_year: 7 } }, ingest: { ...facility.config.ingest, tier: 'disk' } };
+  const onDisk = buildExperimentReport(catalog, disk, 'hits');
+  t.is(onDisk.rawTier, 'disk');
+  t.true(Math.abs(onDisk.rawOnHddCostPerYear - (report.rawBytes / 1e12) * 7) < 1e-15);
+});
