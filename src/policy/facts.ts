@@ -37,11 +37,7 @@ function toFacts(experiment: string, row: FrameRow): FrameFacts {
 
 /** An experiment's catalog id and the metadata policies test; an unknown name is a usage error. */
 export function readExperimentFacts(catalog: Catalog, name: string): { id: number; facts: ExperimentFacts } {
-  const exp = catalog.findExperiment(name);
-  if (!exp) {
-    const known = catalog.listExperiments().map((e) => e.name);
-    throw new SxError('usage', `no experiment named "${name}"${known.length ? `; known: ${known.join(', ')}` : ' (the catalog has none yet)'}`);
-  }
+  const exp = catalog.getExperiment(name);
   return { id: exp.id, facts: { name: exp.name, facility: exp.facility, proposal: exp.proposal, sampleTags: exp.sampleTags } };
 }
 

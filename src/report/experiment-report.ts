@@ -1,7 +1,6 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { countContainers, countExperimentFrames, countRuns, currentTierUsage } from '../catalog/reports.ts';
-import { SxError } from '../errors.ts';
 
 const TB = 1e12;
 
@@ -50,11 +49,7 @@ export interface ExperimentReport {
  * console.log(r.tiers, r.costPerYear);
  */
 export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, name: string, at: Date = new Date()): ExperimentReport {
-  const exp = catalog.findExperiment(name);
-  if (!exp) {
-    const known = catalog.listExperiments().map((e) => e.name);
-    throw new SxError('usage', `no experiment named "${name}"${known.length ? `; known: ${known.join(', ')}` : ' (the catalog has none yet)'}`);
-  }
+  const exp = catalog.getExperiment(name);
   const frames = countExperimentFrames(catalog, exp.id);
   const runs = countRuns(catalog, exp.id);
   const byTier = currentTierUsage(catalog, exp.id, at.toISOString());
