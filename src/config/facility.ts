@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
+import { parseSize } from '../bytes.ts';
 import { CATALOG_FILE } from '../catalog/catalog.ts';
 import { readTextFile } from '../text-file.ts';
 import { parseYaml } from './yaml.ts';
@@ -8,11 +10,81 @@ import { parseYaml } from './yaml.ts';
 export const FACILITY_FILE = 'facility.yaml';
 export const DEFAULT_DATA_DIR = 'sxarchive-data';
 
-const tierSchema = z.strictObject({
-  kind: z.enum(['filesystem', 'tape']),
-  path: z.string().min(1),
+/** A byte count, or a number with a unit (`12TB`, `16MiB`). */
+const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a size in bytes or with a unit (e.g. 12TB, 16MiB) but received ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const prices = {
   price_per_tb_year: z.number().nonnegative(),
   min_duration_days: z.number().int().nonnegative().default(0),
+};
+
+/** An S3 bucket (or a prefix in one); credentials from the environment or `credentials_file`. */
+const s3Target = {
+  endpoint: z.url().optional(),
+  region: z.string().min(1).default('us-east-1'),
+  bucket: z.string().min(3),
+  prefix: z.string().default(''),
+  storage_class: z.string().regex(/^[A-Z_]+$/).default('STANDARD'),
+  /** An AWS-style credentials file (`[profile]`, aws_access_key_id, aws_secret_access_key). */
+  credentials_file: z.string().min(1).optional(),
+  profile: z.string().min(1).default('default'),
+  part_size: size.default(16 * 2 ** 20).refine((n) => n >= 5 * 2 ** 20, 'S3 parts are at least 5 MiB'),
+  parallel_parts: z.number().int().positive().default(4),
+  max_attempts: z.number().int().positive().default(5),
+};
+
+const filesystemTier = z.strictObject({
+  kind: z.literal('filesystem'),
+  path: z.string().min(1),
+  /** Enforced as a quota: migration pauses on a tier that would hold more. */
+  capacity: size.optional(),
+  ...prices,
+});
+
+const s3Tier = z.strictObject({
+  kind: z.literal('s3'),
+  ...s3Target,
+  capacity: size.optional(),
+  ...prices,
+});
+
+/**
+ * Containers aggregated into POSIX tar files on a mount point (`path`, LTFS style) or in an
+ * S3 bucket (`s3`, typically an archive storage class such as GLACIER or DEEP_ARCHIVE).
+ */
+const tapeTier = z.strictObject({
+  kind: z.literal('tape'),
+  path: z.string().min(1).optional(),
+  s3: z.strictObject(s3Target).optional(),
+  /** An aggregate is closed at this size, or at the end of a migration pass. */
+  aggregate_size: size.default(50e9),
+  /** Where aggregates for an S3 target are built before upload, and recalls are staged. */
+  staging: z.string().min(1).optional(),
+  /** Archive storage classes: days a restored copy stays readable, and the restore tier. */
+  restore_days: z.number().int().positive().default(2),
+  restore_tier: z.enum(['Standard', 'Bulk', 'Expedited']).default('Standard'),
+  capacity: size.optional(),
+  ...prices,
+}).refine((t) => (t.path === undefined) !== (t.s3 === undefined), 'a tape tier needs exactly one target: path (a mount point) or s3 (a bucket)');
+
+const tierSchema = z.discriminatedUnion('kind', [filesystemTier, s3Tier, tapeTier]);
+
+/** Cron expressions (minute hour day month weekday, optionally seconds first) for `sxarchive daemon`. */
+const cronExpression = z.string().superRefine((text, ctx) => {
+  if (!cron.validate(text)) ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "0 3 * * *" but received ${JSON.stringify(text)}` });
+});
+
+const schedulesSchema = z.strictObject({
+  migrate: cronExpression.optional(),
+  expire: cronExpression.optional(),
+  verify: cronExpression.optional(),
 });
 
 const facilitySchema = z.strictObject({
@@ -25,6 +97,7 @@ const facilitySchema = z.strictObject({
     tier: z.string(),
     policy: z.string().min(1),
   }),
+  schedules: schedulesSchema.default({}),
   beamtime_price_per_hour: z.number().nonnegative(),
 }).superRefine((cfg, ctx) => {
   // Runs even when other fields are invalid (see `when`), so fields may be missing here.
@@ -32,11 +105,19 @@ const facilitySchema = z.strictObject({
   const tier = cfg.ingest?.tier;
   if (typeof tier === 'string' && !tiers.includes(tier)) {
     ctx.addIssue({ code: 'custom', path: ['ingest', 'tier'], message: `unknown tier "${tier}"; expected one of ${tiers.join(', ')}` });
+  } else if (typeof tier === 'string' && cfg.tiers[tier]?.kind !== 'filesystem') {
+    ctx.addIssue({ code: 'custom', path: ['ingest', 'tier'], message: `ingest writes containers to a filesystem tier, but "${tier}" is ${cfg.tiers[tier]?.kind}; expected one of ${tiers.filter((t) => cfg.tiers[t]?.kind === 'filesystem').join(', ')}` });
   }
 }, { when: () => true });
 
 export type FacilityConfig = z.output<typeof facilitySchema>;
 export type TierConfig = z.output<typeof tierSchema>;
+export type FilesystemTierConfig = z.output<typeof filesystemTier>;
+export type S3TierConfig = z.output<typeof s3Tier>;
+export type TapeTierConfig = z.output<typeof tapeTier>;
+/** Where an S3 tier, or a tape tier on S3, keeps its objects, and how it talks to the endpoint. */
+export type S3TargetConfig = Omit<S3TierConfig, 'kind' | 'capacity' | 'price_per_tb_year' | 'min_duration_days'>;
+export type ScheduleName = keyof z.output<typeof schedulesSchema>;
 
 /**
  * Written by `sxarchive init`; the embedded default when a data dir has no facility.yaml.
@@ -55,6 +136,10 @@ containers:
 ingest:
   tier: hdd                 # staging: where frames wait for their decision
   policy: keep-all          # retention policy of ingest: a shipped name or a file
+schedules:                  # for sxarchive daemon (cron: minute hour day month weekday)
+  migrate: "0 * * * *"      # hourly: containers whose lifecycle step ended move on
+  expire: "30 2 * * *"      # daily: data whose lifecycle ended is deleted (labels stay)
+  verify: "0 4 * * 0"       # weekly: every copy re-read and checked
 beamtime_price_per_hour: 2000  # for comparing storage cost with re-measuring
 `;
 
@@ -62,7 +147,10 @@ export interface Facility {
   dataDir: string;
   config: FacilityConfig;
   catalogPath: string;
+  /** Absolute path of a tier's folder: a filesystem tier, or a tape tier on a mount point. */
   tierPath(tier: string): string;
+  /** Absolute path of a path in the config (relative ones are inside the data directory). */
+  resolvePath(path: string): string;
 }
 
 export function loadFacility(dataDir: string): Facility {
@@ -76,7 +164,12 @@ export function loadFacility(dataDir: string): Facility {
     dataDir: dir,
     config,
     catalogPath: inDir(config.catalog),
-    tierPath: (tier) => inDir(config.tiers[tier].path),
+    tierPath: (tier) => {
+      const t = config.tiers[tier];
+      if (t === undefined || t.kind === 's3' || t.path === undefined) throw new Error(`tier ${tier} has no folder`);
+      return inDir(t.path);
+    },
+    resolvePath: inDir,
   };
 }
 

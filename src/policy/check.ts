@@ -1,7 +1,7 @@
 // Semantic checks of a policy file: what a schema cannot say. They run on the raw YAML data even
 // when the schema found problems (so one run reports everything), and look only at the parts
 // that are well-formed; the schema reports the rest.
-import type { FacilityConfig } from '../config/facility.ts';
+import type { FacilityConfig, TierConfig } from '../config/facility.ts';
 import type { Condition } from './types.ts';
 import { keepCodecProblems, keepCodecSpec } from './keep-codecs.ts';
 import { BOOL_FIELDS, DURATION_PATTERN, META_FIELDS, RANGE_FIELDS, keepSchema, whenSchema, type WhenFile } from './schema.ts';
@@ -9,7 +9,7 @@ import { BOOL_FIELDS, DURATION_PATTERN, META_FIELDS, RANGE_FIELDS, keepSchema, w
 /** What checks need to know beyond the file: the facility's tiers (names and minimum durations). */
 export interface PolicyContext {
   /** `ingest.tier` is where the built-in rule keeps unlabelled frames (default: the first filesystem tier). */
-  facility: Pick<FacilityConfig, 'tiers'> & { ingest?: Pick<FacilityConfig['ingest'], 'tier'> };
+  facility: { tiers: Record<string, Pick<TierConfig, 'kind' | 'min_duration_days'>>; ingest?: Pick<FacilityConfig['ingest'], 'tier'> };
 }
 
 /** A problem at a place in the file: the value at `path`, or with `at: 'key'` its key. */
