@@ -48,6 +48,14 @@ export interface NewContainer {
   nFrames: number;
   bytes: number;
   sha256: string;
+  /** Tiers and days (null: forever) from its creation on, as the keep spec that made it says. */
+  lifecycle: LifecycleSpan[];
+}
+
+/** One step of a container's lifecycle. */
+export interface LifecycleSpan {
+  tier: string;
+  days: number | null;
 }
 
 /** A container safely on its tier: its placement runs from now until `validUntil` (null: open-ended). */

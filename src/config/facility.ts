@@ -149,6 +149,12 @@ export interface Facility {
   catalogPath: string;
   /** Absolute path of a tier's folder: a filesystem tier, or a tape tier on a mount point. */
   tierPath(tier: string): string;
+  /**
+   * The filesystem tier a container whose lifecycle starts on `tier` is written to by ingest:
+   * `tier` itself, or the ingest tier for a tier that takes no direct writes (tape, S3), from
+   * where migration moves it at once.
+   */
+  stagingTier(tier: string): string;
   /** Absolute path of a path in the config (relative ones are inside the data directory). */
   resolvePath(path: string): string;
 }
@@ -169,6 +175,7 @@ export function loadFacility(dataDir: string): Facility {
       if (t === undefined || t.kind === 's3' || t.path === undefined) throw new Error(`tier ${tier} has no folder`);
       return inDir(t.path);
     },
+    stagingTier: (tier) => (config.tiers[tier]?.kind === 'filesystem' ? tier : config.ingest.tier),
     resolvePath: inDir,
   };
 }

@@ -165,10 +165,15 @@ export class BatchWriter {
       for (const [key, writer] of this.writers) {
         const written = await writer.finish();
         committed.push(written.path);
-        const days = writer.keep.lifecycle[0].days;
+        const [first] = writer.keep.lifecycle;
+        // On the staging tier instead of its first tier (tape, S3): due to move at once.
+        const days = writer.tier === first.tier ? first.days : 0;
         order.set(key, containers.length);
         containers.push({
-          container: { experimentId: this.run.experimentId, path: writer.relPath, product: writer.product, codec: writer.codecId, nFrames: writer.count, bytes: written.bytes, sha256: written.sha256 },
+          container: {
+            experimentId: this.run.experimentId, path: writer.relPath, product: writer.product, codec: writer.codecId,
+            nFrames: writer.count, bytes: written.bytes, sha256: written.sha256, lifecycle: writer.keep.lifecycle,
+          },
           tier: writer.tier,
           location: writer.location,
           validUntil: days == null ? null : new Date(Date.now() + days * 86_400_000).toISOString(),

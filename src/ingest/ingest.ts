@@ -7,7 +7,8 @@ import { ResultsStore } from '../results/results-store.ts';
 import type { PixelArray } from '../store/hdf5.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
 import { checkTiersWritable, prepare, type Prepared } from './prepare.ts';
-import { OWNER, isAlive, recoverExperiment, removeEmptyFolders } from './recover.ts';
+import { OWNER, isAlive } from '../process-owner.ts';
+import { recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
 
@@ -116,6 +117,7 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
     results,
     writers: {
       tierPath: facility.tierPath,
+      writeTier: facility.stagingTier,
       runDir: join(run.experiment.name, runDirName(run.number)),
       nextSequence: (product: string) => {
         const n = (sequences.get(product) ?? 0) + 1;

@@ -74,7 +74,7 @@ function resolveFiles(files: string[]): { paths: string[]; bad: BadFile[] } {
 export function checkTiersWritable(policy: Policy, facility: Facility, experiment: string): void {
   const tiers = new Set<string>();
   for (const rule of [...policy.rules, policy.unlabelled]) {
-    for (const keep of rule.keep) if (!CATALOG_PRODUCTS.has(keep.product)) tiers.add(keep.lifecycle[0].tier);
+    for (const keep of rule.keep) if (!CATALOG_PRODUCTS.has(keep.product)) tiers.add(facility.stagingTier(keep.lifecycle[0].tier));
   }
   for (const tier of tiers) {
     const dir = join(facility.tierPath(tier), experiment);

@@ -46,15 +46,17 @@ export interface ProductWriter {
 /** Products kept in the catalog itself (no container on a tier). */
 export const CATALOG_PRODUCTS = new Set(['intensities']);
 
-/** Same product, codec, parameters and first tier: same container. */
+/** Same product, codec, parameters and lifecycle: same container (it moves and expires as one). */
 export function writerKey(keep: KeepSpec): string {
   // Keys sorted: `{ id, level }` and `{ level, id }` are one codec, so one container.
   const sorted = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return JSON.stringify([keep.product, sorted(keep.codec), sorted(keep.params), keep.lifecycle[0]?.tier]);
+  return JSON.stringify([keep.product, sorted(keep.codec), sorted(keep.params), keep.lifecycle]);
 }
 
 export interface WriterContext {
   tierPath: (tier: string) => string;
+  /** The filesystem tier a container starting its lifecycle on a tier is written to (Facility.stagingTier). */
+  writeTier: (tier: string) => string;
   /** `experiment/run-0001`, under which each tier keeps this run's containers. */
   runDir: string;
   /** Numbers containers of the same product within the run. */
@@ -242,9 +244,9 @@ export function checkContainerCodecs(policy: Policy): void {
   if (problems.length > 0) throw new SxError('config', `${policy.file}: cannot write these products to containers:\n${problems.join('\n')}`);
 }
 
-/** Opens the container a kept product goes into, on the first tier of its lifecycle. */
+/** Opens the container a kept product goes into, on the first tier of its lifecycle (or the staging tier, see WriterContext.writeTier). */
 export async function openProductWriter(keep: KeepSpec, first: SourceFrame, ctx: WriterContext): Promise<ProductWriter> {
-  const tier = keep.lifecycle[0].tier;
+  const tier = ctx.writeTier(keep.lifecycle[0].tier);
   const relPath = join(ctx.runDir, `${keep.product}-${String(ctx.nextSequence(keep.product)).padStart(5, '0')}.h5`);
   const tierRoot = ctx.tierPath(tier);
   const location = join(tierRoot, relPath);

@@ -2,33 +2,13 @@
 // tiers (temporary files, containers renamed into place but never recorded) is removed. Nothing
 // removed here is the only copy of anything: unrecorded files hold frames the catalog does not
 // have, which a run of the same command reads again from their source.
-import { hostname } from 'node:os';
 import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Facility } from '../config/facility.ts';
+import { isAlive, isPidAlive } from '../process-owner.ts';
 import { runDirName } from './run-dir.ts';
 import type { Recovery } from './types.ts';
-
-/** `host:pid` of this process, as runs record their owner. */
-export const OWNER = `${hostname()}:${process.pid}`;
-
-/** Whether the process that owns a run (or wrote a temporary file) may still be working; another host's always may. */
-export function isAlive(owner: string): boolean {
-  const at = owner.lastIndexOf(':');
-  if (owner.slice(0, at) !== hostname()) return true;
-  return isPidAlive(Number(owner.slice(at + 1)));
-}
-
-function isPidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** AtomicFile's temporary names: `.<name>.<pid>-<8 hex>.tmp`. */
 const TMP_NAME = /^\..*\.(\d+)-[0-9a-f]{8}\.tmp$/;

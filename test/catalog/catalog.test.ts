@@ -100,7 +100,7 @@ test('recording a batch stores frames, containers, placements and decisions toge
   const exp = catalog.ensureExperiment({ name: 'e1' });
   const run = catalog.createRun(exp.id);
   const policyId = catalog.registerPolicy('hits-only', 1, 'x', 'h');
-  const container = { experimentId: exp.id, path: 'e1/run-0001/raw-00001.h5', product: 'raw', codec: 'bitshuffle-lz4', nFrames: 2, bytes: 1234, sha256: 'ab' };
+  const container = { experimentId: exp.id, path: 'e1/run-0001/raw-00001.h5', product: 'raw', codec: 'bitshuffle-lz4', nFrames: 2, bytes: 1234, sha256: 'ab', lifecycle: [{ tier: 'hdd', days: 30 }] };
   const batch = {
     runId: run.id,
     experimentId: exp.id,
