@@ -45,7 +45,8 @@ ALTER TABLE jobs ADD COLUMN finished_at TEXT;
 
 -- One container's copy to another tier: planned -> copying -> verifying -> committed -> trimmed
 -- (the source removed), or failed / paused with a reason. `kind` repair: a bad copy re-copied
--- from a good one (nothing is trimmed). A lease (owner, until) keeps two processes off one
+-- from a good one: the bad copy (`replaces_placement_id`) is retired instead of the source
+-- trimmed. A lease (owner, until) keeps two processes off one
 -- container; an expired lease may be taken over.
 CREATE TABLE transfers (
   id                  INTEGER PRIMARY KEY,
@@ -56,6 +57,7 @@ CREATE TABLE transfers (
   dest_tier           TEXT NOT NULL,
   dest_step           INTEGER NOT NULL,
   dest_placement_id   INTEGER REFERENCES placements(id),
+  replaces_placement_id INTEGER REFERENCES placements(id),
   state               TEXT NOT NULL CHECK (state IN ('planned', 'copying', 'verifying', 'committed', 'trimmed', 'failed', 'paused')),
   reason              TEXT,
   lease_owner         TEXT,

@@ -48,11 +48,19 @@ export function countContainers(source: ReportSource, experimentId: number): { c
     .get(experimentId) as { containers: number; bytes: number };
 }
 
+/** What expiry deleted of the experiment's data: containers, bytes and when it last did. */
+export function countExpired(source: ReportSource, experimentId: number): { containers: number; bytes: number; lastDeletedAt: string | null } {
+  return source.db
+    .prepare(`SELECT COUNT(DISTINCT d.container_id) AS containers, COALESCE(SUM(d.bytes), 0) AS bytes, MAX(d.deleted_at) AS lastDeletedAt
+              FROM deletions d JOIN containers c ON c.id = d.container_id WHERE c.experiment_id = ? AND d.state = 'deleted'`)
+    .get(experimentId) as { containers: number; bytes: number; lastDeletedAt: string | null };
+}
+
 /**
- * Containers and bytes per tier over the placements current at `at` (an ISO time): placed by
- * then and not yet at their end (`valid_until` null for an open-ended one). Ingest gives every
- * placement the end of its lifecycle step, so a test on `valid_until IS NULL` alone would miss
- * every container of a policy with finite retention.
+ * Containers and bytes per tier over the placements that held data at `at` (an ISO time):
+ * placed by then and not removed by then (`ended_at`: trimmed after a migration, or expired).
+ * A copy past its planned end (`valid_until`) that no migration has moved yet still counts:
+ * it is still there.
  *
  * @example
  * currentTierUsage(catalog, exp.id, new Date().toISOString()) // [{ tier: 'hdd', containers: 1, bytes: 5123 }]
@@ -61,8 +69,8 @@ export function currentTierUsage(source: ReportSource, experimentId: number, at:
   return source.db
     .prepare(`SELECT p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
               FROM placements p JOIN containers c ON c.id = p.container_id
-              WHERE c.experiment_id = ? AND p.state IN ('active', 'verified')
-                AND p.valid_from <= ? AND (p.valid_until IS NULL OR p.valid_until > ?)
+              WHERE c.experiment_id = ? AND p.state IN ('active', 'verified', 'trimmed', 'expired')
+                AND p.valid_from <= ? AND (p.ended_at IS NULL OR p.ended_at > ?)
               GROUP BY p.tier ORDER BY p.tier`)
     .all(experimentId, at, at) as TierRow[];
 }

@@ -1,6 +1,11 @@
 import { openCatalog, type Catalog } from '../catalog/catalog.ts';
 import { loadFacility, type Facility } from '../config/facility.ts';
+import { LifecycleCatalog } from '../catalog/lifecycle.ts';
+import type { LifecycleContext } from '../lifecycle/context.ts';
+import { OWNER, isAlive } from '../process-owner.ts';
+import { Tiers } from '../tiers/open.ts';
 import type { GlobalOptions } from './main.ts';
+import { startProgress } from './progress.ts';
 
 /**
  * Runs `work` with the facility configuration and an open catalog, closing it afterwards.
@@ -14,5 +19,33 @@ export async function withCatalog<T>(globals: GlobalOptions, work: (facility: Fa
     return await work(facility, catalog);
   } finally {
     catalog.close();
+  }
+}
+
+/**
+ * Runs a lifecycle job (migrate, expire, verify, recall) with its context: the catalog, the
+ * tiers, this process as owner, a progress bar in bytes, and SIGINT/SIGTERM asking it to stop
+ * after the current step. Plans (`--dry-run`) open the catalog read-only.
+ */
+export async function withLifecycle<T>(globals: GlobalOptions, label: string, options: { readonly?: boolean; progress: boolean }, work: (ctx: LifecycleContext) => Promise<T> | T): Promise<T> {
+  const progress = startProgress(label, options.progress && process.stderr.isTTY === true, 'bytes');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    return await withCatalog(globals, async (facility, catalog) => work({
+      facility,
+      catalog,
+      store: new LifecycleCatalog(catalog.db),
+      tiers: await Tiers.open(facility),
+      owner: OWNER,
+      isAlive,
+      signal: stop.signal,
+      onProgress: (done, total) => progress.update(done, total),
+      onStatus: (text) => progress.status(text),
+    }), { readonly: options.readonly === true });
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
 }

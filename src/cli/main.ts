@@ -52,6 +52,13 @@ function peakFinderOverrides(opts: Record<string, unknown>): Record<string, numb
   return Object.fromEntries(PEAKFINDER_OPTIONS.filter(([key]) => opts[key] !== undefined).map(([key]) => [key, opts[key] as number]));
 }
 
+/** A calendar date (midnight UTC) or an ISO time. */
+function date(value: string): Date {
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`Expected a date such as 2027-01-31 or 2027-01-31T12:00:00Z but received "${value}".`);
+  return d;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -195,6 +202,54 @@ function buildProgram(): Command {
     .argument('<experiment>', 'experiment name')
     .option('--json', 'print both plans and their difference as JSON')
     .action(async (a, b, experiment, opts, cmd) => (await import('./commands/policy-diff.ts')).run(globals(cmd), a, b, experiment, opts));
+
+  program
+    .command('migrate')
+    .description('move containers whose lifecycle step has ended to their next tier: copy, verify by SHA-256, commit, then remove the source copy')
+    .option('--dry-run', 'print the plan (what moves, from where to where, bytes, why) and change nothing')
+    .option('--as-of <date>', 'plan and run as if it were this date (YYYY-MM-DD or an ISO time)', date, undefined)
+    .option('--experiment <name>', 'only this experiment')
+    .option('--json', 'print the plan or the result as JSON')
+    .action(async (opts, cmd) => (await import('./commands/migrate.ts')).run(globals(cmd), opts));
+
+  program
+    .command('expire')
+    .description('delete the data of containers whose whole lifecycle has ended; labels, decisions and a record of the deletion stay')
+    .option('--dry-run', 'print the plan (what goes, from where, bytes, why) and change nothing')
+    .option('--as-of <date>', 'plan as if it were this date (a later date than now only with --dry-run)', date, undefined)
+    .option('--experiment <name>', 'only this experiment')
+    .option('--json', 'print the plan or the result as JSON')
+    .action(async (opts, cmd) => (await import('./commands/expire.ts')).run(globals(cmd), opts));
+
+  program
+    .command('verify')
+    .description('re-read copies and compare their SHA-256 with the catalog; report corrupt, missing and orphaned objects, repair a bad copy from a good one (exit 1 when anything is found)')
+    .option('--tier <name>', 'only this tier')
+    .option('--experiment <name>', 'only this experiment')
+    .option('--sample <fraction>', 'check a random fraction of the copies (orphans are looked for on whole tiers only without it)', fraction)
+    .option('--json', 'print the findings as JSON')
+    .action(async (opts, cmd) => (await import('./commands/verify.ts')).run(globals(cmd), opts));
+
+  program
+    .command('recall')
+    .description("bring an experiment's containers back from any tier into a folder, as HDF5/CXI files with a CrystFEL .lst of their frames")
+    .argument('<experiment>', 'experiment name')
+    .requiredOption('--to <dir>', 'folder to put the files in')
+    .option('--frames <list>', 'frame ids or ranges (e.g. 1-100,205), or file//event, comma-separated; default: all kept frames')
+    .option('--product <name>', 'only this product (raw, binned, peaks, quantized)')
+    .option('--json', 'print the result as JSON')
+    .action(async (experiment, opts, cmd) => (await import('./commands/recall.ts')).run(globals(cmd), experiment, opts));
+
+  program
+    .command('tiers')
+    .description('per tier: used and free bytes, containers, price and pending jobs')
+    .option('--json', 'print the tiers as JSON')
+    .action(async (opts, cmd) => (await import('./commands/tiers.ts')).run(globals(cmd), opts));
+
+  program
+    .command('daemon')
+    .description("run the schedules in facility.yaml (migrate, expire, verify) until SIGTERM; each run is logged as one JSON line")
+    .action(async (opts, cmd) => (await import('./commands/daemon.ts')).run(globals(cmd), opts));
 
   program
     .command('demo')

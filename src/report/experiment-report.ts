@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
-import { countContainers, countExperimentFrames, countRuns, currentTierUsage } from '../catalog/reports.ts';
+import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage } from '../catalog/reports.ts';
 
 const TB = 1e12;
 
@@ -38,6 +38,8 @@ export interface ExperimentReport {
    */
   rawOnHddCostPerYear: number;
   rawTier: string;
+  /** Data deleted at the end of its lifecycle (labels and decisions stay). */
+  expired: { containers: number; bytes: number; lastDeletedAt: string | null };
 }
 
 /**
@@ -76,5 +78,6 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     costPerYear: tiers.reduce((sum, t) => sum + t.costPerYear, 0),
     rawOnHddCostPerYear: (frames.rawBytes / TB) * priceOf(rawTier),
     rawTier,
+    expired: countExpired(catalog, exp.id),
   };
 }

@@ -1,0 +1,315 @@
+// A migration pass: every container whose lifecycle step has ended is copied to its next tier,
+// verified there by checksum, committed, and only then removed from where it was. Each step is
+// one catalog transaction, so a pass killed anywhere resumes on the next run.
+import type { Transfer } from '../catalog/lifecycle.ts';
+import { formatBytes } from '../bytes.ts';
+import { SxError } from '../errors.ts';
+import type { OpenAggregate } from '../tiers/tape.ts';
+import { TierFullError } from '../tiers/types.ts';
+import { digestCopy, isNoSpace, localCopy, type LifecycleContext } from './context.ts';
+import { containerLifecycle, planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
+import { stepEnd } from './schedule.ts';
+
+export interface PausedTier {
+  tier: string;
+  containers: number;
+  bytesNeeded: number;
+  freeBytes: number;
+  message: string;
+}
+
+/** What a run of transfers did (a migration pass, or verify's repairs). */
+export interface TransferTally {
+  moved: { containers: number; bytes: number };
+  paused: PausedTier[];
+  failed: { path: string; tier: string; reason: string }[];
+  aggregates: { tier: string; name: string; members: number; bytes: number }[];
+  interrupted: boolean;
+}
+
+export interface MigrateSummary extends TransferTally {
+  jobId: number;
+  asOf: string;
+  resumed: number;
+  held: HeldContainer[];
+  /** What a killed pass left and this one cleaned up first. */
+  recovered: { aggregates: number; jobs: number };
+}
+
+export interface MigrateOptions {
+  asOf: Date;
+  experiment?: string;
+}
+
+/** Aggregates whose writer died: their partial files go, their members fail (sources untouched) and are planned again. */
+export async function recoverAggregates(ctx: LifecycleContext): Promise<number> {
+  let n = 0;
+  for (const agg of ctx.store.aggregates({ state: 'open' })) {
+    if (agg.owner !== null && ctx.isAlive(agg.owner)) continue;
+    const tier = ctx.tiers.get(agg.tier);
+    if (tier.kind === 'tape') await tier.tape.discard(agg.name);
+    ctx.store.failAggregate(agg.id, `interrupted: its writer ${agg.owner} is gone`);
+    n += 1;
+  }
+  // Closed aggregates none of whose members hold data any more (a pass died after trimming the last).
+  for (const agg of ctx.store.aggregates({ state: 'closed' })) {
+    if (ctx.store.liveMembers(agg.id) > 0) continue;
+    await ctx.tiers.get(agg.tier).driver.delete(agg.name);
+    ctx.store.markAggregateDeleted(agg.id);
+  }
+  return n;
+}
+
+/** The plan a pass would carry out now (what `migrate --dry-run` prints). */
+export function planMigration(ctx: Pick<LifecycleContext, 'store' | 'facility'>, options: MigrateOptions): LifecyclePlan {
+  return planLifecycle(ctx.store, ctx.facility.config, { asOf: options.asOf, experiment: options.experiment, kind: 'migrate' });
+}
+
+interface OpenTapeAggregate {
+  id: number;
+  name: string;
+  writer: OpenAggregate;
+  members: Transfer[];
+}
+
+/**
+ * Carries transfers through their states: copy (into a tape aggregate, or as one object),
+ * verify, commit, then trim the source (a repair: retire the bad copy it replaces).
+ */
+export class TransferRunner {
+  private readonly ctx: LifecycleContext;
+  private readonly summary: TransferTally;
+  private readonly free = new Map<string, number | undefined>();
+  private readonly full = new Map<string, PausedTier>();
+  private readonly open = new Map<string, OpenTapeAggregate>();
+  private done = 0;
+  private total = 0;
+
+  constructor(ctx: LifecycleContext, summary: TransferTally) {
+    this.ctx = ctx;
+    this.summary = summary;
+  }
+
+  async run(transfers: Transfer[]): Promise<void> {
+    this.total = transfers.reduce((n, t) => n + (this.ctx.store.placement(t.sourcePlacementId)?.bytes ?? 0), 0);
+    this.ctx.onProgress?.(0, this.total);
+    try {
+      for (const t of transfers) {
+        if (this.ctx.signal?.aborted) {
+          this.summary.interrupted = true;
+          break;
+        }
+        if (!this.ctx.store.takeLease('transfers', t.id, this.ctx.owner, this.ctx.isAlive)) continue;
+        await this.step(this.ctx.store.transfer(t.id));
+      }
+    } finally {
+      // The end of a pass closes every aggregate it began, so it leaves only complete tar files.
+      for (const tier of [...this.open.keys()]) await this.closeAggregate(tier);
+    }
+  }
+
+  private async step(t: Transfer): Promise<void> {
+    const source = this.ctx.store.placement(t.sourcePlacementId);
+    if (!source) return this.ctx.store.fail(t.id, 'its source copy is not in the catalog');
+    const tier = this.ctx.tiers.get(t.destTier);
+    const bytes = source.bytes;
+    try {
+      if (t.state === 'planned' || t.state === 'paused' || t.state === 'copying') {
+        if (source.stateNow !== 'active' && source.stateNow !== 'verified') return this.ctx.store.fail(t.id, `its source copy on ${source.tier} is ${source.stateNow}`);
+        if (this.full.has(t.destTier)) return this.pauseForRoom(t, bytes);
+        if (!(await this.hasRoom(t.destTier, bytes))) return this.pauseForRoom(t, bytes);
+        if (tier.kind === 'tape') return await this.addToAggregate(t, source);
+        const location = tier.driver.locate(source.path);
+        this.ctx.store.startCopy(t.id, { tier: t.destTier, location, step: t.destStep });
+        const local = await localCopy(this.ctx, source);
+        try {
+          await tier.driver.put(source.path, local.file, { sha256: source.sha256, signal: this.ctx.signal, onProgress: (n) => this.ctx.onProgress?.(this.done + n, this.total) });
+        } finally {
+          await local.done();
+        }
+        this.useRoom(t.destTier, bytes);
+        this.ctx.store.markVerifying(t.id);
+        t = this.ctx.store.transfer(t.id);
+      }
+      if (t.state === 'verifying') await this.verifyAndCommit(t);
+      t = this.ctx.store.transfer(t.id);
+      if (t.state === 'committed') await this.trimSource(t);
+      if (this.ctx.store.transfer(t.id).state === 'trimmed') {
+        this.summary.moved.containers += 1;
+        this.summary.moved.bytes += bytes;
+      }
+    } catch (err) {
+      if (err instanceof TierFullError || isNoSpace(err)) {
+        this.free.set(t.destTier, err instanceof TierFullError ? err.freeBytes : 0);
+        return this.pauseForRoom(t, bytes);
+      }
+      const reason = (err as Error).message;
+      this.ctx.store.fail(t.id, reason);
+      this.summary.failed.push({ path: source.path, tier: t.destTier, reason });
+      if (!(err instanceof SxError) && !(err as NodeJS.ErrnoException).code) throw err;
+    } finally {
+      this.done += bytes;
+      this.ctx.onProgress?.(this.done, this.total);
+    }
+  }
+
+  /** Room on the destination, known once per pass and counted down as copies land. */
+  private async hasRoom(tier: string, bytes: number): Promise<boolean> {
+    if (!this.free.has(tier)) {
+      this.ctx.onStatus?.(`measuring free space on ${tier}`);
+      this.free.set(tier, (await this.ctx.tiers.get(tier).driver.space()).freeBytes);
+    }
+    const free = this.free.get(tier);
+    const pending = this.open.get(tier)?.writer.bytes ?? 0;
+    return free === undefined || bytes + pending + TAR_OVERHEAD <= free;
+  }
+
+  private useRoom(tier: string, bytes: number): void {
+    const free = this.free.get(tier);
+    if (free !== undefined) this.free.set(tier, free - bytes);
+  }
+
+  private pauseForRoom(t: Transfer, bytes: number): void {
+    const freeBytes = Math.max(0, (this.free.get(t.destTier) ?? 0) - (this.open.get(t.destTier)?.writer.bytes ?? 0));
+    const paused = this.full.get(t.destTier) ?? { tier: t.destTier, containers: 0, bytesNeeded: 0, freeBytes, message: '' };
+    paused.containers += 1;
+    paused.bytesNeeded += bytes;
+    paused.message = `tier ${t.destTier} is full: ${paused.containers} container(s) need ${formatBytes(paused.bytesNeeded)}, ${formatBytes(freeBytes)} free; migration to it is paused (nothing was deleted) and resumes when there is room`;
+    this.full.set(t.destTier, paused);
+    this.ctx.store.pause(t.id, `tier ${t.destTier} is full: needs ${formatBytes(bytes)}, ${formatBytes(freeBytes)} free`);
+    this.summary.paused = [...this.full.values()];
+  }
+
+  private async addToAggregate(t: Transfer, source: NonNullable<ReturnType<LifecycleContext['store']['placement']>>): Promise<void> {
+    const tier = this.ctx.tiers.get(t.destTier);
+    if (tier.kind !== 'tape') throw new Error(`tier ${t.destTier} is not a tape tier`);
+    let agg = this.open.get(t.destTier);
+    if (!agg) {
+      const row = this.ctx.store.createAggregate(t.destTier, this.ctx.owner);
+      agg = { id: row.id, name: row.name, writer: await tier.tape.open(row.name), members: [] };
+      this.open.set(t.destTier, agg);
+    }
+    const placementId = this.ctx.store.startCopy(t.id, { tier: t.destTier, location: `${tier.driver.locate(agg.name)}#${source.path}`, step: t.destStep, aggregateId: agg.id });
+    const local = await localCopy(this.ctx, source);
+    try {
+      const member = await agg.writer.add({ key: source.path, file: local.file, sha256: source.sha256, bytes: source.bytes, experiment: source.experiment });
+      this.ctx.store.setMemberOffset(placementId, member.offset);
+    } catch (err) {
+      // A broken aggregate is dropped whole; its members go back to planned on the next pass.
+      this.open.delete(t.destTier);
+      await agg.writer.abort();
+      this.ctx.store.failAggregate(agg.id, (err as Error).message);
+      throw err;
+    } finally {
+      await local.done();
+    }
+    agg.members.push(t);
+    if (agg.writer.bytes >= tier.tape.aggregateSize) await this.closeAggregate(t.destTier);
+  }
+
+  /** Closes the tier's open aggregate, then verifies, commits and trims each of its members. */
+  private async closeAggregate(tierName: string): Promise<void> {
+    const agg = this.open.get(tierName);
+    if (!agg) return;
+    this.open.delete(tierName);
+    let closed;
+    try {
+      this.ctx.onStatus?.(`closing ${agg.name} on ${tierName}`);
+      closed = await agg.writer.close();
+    } catch (err) {
+      await agg.writer.abort();
+      this.ctx.store.failAggregate(agg.id, (err as Error).message);
+      if (err instanceof TierFullError || isNoSpace(err)) {
+        for (const m of agg.members) this.pauseForRoom(m, this.ctx.store.placement(m.sourcePlacementId)?.bytes ?? 0);
+        return;
+      }
+      for (const m of agg.members) this.summary.failed.push({ path: this.ctx.store.placement(m.sourcePlacementId)?.path ?? '?', tier: tierName, reason: (err as Error).message });
+      return;
+    }
+    this.ctx.store.closeAggregate(agg.id, closed.bytes, closed.sha256, agg.members.length);
+    this.useRoom(tierName, closed.bytes);
+    this.summary.aggregates.push({ tier: tierName, name: agg.name, members: agg.members.length, bytes: closed.bytes });
+    for (const m of agg.members) {
+      const t = this.ctx.store.transfer(m.id);
+      const bytes = this.ctx.store.placement(t.sourcePlacementId)?.bytes ?? 0;
+      try {
+        await this.verifyAndCommit(t);
+        if (this.ctx.store.transfer(t.id).state === 'committed') await this.trimSource(this.ctx.store.transfer(t.id));
+        if (this.ctx.store.transfer(t.id).state === 'trimmed') {
+          this.summary.moved.containers += 1;
+          this.summary.moved.bytes += bytes;
+        }
+      } catch (err) {
+        this.ctx.store.fail(t.id, (err as Error).message);
+        this.summary.failed.push({ path: this.ctx.store.placement(t.sourcePlacementId)?.path ?? '?', tier: tierName, reason: (err as Error).message });
+      }
+    }
+  }
+
+  /** verifying -> committed when the destination reads back with the catalog's checksum, else failed (the bad copy removed). */
+  private async verifyAndCommit(t: Transfer): Promise<void> {
+    const dest = t.destPlacementId === null ? undefined : this.ctx.store.placement(t.destPlacementId);
+    if (!dest) return this.ctx.store.fail(t.id, 'its destination copy is not in the catalog');
+    this.ctx.onStatus?.(`verifying ${dest.path} on ${dest.tier}`);
+    const got = await digestCopy(this.ctx.tiers, dest);
+    if (got.sha256 !== dest.sha256 || got.bytes !== dest.bytes) {
+      const tier = this.ctx.tiers.get(dest.tier);
+      if (tier.kind !== 'tape') await tier.driver.delete(dest.path);
+      throw new SxError('store', `tier ${dest.tier}: ${dest.path} read back with SHA-256 ${got.sha256} (${got.bytes} bytes) after copying, expected ${dest.sha256} (${dest.bytes} bytes); the copy was dropped, the source kept`);
+    }
+    const known = containerLifecycle(this.ctx.store, this.ctx.facility.config, dest);
+    const until = known.lifecycle ? stepEnd(known.lifecycle, new Date(dest.createdAt), t.destStep) : null;
+    this.ctx.store.commit(t.id, until?.toISOString() ?? null);
+  }
+
+  /**
+   * committed -> trimmed: the source copy is deleted (a tape member: its aggregate, once no
+   * member needs it). A repair keeps its source and retires the bad copy, which the new copy
+   * has overwritten (same key) or replaced (a new tape aggregate).
+   */
+  private async trimSource(t: Transfer): Promise<void> {
+    const gone = this.ctx.store.placement(t.kind === 'repair' ? t.replacesPlacementId ?? -1 : t.sourcePlacementId);
+    if (!gone) return this.ctx.store.trimmed(t.id);
+    const tier = this.ctx.tiers.get(gone.tier);
+    if (t.kind === 'migrate' && tier.kind !== 'tape') await tier.driver.delete(gone.path);
+    this.ctx.store.trimmed(t.id);
+    if (gone.aggregateId !== null && gone.aggregateName !== null && this.ctx.store.liveMembers(gone.aggregateId) === 0) {
+      await tier.driver.delete(gone.aggregateName);
+      this.ctx.store.markAggregateDeleted(gone.aggregateId);
+    }
+  }
+}
+
+/** Headers, padding and the manifest a member adds to an aggregate beyond its own bytes. */
+const TAR_OVERHEAD = 64 * 1024;
+
+/**
+ * Runs one migration pass as of `asOf`: cleans up after a killed pass, plans, records the plan
+ * as transfers, and carries each out (copy, verify, commit, trim).
+ */
+export async function migrate(ctx: LifecycleContext, options: MigrateOptions): Promise<MigrateSummary> {
+  const jobs = ctx.store.closeDeadJobs(ctx.isAlive);
+  const aggregates = await recoverAggregates(ctx);
+  const plan = planMigration(ctx, options);
+  const jobId = ctx.store.startJob('migrate', { asOf: plan.asOf, ...(options.experiment ? { experiment: options.experiment } : {}) }, ctx.owner);
+  const summary: MigrateSummary = {
+    jobId, asOf: plan.asOf, moved: { containers: 0, bytes: 0 }, resumed: plan.resume.length, paused: [], failed: [], aggregates: [], held: plan.held,
+    recovered: { aggregates, jobs }, interrupted: false,
+  };
+  try {
+    for (const m of plan.moves) if (m.from.lifecycle === null) {
+      const known = containerLifecycle(ctx.store, ctx.facility.config, m.from);
+      if (known.lifecycle) ctx.store.setContainerLifecycle(m.containerId, known.lifecycle);
+    }
+    ctx.store.planTransfers(jobId, plan.moves.map((m) => ({ kind: 'migrate', containerId: m.containerId, sourcePlacementId: m.from.placementId, destTier: m.toTier, destStep: m.toStep })));
+    const experiments = options.experiment === undefined ? undefined : new Set([options.experiment]);
+    const work = ctx.store.activeTransfers().filter((t) => t.kind === 'migrate' && (!experiments || experiments.has(ctx.store.placement(t.sourcePlacementId)?.experiment ?? '')));
+    await new TransferRunner(ctx, summary).run(work);
+  } catch (err) {
+    ctx.store.finishJob(jobId, 'failed', { ...summary }, (err as Error).message);
+    throw err;
+  }
+  const state = summary.interrupted ? 'interrupted' : summary.failed.length > 0 ? 'failed' : summary.paused.length > 0 ? 'partial' : 'complete';
+  ctx.store.finishJob(jobId, state, { ...summary, held: summary.held.length });
+  return summary;
+}
