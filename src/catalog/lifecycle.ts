@@ -175,6 +175,10 @@ export class LifecycleCatalog {
     this.db.prepare('UPDATE jobs SET state = ?, summary = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, JSON.stringify(summary), error ?? null, at, at, id);
   }
 
+  jobState(id: number): string {
+    return (this.db.prepare('SELECT state FROM jobs WHERE id = ?').get(id) as { state: string }).state;
+  }
+
   /** Jobs left 'running' by processes that are gone: closed as interrupted. */
   closeDeadJobs(isAlive: (owner: string) => boolean): number {
     return this.db.transaction(() => {

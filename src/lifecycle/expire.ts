@@ -35,46 +35,51 @@ export async function expire(ctx: LifecycleContext, options: ExpireOptions): Pro
   const plan = planExpiry(ctx, options);
   const jobId = ctx.store.startJob('expire', { asOf: plan.asOf, ...(options.experiment ? { experiment: options.experiment } : {}) }, ctx.owner);
   const summary: ExpireSummary = { jobId, asOf: plan.asOf, deleted: { containers: 0, bytes: 0 }, failed: [], held: plan.held, interrupted: false };
-  for (const d of plan.deletions) {
-    ctx.store.planDeletion(jobId, {
-      containerId: d.containerId, placementId: d.placement.placementId, tier: d.placement.tier, location: d.placement.location,
-      bytes: d.bytes, sha256: d.placement.sha256, policy: d.policy, rules: d.rules, lifecycleEnd: d.lifecycleEnd,
-    });
-  }
-  const planned = new Set(plan.deletions.map((d) => d.placement.placementId));
-  // Deletions a killed pass left unfinished are carried out too: their lifecycle had ended then.
-  const work = ctx.store.activeDeletions().filter((d) => planned.has(d.placementId) || options.experiment === undefined);
-  const total = work.reduce((n, d) => n + d.bytes, 0);
-  let done = 0;
-  ctx.onProgress?.(0, total);
-  for (const d of work) {
-    if (ctx.signal?.aborted) {
-      summary.interrupted = true;
-      break;
+  try {
+    for (const d of plan.deletions) {
+      ctx.store.planDeletion(jobId, {
+        containerId: d.containerId, placementId: d.placement.placementId, tier: d.placement.tier, location: d.placement.location,
+        bytes: d.bytes, sha256: d.placement.sha256, policy: d.policy, rules: d.rules, lifecycleEnd: d.lifecycleEnd,
+      });
     }
-    if (!ctx.store.takeLease('deletions', d.id, ctx.owner, ctx.isAlive)) continue;
-    const placement = ctx.store.placement(d.placementId);
-    try {
-      if (placement && (placement.stateNow === 'active' || placement.stateNow === 'verified')) {
-        ctx.store.markDeleting(d.id);
-        const tier = ctx.tiers.get(placement.tier);
-        // A tape member cannot be cut out of its tar file: the aggregate goes when its last member does.
-        if (tier.kind !== 'tape') await tier.driver.delete(placement.path);
+    const planned = new Set(plan.deletions.map((d) => d.placement.placementId));
+    // Deletions a killed pass left unfinished are carried out too: their lifecycle had ended then.
+    const work = ctx.store.activeDeletions().filter((d) => planned.has(d.placementId) || options.experiment === undefined);
+    const total = work.reduce((n, d) => n + d.bytes, 0);
+    let done = 0;
+    ctx.onProgress?.(0, total);
+    for (const d of work) {
+      if (ctx.signal?.aborted) {
+        summary.interrupted = true;
+        break;
       }
-      ctx.store.markDeleted(d.id);
-      if (placement?.aggregateId != null && placement.aggregateName !== null && ctx.store.liveMembers(placement.aggregateId) === 0) {
-        await ctx.tiers.get(placement.tier).driver.delete(placement.aggregateName);
-        ctx.store.markAggregateDeleted(placement.aggregateId);
+      if (!ctx.store.takeLease('deletions', d.id, ctx.owner, ctx.isAlive)) continue;
+      const placement = ctx.store.placement(d.placementId);
+      try {
+        if (placement && (placement.stateNow === 'active' || placement.stateNow === 'verified')) {
+          ctx.store.markDeleting(d.id);
+          const tier = ctx.tiers.get(placement.tier);
+          // A tape member cannot be cut out of its tar file: the aggregate goes when its last member does.
+          if (tier.kind !== 'tape') await tier.driver.delete(placement.path);
+        }
+        ctx.store.markDeleted(d.id);
+        if (placement?.aggregateId != null && placement.aggregateName !== null && ctx.store.liveMembers(placement.aggregateId) === 0) {
+          await ctx.tiers.get(placement.tier).driver.delete(placement.aggregateName);
+          ctx.store.markAggregateDeleted(placement.aggregateId);
+        }
+        summary.deleted.containers += 1;
+        summary.deleted.bytes += d.bytes;
+      } catch (err) {
+        const reason = (err as Error).message;
+        ctx.store.failDeletion(d.id, reason);
+        summary.failed.push({ path: placement?.path ?? d.location, tier: d.tier, reason });
       }
-      summary.deleted.containers += 1;
-      summary.deleted.bytes += d.bytes;
-    } catch (err) {
-      const reason = (err as Error).message;
-      ctx.store.failDeletion(d.id, reason);
-      summary.failed.push({ path: placement?.path ?? d.location, tier: d.tier, reason });
+      done += d.bytes;
+      ctx.onProgress?.(done, total);
     }
-    done += d.bytes;
-    ctx.onProgress?.(done, total);
+  } catch (err) {
+    ctx.store.finishJob(jobId, 'failed', { ...summary, held: summary.held.length }, (err as Error).message);
+    throw err;
   }
   ctx.store.finishJob(jobId, summary.interrupted ? 'interrupted' : summary.failed.length > 0 ? 'failed' : 'complete', { ...summary, held: summary.held.length });
   return summary;

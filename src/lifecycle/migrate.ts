@@ -139,6 +139,11 @@ export class TransferRunner {
         this.summary.moved.bytes += bytes;
       }
     } catch (err) {
+      // Stopped by a signal mid-copy: the transfer stays as it is, and the next pass resumes it.
+      if (this.ctx.signal?.aborted) {
+        this.summary.interrupted = true;
+        return;
+      }
       if (err instanceof TierFullError || isNoSpace(err)) {
         this.free.set(t.destTier, err instanceof TierFullError ? err.freeBytes : 0);
         return this.pauseForRoom(t, bytes);

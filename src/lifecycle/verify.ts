@@ -67,63 +67,68 @@ export async function verify(ctx: LifecycleContext, options: VerifyOptions = {})
   ctx.store.closeDeadJobs(ctx.isAlive);
   const jobId = ctx.store.startJob('verify', { ...options }, ctx.owner);
   const summary: VerifySummary = { jobId, checked: { copies: 0, bytes: 0 }, findings: [], repaired: 0, unrepairable: 0, interrupted: false };
-  const tally: TransferTally = { moved: { containers: 0, bytes: 0 }, paused: [], failed: [], aggregates: [], interrupted: false };
-  const runner = new TransferRunner(ctx, tally);
-  // Repairs a killed verify left unfinished are finished first.
-  await runner.run(ctx.store.activeTransfers().filter((t) => t.kind === 'repair'));
+  try {
+    const tally: TransferTally = { moved: { containers: 0, bytes: 0 }, paused: [], failed: [], aggregates: [], interrupted: false };
+    const runner = new TransferRunner(ctx, tally);
+    // Repairs a killed verify left unfinished are finished first.
+    await runner.run(ctx.store.activeTransfers().filter((t) => t.kind === 'repair'));
 
-  let copies = ctx.store.livePlacements({ ...(options.tier ? { tier: options.tier } : {}), ...(options.experiment ? { experiment: options.experiment } : {}) });
-  if (options.sample !== undefined) copies = copies.filter(() => randomInt(1_000_000) < options.sample! * 1_000_000);
-  const total = copies.reduce((n, p) => n + p.bytes, 0);
-  ctx.onProgress?.(0, total);
-  const good = new Map<number, LivePlacement>();
-  const bad: { p: LivePlacement; outcome: Exclude<Outcome, { ok: true }> }[] = [];
-  for (const p of copies) {
-    if (ctx.signal?.aborted) {
-      summary.interrupted = true;
-      break;
+    let copies = ctx.store.livePlacements({ ...(options.tier ? { tier: options.tier } : {}), ...(options.experiment ? { experiment: options.experiment } : {}) });
+    if (options.sample !== undefined) copies = copies.filter(() => randomInt(1_000_000) < options.sample! * 1_000_000);
+    const total = copies.reduce((n, p) => n + p.bytes, 0);
+    ctx.onProgress?.(0, total);
+    const good = new Map<number, LivePlacement>();
+    const bad: { p: LivePlacement; outcome: Exclude<Outcome, { ok: true }> }[] = [];
+    for (const p of copies) {
+      if (ctx.signal?.aborted) {
+        summary.interrupted = true;
+        break;
+      }
+      const base = summary.checked.bytes;
+      const outcome = await check(ctx, p, (n) => ctx.onProgress?.(base + n, total));
+      summary.checked.copies += 1;
+      summary.checked.bytes += p.bytes;
+      if (outcome.ok) {
+        ctx.store.markVerified(p.placementId);
+        good.set(p.containerId, p);
+      } else bad.push({ p, outcome });
     }
-    const base = summary.checked.bytes;
-    const outcome = await check(ctx, p, (n) => ctx.onProgress?.(base + n, total));
-    summary.checked.copies += 1;
-    summary.checked.bytes += p.bytes;
-    if (outcome.ok) {
-      ctx.store.markVerified(p.placementId);
-      good.set(p.containerId, p);
-    } else bad.push({ p, outcome });
-  }
 
-  for (const { p, outcome } of bad) {
-    const finding: Finding = { kind: outcome.kind, tier: p.tier, location: p.location, experiment: p.experiment, container: p.path, detail: outcome.detail };
-    summary.findings.push(finding);
-    const source = good.get(p.containerId) ?? (await goodCopyElsewhere(ctx, p));
-    let repairedBy: number | undefined;
-    if (source && !summary.interrupted) {
-      const [id] = ctx.store.planTransfers(jobId, [{ kind: 'repair', containerId: p.containerId, sourcePlacementId: source.placementId, destTier: p.tier, destStep: p.step, replacesPlacementId: p.placementId }]);
-      if (id !== undefined) {
-        await runner.run([ctx.store.transfer(id)]);
-        if (ctx.store.transfer(id).state === 'trimmed') {
-          repairedBy = id;
-          finding.repairedFrom = source.tier;
-          summary.repaired += 1;
+    for (const { p, outcome } of bad) {
+      const finding: Finding = { kind: outcome.kind, tier: p.tier, location: p.location, experiment: p.experiment, container: p.path, detail: outcome.detail };
+      summary.findings.push(finding);
+      const source = good.get(p.containerId) ?? (await goodCopyElsewhere(ctx, p));
+      let repairedBy: number | undefined;
+      if (source && !summary.interrupted) {
+        const [id] = ctx.store.planTransfers(jobId, [{ kind: 'repair', containerId: p.containerId, sourcePlacementId: source.placementId, destTier: p.tier, destStep: p.step, replacesPlacementId: p.placementId }]);
+        if (id !== undefined) {
+          await runner.run([ctx.store.transfer(id)]);
+          if (ctx.store.transfer(id).state === 'trimmed') {
+            repairedBy = id;
+            finding.repairedFrom = source.tier;
+            summary.repaired += 1;
+          }
+        }
+      }
+      if (repairedBy === undefined) summary.unrepairable += 1;
+      ctx.store.recordFinding(jobId, { tier: p.tier, kind: outcome.kind, containerId: p.containerId, placementId: p.placementId, location: p.location, detail: outcome.detail, repairedBy });
+    }
+
+    if (options.sample === undefined && !summary.interrupted) {
+      for (const tier of options.tier ? [options.tier] : ctx.tiers.names) {
+        const known = knownKeys(ctx, tier);
+        const driver = ctx.tiers.get(tier).driver;
+        for await (const o of driver.list(options.experiment ? `${options.experiment}/` : '')) {
+          if (known.has(o.key)) continue;
+          const detail = `${o.bytes} bytes that the catalog does not know (left alone: look before deleting it)`;
+          summary.findings.push({ kind: 'orphaned', tier, location: driver.locate(o.key), detail });
+          ctx.store.recordFinding(jobId, { tier, kind: 'orphaned', location: driver.locate(o.key), detail });
         }
       }
     }
-    if (repairedBy === undefined) summary.unrepairable += 1;
-    ctx.store.recordFinding(jobId, { tier: p.tier, kind: outcome.kind, containerId: p.containerId, placementId: p.placementId, location: p.location, detail: outcome.detail, repairedBy });
-  }
-
-  if (options.sample === undefined && !summary.interrupted) {
-    for (const tier of options.tier ? [options.tier] : ctx.tiers.names) {
-      const known = knownKeys(ctx, tier);
-      const driver = ctx.tiers.get(tier).driver;
-      for await (const o of driver.list(options.experiment ? `${options.experiment}/` : '')) {
-        if (known.has(o.key)) continue;
-        const detail = `${o.bytes} bytes that the catalog does not know (left alone: look before deleting it)`;
-        summary.findings.push({ kind: 'orphaned', tier, location: driver.locate(o.key), detail });
-        ctx.store.recordFinding(jobId, { tier, kind: 'orphaned', location: driver.locate(o.key), detail });
-      }
-    }
+  } catch (err) {
+    ctx.store.finishJob(jobId, 'failed', { checked: summary.checked, findings: summary.findings.length }, (err as Error).message);
+    throw err;
   }
   const state = summary.interrupted ? 'interrupted' : summary.findings.length > 0 ? 'failed' : 'complete';
   ctx.store.finishJob(jobId, state, { checked: summary.checked, findings: summary.findings.length, repaired: summary.repaired, unrepairable: summary.unrepairable });

@@ -4,6 +4,7 @@ import { withCatalog } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
 import { startProgress } from '../progress.ts';
+import { EXIT_PARTIAL } from '../exit-codes.ts';
 
 export interface IngestCliOptions {
   experiment: string;
@@ -15,8 +16,6 @@ export interface IngestCliOptions {
   json?: boolean;
 }
 
-/** Exit code of a run that recorded what it could but not every frame (unreadable files or frames, failed labels). */
-export const EXIT_PARTIAL = 3;
 
 export async function run(globals: GlobalOptions, files: string[], opts: IngestCliOptions, peakFinder: Partial<PeakFinderParams>): Promise<void> {
   const progress = startProgress('ingest', !opts.json && process.stderr.isTTY === true);

@@ -3,7 +3,7 @@ import { migrate, planMigration, type MigrateSummary } from '../../lifecycle/mig
 import { withLifecycle } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
-import { EXIT_PARTIAL } from './ingest.ts';
+import { EXIT_PARTIAL } from '../exit-codes.ts';
 
 export interface LifecycleCliOptions {
   dryRun?: boolean;
