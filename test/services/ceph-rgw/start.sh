@@ -43,6 +43,7 @@ cat >"$CEPH_CONF" <<CONF
 fsid = $fsid
 mon_host = $mon_addr
 public_addr = 127.0.0.1
+cluster_addr = 127.0.0.1
 ms_bind_ipv6 = false
 # A test cluster on loopback: no cephx. Daemons insist on 'secure' mode, which needs cephx,
 # unless crc is allowed too.
