@@ -59,8 +59,8 @@ export function countExpired(source: ReportSource, experimentId: number): { cont
 /**
  * Containers and bytes per tier over the placements that held data at `at` (an ISO time):
  * placed by then and not removed by then (`ended_at`: trimmed after a migration, or expired).
- * A copy past its planned end (`valid_until`) that no migration has moved yet still counts:
- * it is still there.
+ * Up to now a copy past its planned end (`valid_until`) that no job has moved yet still
+ * counts: it is still there. A time after now counts copies to their planned end.
  *
  * @example
  * currentTierUsage(catalog, exp.id, new Date().toISOString()) // [{ tier: 'hdd', containers: 1, bytes: 5123 }]
@@ -69,10 +69,11 @@ export function currentTierUsage(source: ReportSource, experimentId: number, at:
   return source.db
     .prepare(`SELECT p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
               FROM placements p JOIN containers c ON c.id = p.container_id
-              WHERE c.experiment_id = ? AND p.state IN ('active', 'verified', 'trimmed', 'expired')
-                AND p.valid_from <= ? AND (p.ended_at IS NULL OR p.ended_at > ?)
+              WHERE c.experiment_id = @id AND p.state IN ('active', 'verified', 'trimmed', 'expired')
+                AND p.valid_from <= @at AND (p.ended_at IS NULL OR p.ended_at > @at)
+                AND (@at <= @now OR p.valid_until IS NULL OR p.valid_until > @at)
               GROUP BY p.tier ORDER BY p.tier`)
-    .all(experimentId, at, at) as TierRow[];
+    .all({ id: experimentId, at, now: new Date().toISOString() }) as TierRow[];
 }
 
 /**

@@ -15,7 +15,8 @@ test('a new catalog has every table, WAL journaling and all migrations recorded'
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
   t.deepEqual(tables(catalog.db), [
-    'containers', 'cost_ledger', 'crystals', 'decisions', 'experiment_changes', 'experiments', 'frames', 'jobs', 'placements', 'policies', 'results', 'runs', 'schema_migrations',
+    'aggregates', 'containers', 'cost_ledger', 'crystals', 'decisions', 'deletions', 'experiment_changes', 'experiments', 'frames', 'jobs', 'placements', 'policies',
+    'recall_items', 'recalls', 'results', 'runs', 'schema_migrations', 'transfers', 'verify_findings',
   ]);
   t.is(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
   t.is(catalog.db.pragma('foreign_keys', { simple: true }), 1);
