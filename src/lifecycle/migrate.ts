@@ -1,7 +1,7 @@
 // A migration pass: every container whose lifecycle step has ended is copied to its next tier,
 // verified there by checksum, committed, and only then removed from where it was. Each step is
 // one catalog transaction, so a pass killed anywhere resumes on the next run.
-import type { Transfer } from '../catalog/lifecycle.ts';
+import { LEASE_MS, type Transfer } from '../catalog/lifecycle.ts';
 import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
 import type { OpenAggregate } from '../tiers/tape.ts';
@@ -56,6 +56,15 @@ export async function recoverAggregates(ctx: LifecycleContext): Promise<number> 
     if (ctx.store.liveMembers(agg.id) > 0) continue;
     await ctx.tiers.get(agg.tier).driver.delete(agg.name);
     ctx.store.markAggregateDeleted(agg.id);
+  }
+  // Multipart uploads a killed pass began: older than a lease, so no live process still sends them.
+  for (const name of ctx.tiers.names) {
+    const driver = ctx.tiers.get(name).driver as Partial<{ abortAbandonedUploads(olderThanMs: number): Promise<unknown[]> }>;
+    try {
+      await driver.abortAbandonedUploads?.(LEASE_MS);
+    } catch (err) {
+      ctx.onStatus?.(`could not clean up old uploads on ${name}: ${(err as Error).message}`);
+    }
   }
   return n;
 }
