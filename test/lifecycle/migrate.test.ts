@@ -202,3 +202,34 @@ test('recall of frames spread over three tape aggregates reads each aggregate on
   t.is(one.tapeReads.length, 1);
   t.is(one.tapeReads[0].bytes, query<{ bytes: number }>(a, 'SELECT bytes FROM containers WHERE id = ?', kept[0].container_id)[0].bytes, 'one container recalled by reading only its range');
 });
+
+test('a full file system (a small tmpfs) pauses migration: what fits moves, the rest waits with its source kept, and resumes once there is room', async (t) => {
+  if (process.getuid?.() !== 0) return t.fail('mounting a small tmpfs needs root (CI runs as root)');
+  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: POLICY, runs: 2 });
+  const containers = query<{ path: string; bytes: number }>(a, 'SELECT path, bytes FROM containers ORDER BY id');
+  const total = containers.reduce((n, c) => n + c.bytes, 0);
+  const mount = join(a.dir, 'small-tape');
+  mkdirSync(mount);
+  // Room for about half of the containers.
+  const size = Math.ceil((total / 2 + 64 * 1024) / 4096) * 4096;
+  spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mount]);
+  t.teardown(() => spawnSync('umount', ['-l', mount]));
+  writeFileSync(join(a.data, 'facility.yaml'), facilityYaml(DEFAULT_TIERS.replace('path: tiers/tape', `path: ${mount}`)));
+  const asOf = later(1.5 * HOUR_MS);
+  const r = a.cli('migrate', '--as-of', asOf, '--json');
+  t.is(r.code, 3, r.stderr);
+  const s = JSON.parse(r.stdout) as MigrateJson;
+  t.true(s.moved.containers > 0 && s.moved.containers < containers.length, `${s.moved.containers} of ${containers.length} fit`);
+  t.is(s.paused.length, 1);
+  t.like(s.paused[0], { tier: 'tape' });
+  t.is(s.paused[0].bytesNeeded, containers.slice(s.moved.containers).reduce((n, c) => n + c.bytes, 0));
+  t.is(files(join(a.data, 'tiers/hdd')).length, containers.length - s.moved.containers, 'the paused containers are still on hdd');
+  t.deepEqual(files(mount).filter((f) => f.endsWith('.partial')), [], 'no partial aggregate is left');
+  t.is(a.cli('verify').code, 0);
+
+  spawnSync('mount', ['-o', `remount,size=${4 * size}`, mount]);
+  const resumed = a.json<MigrateJson & { resumed: number }>('migrate', '--as-of', asOf);
+  t.is(resumed.moved.containers, containers.length - s.moved.containers);
+  t.deepEqual(files(join(a.data, 'tiers/hdd')), []);
+  t.is(a.cli('verify').code, 0);
+});
