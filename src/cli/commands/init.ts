@@ -9,7 +9,8 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean }): Pro
   const dataDir = resolve(globals.dataDir);
   const { configFile, createdConfig } = initDataDir(dataDir);
   const result = await withCatalog(globals, (facility) => {
-    const tiers = Object.keys(facility.config.tiers).map((tier) => {
+    // Folders for the tiers that have one (S3 tiers keep their objects in a bucket).
+    const tiers = Object.entries(facility.config.tiers).filter(([, t]) => t.kind !== 's3' && t.path !== undefined).map(([tier]) => {
       mkdirSync(facility.tierPath(tier), { recursive: true });
       return { tier, path: facility.tierPath(tier) };
     });
