@@ -87,13 +87,10 @@ test('NPC Eiger 4M: fs/ss bad regions mark exactly their pixels', (t) => {
   t.is(m.bad[at(m, 5, 551)], 0);
 });
 
-test('JUNGFRAU 16M: panel-bound bad regions, 16.9 M pixels built fast', (t) => {
+// Timing is the bench's business: on a loaded CI machine a time limit here only fails at random.
+test('JUNGFRAU 16M: panel-bound bad regions over 16.9 M pixels', (t) => {
   const g = readGeometry(`${DATA}/geometry/crystfel_doc_jf-swissfel-16M.geom`);
-  const start = performance.now();
   const m = buildPixelMap(g);
-  const ms = performance.now() - start;
-  t.log(`${m.width} x ${m.height} map in ${ms.toFixed(0)} ms`);
-  t.true(ms < 1500);
   t.is(m.width * m.height, 1030 * 16448);
   t.is(count(m.panel, (p) => p < 0), 0);
   const sizes = [[890, 1029, 7710, 7770], [957, 1029, 6050, 6167], [0, 135, 6631, 6681], [0, 60, 8224, 8351]];
