@@ -1,7 +1,7 @@
 // Migration to S3 tiers on a real Ceph RGW: a tape tier whose aggregates go to a bucket, and an
 // endpoint that goes away in the middle of a pass.
 import test from 'ava';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,10 +58,11 @@ test('a tape tier on S3: aggregates are uploaded with their storage class, verif
   t.is(sha256(join(a.dir, 'back', containers[0].path)), containers[0].sha256);
   const verify = await run(['--data-dir', a.data, 'verify']);
   t.is(verify.code, 0, verify.stdout + verify.stderr);
+
 });
 
 test('the S3 endpoint going away mid-pass: retries, then failed moves with a clear message and every source copy kept; the next pass completes', async (t) => {
-  const { bucket } = await freshBucket(t);
+  const { bucket, client } = await freshBucket(t);
   // Slow answers, so the pass is still uploading when the endpoint goes.
   const proxy = await TcpProxy.start(process.env.S3_ENDPOINT!, { responseDelayMs: 40 });
   t.teardown(() => proxy.close());
@@ -94,4 +95,18 @@ test('the S3 endpoint going away mid-pass: retries, then failed moves with a cle
   t.deepEqual(h5Files(join(a.data, 'tiers/hdd')), []);
   const verify = await run(['--data-dir', a.data, 'verify']);
   t.is(verify.code, 0, verify.stdout + verify.stderr);
+
+  // Altered behind sxarchive's back (metadata kept): recall refuses it, verify reports it.
+  const [victim] = query<{ path: string }>(a, "SELECT c.path FROM containers c JOIN placements p ON p.container_id = c.id WHERE p.tier = 's3' AND p.state = 'verified' LIMIT 1");
+  const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: victim.path }));
+  await client.send(new PutObjectCommand({ Bucket: bucket, Key: victim.path, Body: Buffer.from('not the container'), Metadata: head.Metadata }));
+  const bad = await run(['--data-dir', a.data, 'verify', '--json']);
+  t.is(bad.code, 1);
+  const found = JSON.parse(bad.stdout) as { findings: { kind: string; container: string; tier: string }[] };
+  t.deepEqual(found.findings.map((f) => [f.kind, f.tier, f.container]), [['corrupt', 's3', victim.path]]);
+  const frame = query<{ id: number }>(a, 'SELECT d.frame_id AS id FROM decisions d JOIN containers c ON c.id = d.container_id WHERE c.path = ? LIMIT 1', victim.path)[0].id;
+  const refused = await run(['--data-dir', a.data, 'recall', 'lyso', '--frames', String(frame), '--to', join(a.dir, 'bad')]);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /SHA-256/);
+  t.false(existsSync(join(a.dir, 'bad', victim.path)), 'no bad file handed over');
 });
