@@ -182,11 +182,12 @@ rules:
     keep: [{ product: binned, factor: 2, lifecycle: [hdd: 1y] }]
   - name: rest
     keep: []
-gate: { results: indexing, timeout: 2s, on_timeout: unindexed }
+gate: { results: indexing, timeout: 8s, on_timeout: unindexed }
 `);
+  // A timeout long enough that every frame still waits when the input ends, on a loaded machine too.
   const r = sxarchive(['--data-dir', data, 'ingest', run.out, '--experiment', 'g', '--geometry', run.geometryOut!, '--policy', gated]);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stderr, new RegExp(`ingest: waiting for the indexing results of ${run.hits} frame\\(s\\) \\(import-stream writes them\\), at most [12] s more`));
+  t.regex(r.stderr, new RegExp(`ingest: waiting for the indexing results of ${run.hits} frame\\(s\\) \\(import-stream writes them\\), at most [1-8] s more`));
   t.regex(r.stdout, new RegExp(`${run.hits} frame\\(s\\) had no indexing result in time and took the gate's on_timeout rule`));
   t.true(readdirSync(join(data, 'tiers', 'hdd', 'g', 'run-0001')).some((f) => f.startsWith('binned-')));
 });
