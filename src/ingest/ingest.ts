@@ -161,7 +161,10 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
         if (batch.size >= maxFrames) await batch.flush();
       }
     }
-    while (window.length > 0) await batch.add(window.shift()!);
+    while (window.length > 0) {
+      await batch.add(window.shift()!);
+      if (batch.size >= maxFrames) await batch.flush();
+    }
     await batch.drainPending(() => {
       const w = batch.waiting;
       if (w) options.onStatus?.(`waiting for the indexing results of ${w.frames} frame(s) (import-stream writes them), at most ${secondsLeft(w.until)} s more`);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { loadFacility } from '../../src/config/facility.ts';
@@ -164,4 +164,24 @@ test('a results-gated policy holds hits until their indexing result arrives, or 
   t.deepEqual(result.rules, { indexed: 2, unindexed: 4 });
   const kept = catalog.db.prepare("SELECT f.event, f.indexed FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.product = 'raw' ORDER BY f.event").all();
   t.deepEqual(kept, [{ event: '//1', indexed: 1 }, { event: '//4', indexed: 1 }]);
+});
+
+test('containers hold at most max_frames frames, the last frames of the input too', async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  const run = await simulate({ detector: 'tiny', frames: 7, hitRate: 0.5, seed: 12, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
+  mkdirSync(data);
+  writeFileSync(join(data, 'facility.yaml'), `facility: local
+currency: EUR
+tiers:
+  hdd: { kind: filesystem, path: tiers/hdd, price_per_tb_year: 10 }
+containers: { max_frames: 2 }
+ingest: { tier: hdd, policy: keep-all }
+beamtime_price_per_hour: 2000
+`);
+  const facility = loadFacility(data);
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const result = await ingest({ files: [run.out], experiment: { name: 'sizes' }, geometryFile: run.geometryOut, facility, catalog });
+  t.deepEqual(result.containers.map((c) => c.frames), [2, 2, 2, 1]);
 });
