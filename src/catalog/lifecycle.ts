@@ -205,7 +205,7 @@ export class LifecycleCatalog {
    * Records planned transfers in one transaction. A container that has an unfinished transfer
    * already gets no second one (the unique index); returns the ids of those recorded.
    */
-  planTransfers(jobId: number, items: { kind: TransferKind; containerId: number; sourcePlacementId: number; destTier: string; destStep: number; replacesPlacementId?: number }[]): number[] {
+  planTransfers(jobId: number | null, items: { kind: TransferKind; containerId: number; sourcePlacementId: number; destTier: string; destStep: number; replacesPlacementId?: number }[]): number[] {
     const insert = this.db.prepare(`INSERT OR IGNORE INTO transfers (job_id, kind, container_id, source_placement_id, dest_tier, dest_step, replaces_placement_id, state, created_at, updated_at)
                                     VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)`);
     return this.db.transaction(() => {
@@ -217,6 +217,11 @@ export class LifecycleCatalog {
       }
       return ids;
     }).immediate();
+  }
+
+  /** The container's most recent transfer: its state and reason. */
+  lastTransfer(containerId: number): { state: TransferState; reason: string | null } | undefined {
+    return this.db.prepare('SELECT state, reason FROM transfers WHERE container_id = ? ORDER BY id DESC LIMIT 1').get(containerId) as { state: TransferState; reason: string | null } | undefined;
   }
 
   /**

@@ -5,9 +5,9 @@ import { LEASE_MS, type Transfer } from '../catalog/lifecycle.ts';
 import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
 import type { OpenAggregate } from '../tiers/tape.ts';
-import { TierFullError } from '../tiers/types.ts';
+import { ChecksumError, TierFullError } from '../tiers/types.ts';
 import { digestCopy, isNoSpace, localCopy, type LifecycleContext } from './context.ts';
-import { containerLifecycle, planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
+import { CORRUPT_SOURCE_REASON as CORRUPT_SOURCE, containerLifecycle, planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
 import { stepEnd } from './schedule.ts';
 
 export interface PausedTier {
@@ -99,11 +99,15 @@ export class TransferRunner {
     this.summary = summary;
   }
 
+  /** Transfers planned again during the run (the good members of an aggregate dropped for a corrupt one). */
+  private readonly again: Transfer[] = [];
+
   async run(transfers: Transfer[]): Promise<void> {
     this.total = transfers.reduce((n, t) => n + (this.ctx.store.placement(t.sourcePlacementId)?.bytes ?? 0), 0);
     this.ctx.onProgress?.(0, this.total);
+    const queue = [...transfers];
     try {
-      for (const t of transfers) {
+      for (let t = queue.shift(); t !== undefined; t = queue.shift() ?? this.again.shift()) {
         if (this.ctx.signal?.aborted) {
           this.summary.interrupted = true;
           break;
@@ -209,11 +213,22 @@ export class TransferRunner {
       const member = await agg.writer.add({ key: source.path, file: local.file, sha256: source.sha256, bytes: source.bytes, experiment: source.experiment });
       this.ctx.store.setMemberOffset(placementId, member.offset);
     } catch (err) {
-      // A broken aggregate is dropped whole; its members go back to planned on the next pass.
+      // A broken aggregate is dropped whole; its members' sources were never touched.
       this.open.delete(t.destTier);
       await agg.writer.abort();
-      this.ctx.store.failAggregate(agg.id, (err as Error).message);
-      throw err;
+      if (!(err instanceof ChecksumError)) {
+        this.ctx.store.failAggregate(agg.id, (err as Error).message);
+        throw err;
+      }
+      // The source copy is not what the catalog says: that container is held for verify (which
+      // repairs it from another copy, if there is one); the good members go into a new aggregate now.
+      const reason = `${CORRUPT_SOURCE}: ${err.message}; run sxarchive verify`;
+      this.ctx.store.fail(t.id, reason);
+      this.ctx.store.failAggregate(agg.id, `dropped: ${source.path} was corrupt on ${source.tier}`);
+      this.summary.failed.push({ path: source.path, tier: t.destTier, reason });
+      const ids = this.ctx.store.planTransfers(t.jobId, agg.members.map((m) => ({ kind: m.kind, containerId: m.containerId, sourcePlacementId: m.sourcePlacementId, destTier: m.destTier, destStep: m.destStep })));
+      for (const id of ids) if (this.ctx.store.takeLease('transfers', id, this.ctx.owner, this.ctx.isAlive)) this.again.push(this.ctx.store.transfer(id));
+      return;
     } finally {
       await local.done();
     }
@@ -293,6 +308,7 @@ export class TransferRunner {
     }
   }
 }
+
 
 /** Headers, padding and the manifest a member adds to an aggregate beyond its own bytes. */
 const TAR_OVERHEAD = 64 * 1024;

@@ -99,6 +99,9 @@ export function containerLifecycle(store: Pick<LifecycleCatalog, 'containerRules
   return { lifecycle: [...found.values()][0], policy, rules: names };
 }
 
+/** The reason a transfer fails with when its source copy does not match its checksum (migrate.ts's CORRUPT_SOURCE). */
+export const CORRUPT_SOURCE_REASON = 'source copy corrupt';
+
 const day = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString()).slice(0, 10);
 
 /**
@@ -123,6 +126,11 @@ export function planLifecycle(store: LifecycleCatalog, facility: FacilityConfig,
   for (const placements of byContainer.values()) {
     const first = placements[0];
     if (busy.has(first.containerId)) continue;
+    const last = store.lastTransfer(first.containerId);
+    if (options.kind === 'migrate' && last?.state === 'failed' && last.reason?.startsWith(CORRUPT_SOURCE_REASON)) {
+      plan.held.push({ containerId: first.containerId, experiment: first.experiment, path: first.path, tier: first.tier, why: `${last.reason} (it moves again once verify has repaired it)` });
+      continue;
+    }
     const known = containerLifecycle(store, facility, first);
     if (!known.lifecycle) {
       plan.held.push({ containerId: first.containerId, experiment: first.experiment, path: first.path, tier: first.tier, why: `lifecycle unknown: ${known.problem}; kept where it is` });

@@ -233,3 +233,28 @@ test('a full file system (a small tmpfs) pauses migration: what fits moves, the 
   t.deepEqual(files(join(a.data, 'tiers/hdd')), []);
   t.is(a.cli('verify').code, 0);
 });
+
+test('a corrupt source copy is held for verify: the other containers of its aggregate still go to tape in the same pass', async (t) => {
+  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: POLICY, runs: 2 });
+  const containers = query<{ path: string; sha256: string }>(a, 'SELECT path, sha256 FROM containers ORDER BY id');
+  const victim = containers[1];
+  const file = join(a.data, 'tiers/hdd', victim.path);
+  const bytes = readFileSync(file);
+  bytes[bytes.length >> 1] ^= 0xff; // same size, other bytes: found only by the checksum
+  writeFileSync(file, bytes);
+  const asOf = later(1.5 * HOUR_MS);
+  const r = a.cli('migrate', '--as-of', asOf, '--json');
+  t.is(r.code, 1, r.stderr);
+  const s = JSON.parse(r.stdout) as Omit<MigrateJson, "failed"> & { failed: { path: string; reason: string }[] };
+  t.is(s.moved.containers, containers.length - 1, 'every other container moved');
+  t.deepEqual(s.failed.map((f) => f.path), [victim.path]);
+  t.regex(s.failed[0].reason, /^source copy corrupt: .*run sxarchive verify$/);
+  t.deepEqual(files(join(a.data, 'tiers/hdd')), [victim.path], 'the corrupt copy stays where it is');
+  t.deepEqual(files(join(a.data, 'tiers/tape')).filter((f) => f.endsWith('.partial')), []);
+  const again = a.cli('migrate', '--as-of', asOf);
+  t.is(again.code, 0);
+  t.regex(again.stderr, new RegExp(`held: ${victim.path.replaceAll('.', '\\.')} on hdd: source copy corrupt: .*\\(it moves again once verify has repaired it\\)`));
+  const v = a.cli('verify', '--json');
+  t.is(v.code, 1);
+  t.deepEqual((JSON.parse(v.stdout) as { findings: { kind: string; container: string }[] }).findings.map((f) => [f.kind, f.container]), [['corrupt', victim.path]]);
+});
