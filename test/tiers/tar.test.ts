@@ -15,7 +15,8 @@ import { tempDir } from '../helpers/tmp.ts';
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 function gnuTar(...args: string[]): string {
-  const r = spawnSync('tar', args, { encoding: 'utf8' });
+  // In the C locale GNU tar prints non-ASCII names as octal escapes; CI machines may set no locale.
+  const r = spawnSync('tar', args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
   if (r.status !== 0 || r.stderr !== '') throw new Error(`tar ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
