@@ -1,6 +1,6 @@
 // A tier on a local or mounted file system (hdd, ssd; also a tape tier's LTFS mount point).
 import { createReadStream, createWriteStream, statfsSync } from 'node:fs';
-import { mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, open, opendir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -38,6 +38,21 @@ export function fileSystemFree(path: string): number | undefined {
 }
 
 /**
+ * Copies a local file by the kernel (fs.copyFile: copy_file_range, else sendfile), never through
+ * this process's buffers: on a busy machine that is over twice the speed of a read/write stream
+ * pipeline. A copy cannot be stopped part way, so `signal` is honoured once it returns, and
+ * progress is reported once, at the end.
+ */
+async function copyLocalFile(from: string, tmp: string, options: TransferOptions): Promise<void> {
+  options.signal?.throwIfAborted();
+  // copyFile opens an existing file for writing, and a killed copy may have left a read-only one (it takes the source's mode).
+  await rm(tmp, { force: true });
+  await copyFile(from, tmp);
+  options.signal?.throwIfAborted();
+  options.onProgress?.((await stat(tmp)).size);
+}
+
+/**
  * Copies `from` to `to` through the partial name: the bytes are written, fsynced, renamed into
  * place and the folder fsynced, so `to` is complete or absent after any crash.
  */
@@ -45,15 +60,18 @@ export async function copyFileDurably(from: string | Readable, to: string, optio
   await mkdir(dirname(to), { recursive: true });
   const tmp = partialPath(to);
   try {
-    const source = typeof from === 'string' ? createReadStream(from, { highWaterMark: 4 << 20 }) : from;
-    let done = 0;
-    if (options.onProgress) {
-      source.on('data', (chunk: Buffer) => {
-        done += chunk.length;
-        options.onProgress!(done);
-      });
+    if (typeof from === 'string') {
+      await copyLocalFile(from, tmp, options);
+    } else {
+      let done = 0;
+      if (options.onProgress) {
+        from.on('data', (chunk: Buffer) => {
+          done += chunk.length;
+          options.onProgress!(done);
+        });
+      }
+      await pipeline(from, createWriteStream(tmp), { signal: options.signal });
     }
-    await pipeline(source, createWriteStream(tmp), { signal: options.signal });
     await fsyncPath(tmp);
     await rename(tmp, to);
     await fsyncPath(dirname(to));
