@@ -1,23 +1,11 @@
 import test from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { FilesystemTier, partialPath } from '../../src/tiers/filesystem.ts';
 import { TierFullError } from '../../src/tiers/types.ts';
+import { readAll, writeRandom } from '../helpers/bytes.ts';
 import { tempDir } from '../helpers/tmp.ts';
-
-function writeRandom(path: string, bytes: number): { bytes: Buffer; sha256: string } {
-  const data = randomBytes(bytes);
-  writeFileSync(path, data);
-  return { bytes: data, sha256: createHash('sha256').update(data).digest('hex') };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function keys(tier: FilesystemTier, prefix?: string): Promise<string[]> {
   const found: string[] = [];

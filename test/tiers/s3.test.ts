@@ -7,28 +7,17 @@ import dc from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import { isSxError } from '../../src/errors.ts';
 import { partialPath } from '../../src/tiers/filesystem.ts';
 import { restoreStateOf, S3Tier } from '../../src/tiers/s3.ts';
 import { ChecksumError, TierFullError } from '../../src/tiers/types.ts';
 import { freshBucket, targetConfig, TcpProxy } from '../helpers/s3.ts';
+import { readAll, writeRandom } from '../helpers/bytes.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const MiB = 2 ** 20;
 
-function writeRandom(path: string, bytes: number): { bytes: Buffer; sha256: string } {
-  const data = randomBytes(bytes);
-  writeFileSync(path, data);
-  return { bytes: data, sha256: createHash('sha256').update(data).digest('hex') };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** UploadPart requests to `bucket` seen by Node's HTTP client, and how many were in flight at once. */
 function watchParts(bucket: string): { parts: number; mostAtOnce: number; stop: () => void } {
