@@ -1,7 +1,7 @@
 // An expiry pass: the data of containers whose whole lifecycle has ended is deleted. Labels and
 // decisions stay in the catalog, with a record of what was deleted, when, and by which rule.
 import { SxError } from '../errors.ts';
-import type { LifecycleContext } from './context.ts';
+import { dropAggregateIfEmpty, type LifecycleContext } from './context.ts';
 import { planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
 
 export interface ExpireSummary {
@@ -63,10 +63,7 @@ export async function expire(ctx: LifecycleContext, options: ExpireOptions): Pro
           if (tier.kind !== 'tape') await tier.driver.delete(placement.path);
         }
         ctx.store.markDeleted(d.id);
-        if (placement?.aggregateId != null && placement.aggregateName !== null && ctx.store.liveMembers(placement.aggregateId) === 0) {
-          await ctx.tiers.get(placement.tier).driver.delete(placement.aggregateName);
-          ctx.store.markAggregateDeleted(placement.aggregateId);
-        }
+        if (placement?.aggregateId != null && placement.aggregateName !== null) await dropAggregateIfEmpty(ctx, { id: placement.aggregateId, name: placement.aggregateName, tier: placement.tier });
         summary.deleted.containers += 1;
         summary.deleted.bytes += d.bytes;
       } catch (err) {

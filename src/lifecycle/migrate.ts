@@ -6,7 +6,7 @@ import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
 import type { OpenAggregate } from '../tiers/tape.ts';
 import { ChecksumError, TierFullError } from '../tiers/types.ts';
-import { digestCopy, isNoSpace, localCopy, type LifecycleContext } from './context.ts';
+import { digestCopy, dropAggregateIfEmpty, isNoSpace, localCopy, type LifecycleContext } from './context.ts';
 import { CORRUPT_SOURCE_REASON as CORRUPT_SOURCE, containerLifecycle, planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
 import { stepEnd } from './schedule.ts';
 
@@ -52,11 +52,7 @@ export async function recoverAggregates(ctx: LifecycleContext): Promise<number> 
     n += 1;
   }
   // Closed aggregates none of whose members hold data any more (a pass died after trimming the last).
-  for (const agg of ctx.store.aggregates({ state: 'closed' })) {
-    if (ctx.store.liveMembers(agg.id) > 0) continue;
-    await ctx.tiers.get(agg.tier).driver.delete(agg.name);
-    ctx.store.markAggregateDeleted(agg.id);
-  }
+  for (const agg of ctx.store.aggregates({ state: 'closed' })) await dropAggregateIfEmpty(ctx, agg);
   // Multipart uploads a killed pass began: older than a lease, so no live process still sends them.
   for (const name of ctx.tiers.names) {
     const driver = ctx.tiers.get(name).driver as Partial<{ abortAbandonedUploads(olderThanMs: number): Promise<unknown[]> }>;
@@ -302,10 +298,7 @@ export class TransferRunner {
     const tier = this.ctx.tiers.get(gone.tier);
     if (t.kind === 'migrate' && tier.kind !== 'tape') await tier.driver.delete(gone.path);
     this.ctx.store.trimmed(t.id);
-    if (gone.aggregateId !== null && gone.aggregateName !== null && this.ctx.store.liveMembers(gone.aggregateId) === 0) {
-      await tier.driver.delete(gone.aggregateName);
-      this.ctx.store.markAggregateDeleted(gone.aggregateId);
-    }
+    if (gone.aggregateId !== null && gone.aggregateName !== null) await dropAggregateIfEmpty(this.ctx, { id: gone.aggregateId, name: gone.aggregateName, tier: gone.tier });
   }
 }
 

@@ -5,6 +5,7 @@ import type { LifecycleSpan } from '../catalog/types.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { findRule } from '../policy/engine.ts';
 import { validatePolicy } from '../policy/load.ts';
+import { cheapestToRead } from './context.ts';
 import { describeLifecycle, isEnded, positionAt } from './schedule.ts';
 
 export interface PlannedMove {
@@ -60,9 +61,6 @@ export interface PlanOptions {
   /** Which work to plan: tier moves (migrate) or deletions at a lifecycle's end (expire). */
   kind: 'migrate' | 'expire';
 }
-
-/** Reading a copy costs least from a file system, then S3, then tape. */
-const READ_ORDER: Record<string, number> = { filesystem: 0, s3: 1, tape: 2 };
 
 export interface ContainerLifecycle {
   lifecycle?: LifecycleSpan[];
@@ -156,7 +154,7 @@ export function planLifecycle(store: LifecycleCatalog, facility: FacilityConfig,
       continue;
     }
     if (options.kind !== 'migrate' || placements.some((p) => p.tier === state.tier)) continue;
-    const from = [...placements].sort((a, b) => (READ_ORDER[facility.tiers[a.tier]?.kind] ?? 9) - (READ_ORDER[facility.tiers[b.tier]?.kind] ?? 9))[0];
+    const from = cheapestToRead(placements, (tier) => facility.tiers[tier]?.kind)[0];
     const staged = from.tier !== lifecycle[from.step]?.tier;
     const due = staged ? first.createdAt : (state.from.toISOString());
     const why = staged

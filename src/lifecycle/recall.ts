@@ -5,13 +5,12 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import type { KeptFrame, LivePlacement } from '../catalog/lifecycle.ts';
 import { SxError } from '../errors.ts';
 import { fsyncPath, partialPath } from '../tiers/filesystem.ts';
 import { ChecksumError } from '../tiers/types.ts';
-import { openCopy, type LifecycleContext } from './context.ts';
+import { cheapestToRead, openCopy, writeChecked, type LifecycleContext } from './context.ts';
 
 export interface RecallOptions {
   experiment: string;
@@ -38,8 +37,6 @@ export interface RecallSummary {
   restoring: string[];
 }
 
-const READ_ORDER: Record<string, number> = { filesystem: 0, s3: 1, tape: 2 };
-
 /** Which kept frames `--frames` names (all, without it). */
 export function selectFrames(kept: KeptFrame[], list: string | undefined): { selected: KeptFrame[]; unmatched: string[] } {
   if (list === undefined) return { selected: kept, unmatched: [] };
@@ -63,24 +60,6 @@ export function selectFrames(kept: KeptFrame[], list: string | undefined): { sel
   const found = new Set(selected.map((f) => f.frameId));
   const unmatched = [...[...ids].filter((id) => !found.has(id)).map(String), ...named.filter((n) => !selected.some((f) => matchesName(f, n)))];
   return { selected, unmatched };
-}
-
-/** Writes a stream to `file` through its partial name, checking length and SHA-256 before the rename. */
-async function deliver(source: Readable, file: string, expected: { bytes: number; sha256: string }, what: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = partialPath(file);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  try {
-    await pipeline(source, new Transform({ transform(chunk: Buffer, _e, next) { hash.update(chunk); bytes += chunk.length; next(null, chunk); } }), createWriteStream(tmp));
-    const sha256 = hash.digest('hex');
-    if (sha256 !== expected.sha256 || bytes !== expected.bytes) throw new ChecksumError(`${what} read back as ${bytes} bytes with SHA-256 ${sha256}; the catalog has ${expected.bytes} bytes, ${expected.sha256}`);
-    await fsyncPath(tmp);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 /** Splits one sequential read of an aggregate span into its members' files, in offset order. */
@@ -155,7 +134,7 @@ export async function recall(ctx: LifecycleContext, options: RecallOptions): Pro
   const summary: RecallSummary = { jobId: 0, recall: 0, resumed: false, dest, list: join(dest, `${options.experiment}.lst`), frames: 0, containers: [], tapeReads: [], unavailable: [], restoring: [] };
   const copies = new Map<number, LivePlacement>();
   for (const id of containerIds) {
-    const live = ctx.store.livePlacements({ containerId: id }).sort((a, b) => (READ_ORDER[ctx.tiers.get(a.tier).kind] ?? 9) - (READ_ORDER[ctx.tiers.get(b.tier).kind] ?? 9));
+    const live = cheapestToRead(ctx.store.livePlacements({ containerId: id }), (tier) => ctx.tiers.get(tier).kind);
     if (live.length > 0) copies.set(id, live[0]);
   }
   for (const f of selected) {
@@ -192,7 +171,7 @@ export async function recall(ctx: LifecycleContext, options: RecallOptions): Pro
       continue;
     }
     if (ctx.signal?.aborted) break;
-    await deliver(await openCopy(ctx.tiers, p), fileOf(p), p, `tier ${p.tier}: ${p.path}`);
+    await writeChecked(await openCopy(ctx.tiers, p), fileOf(p), p, `tier ${p.tier}: ${p.path}`);
     ctx.store.setRecallItem(item.id, 'delivered', undefined, p.placementId);
     done += p.bytes;
     ctx.onProgress?.(done, total);

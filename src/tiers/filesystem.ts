@@ -109,9 +109,10 @@ export class FilesystemTier implements TierDriver {
     const to = this.locate(key);
     const { size } = await stat(file);
     const existing = (await this.stat(key))?.bytes ?? 0;
-    const space = await this.space();
+    // Without a quota the file system's free space is the whole answer: no listing of the tier per copy.
+    const space = this.capacity === undefined ? { freeBytes: fileSystemFree(this.root) } : await this.space();
     if (space.freeBytes !== undefined && size - existing > space.freeBytes) {
-      const limit = space.capacityBytes !== undefined ? `capacity ${formatBytes(space.capacityBytes)}, ` : '';
+      const limit = this.capacity !== undefined ? `capacity ${formatBytes(this.capacity)}, ` : '';
       throw new TierFullError(this.name, size, space.freeBytes, `tier ${this.name} (${this.root}) is full: ${key} needs ${formatBytes(size)}, ${limit}${formatBytes(space.freeBytes)} free`);
     }
     await copyFileDurably(file, to, options);
