@@ -239,6 +239,15 @@ export class LifecycleCatalog {
     }).immediate();
   }
 
+  /** Extends the leases `owner` holds on these rows by another LEASE_MS (a copy longer than a lease keeps its work). */
+  renewLeases(table: 'transfers' | 'deletions', ids: Iterable<number>, owner: string): void {
+    const until = new Date(Date.now() + LEASE_MS).toISOString();
+    const renew = this.db.prepare(`UPDATE ${table} SET lease_until = ? WHERE id = ? AND lease_owner = ?`);
+    this.db.transaction(() => {
+      for (const id of ids) renew.run(until, id, owner);
+    })();
+  }
+
   releaseLease(table: 'transfers' | 'deletions', id: number): void {
     this.db.prepare(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL WHERE id = ?`).run(id);
   }

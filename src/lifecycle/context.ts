@@ -44,8 +44,13 @@ export async function openCopy(tiers: Tiers, p: Pick<LivePlacement, 'tier' | 'pa
   return tier.driver.read(p.path);
 }
 
-/** SHA-256 (hex) and length of a copy as its tier returns it. */
+/** SHA-256 (hex) and length of a copy as its tier returns it: by the tier where it can (local files, on the hashing threads), else from a read stream. */
 export async function digestCopy(tiers: Tiers, p: Pick<LivePlacement, 'tier' | 'path' | 'bytes' | 'aggregateName' | 'memberOffset'>, onBytes?: (n: number) => void): Promise<{ sha256: string; bytes: number }> {
+  const tier = tiers.get(p.tier);
+  if (tier.driver.digest) {
+    if (tier.kind !== 'tape') return tier.driver.digest(p.path, undefined, onBytes);
+    if (p.aggregateName !== null && p.memberOffset !== null) return tier.driver.digest(p.aggregateName, { offset: p.memberOffset, length: p.bytes }, onBytes);
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   const stream = await openCopy(tiers, p);

@@ -87,6 +87,8 @@ export class TransferRunner {
   private readonly free = new Map<string, number | undefined>();
   private readonly full = new Map<string, PausedTier>();
   private readonly open = new Map<string, OpenTapeAggregate>();
+  private readonly turns = new Map<string, Promise<unknown>>();
+  private readonly leased = new Set<number>();
   private done = 0;
   private total = 0;
 
@@ -102,18 +104,32 @@ export class TransferRunner {
     this.total = transfers.reduce((n, t) => n + (this.ctx.store.placement(t.sourcePlacementId)?.bytes ?? 0), 0);
     this.ctx.onProgress?.(0, this.total);
     const queue = [...transfers];
-    try {
-      for (let t = queue.shift(); t !== undefined; t = queue.shift() ?? this.again.shift()) {
+    const lane = async () => {
+      for (let t = queue.shift() ?? this.again.shift(); t !== undefined; t = queue.shift() ?? this.again.shift()) {
         if (this.ctx.signal?.aborted) {
           this.summary.interrupted = true;
-          break;
+          return;
         }
         if (!this.ctx.store.takeLease('transfers', t.id, this.ctx.owner, this.ctx.isAlive)) continue;
+        this.leased.add(t.id);
         await this.step(this.ctx.store.transfer(t.id));
       }
+    };
+    // Leases last LEASE_MS; a pass holds its transfers' (a tape member's until its aggregate closes) for as long as it runs.
+    const renewal = setInterval(() => this.ctx.store.renewLeases('transfers', this.leased, this.ctx.owner), LEASE_MS / 3);
+    renewal.unref();
+    try {
+      // Every lane finishes its step before the aggregates close, even when another failed.
+      const lanes = await Promise.allSettled(Array.from({ length: LANES }, lane));
+      const failed = lanes.find((l) => l.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       // The end of a pass closes every aggregate it began, so it leaves only complete tar files.
-      for (const tier of [...this.open.keys()]) await this.closeAggregate(tier);
+      try {
+        for (const tier of [...this.open.keys()]) await this.closeAggregate(tier);
+      } finally {
+        clearInterval(renewal);
+      }
     }
   }
 
@@ -126,18 +142,28 @@ export class TransferRunner {
       if (t.state === 'planned' || t.state === 'paused' || t.state === 'copying') {
         if (source.stateNow !== 'active' && source.stateNow !== 'verified') return this.ctx.store.fail(t.id, `its source copy on ${source.tier} is ${source.stateNow}`);
         if (this.full.has(t.destTier)) return this.pauseForRoom(t, bytes);
-        if (!(await this.hasRoom(t.destTier, bytes))) return this.pauseForRoom(t, bytes);
-        if (tier.kind === 'tape') return await this.addToAggregate(t, source);
-        const location = tier.driver.locate(source.path);
-        this.ctx.store.startCopy(t.id, { tier: t.destTier, location, step: t.destStep });
-        const local = await localCopy(this.ctx, source);
-        try {
-          await tier.driver.put(source.path, local.file, { sha256: source.sha256, signal: this.ctx.signal, onProgress: (n) => this.ctx.onProgress?.(this.done + n, this.total) });
-        } finally {
-          await local.done();
-        }
-        this.useRoom(t.destTier, bytes);
-        this.ctx.store.markVerifying(t.id);
+        // One copy at a time per destination (sequential writes); the read-back checks run beside it.
+        const copied = await this.inTurn(t.destTier, async () => {
+          if (this.full.has(t.destTier) || !(await this.hasRoom(t.destTier, bytes))) {
+            this.pauseForRoom(t, bytes);
+            return false;
+          }
+          if (tier.kind === 'tape') {
+            await this.addToAggregate(t, source);
+            return false;
+          }
+          this.ctx.store.startCopy(t.id, { tier: t.destTier, location: tier.driver.locate(source.path), step: t.destStep });
+          const local = await localCopy(this.ctx, source);
+          try {
+            await tier.driver.put(source.path, local.file, { sha256: source.sha256, signal: this.ctx.signal, onProgress: (n) => this.ctx.onProgress?.(this.done + n, this.total) });
+          } finally {
+            await local.done();
+          }
+          this.useRoom(t.destTier, bytes);
+          this.ctx.store.markVerifying(t.id);
+          return true;
+        });
+        if (!copied) return;
         t = this.ctx.store.transfer(t.id);
       }
       if (t.state === 'verifying') await this.verifyAndCommit(t);
@@ -165,6 +191,13 @@ export class TransferRunner {
       this.done += bytes;
       this.ctx.onProgress?.(this.done, this.total);
     }
+  }
+
+  /** Runs `work` after the tier's earlier turns: copies to a tier (a tape tier's aggregate: its members) go one at a time. */
+  private inTurn<T>(tier: string, work: () => Promise<T>): Promise<T> {
+    const turn = (this.turns.get(tier) ?? Promise.resolve()).then(work);
+    this.turns.set(tier, turn.catch(() => {}));
+    return turn;
   }
 
   /** Room on the destination, known once per pass and counted down as copies land. */
@@ -223,7 +256,11 @@ export class TransferRunner {
       this.ctx.store.failAggregate(agg.id, `dropped: ${source.path} was corrupt on ${source.tier}`);
       this.summary.failed.push({ path: source.path, tier: t.destTier, reason });
       const ids = this.ctx.store.planTransfers(t.jobId, agg.members.map((m) => ({ kind: m.kind, containerId: m.containerId, sourcePlacementId: m.sourcePlacementId, destTier: m.destTier, destStep: m.destStep })));
-      for (const id of ids) if (this.ctx.store.takeLease('transfers', id, this.ctx.owner, this.ctx.isAlive)) this.again.push(this.ctx.store.transfer(id));
+      for (const id of ids) {
+        if (!this.ctx.store.takeLease('transfers', id, this.ctx.owner, this.ctx.isAlive)) continue;
+        this.leased.add(id);
+        this.again.push(this.ctx.store.transfer(id));
+      }
       return;
     } finally {
       await local.done();
@@ -254,7 +291,8 @@ export class TransferRunner {
     this.ctx.store.closeAggregate(agg.id, closed.bytes, closed.sha256, agg.members.length);
     this.useRoom(tierName, closed.bytes);
     this.summary.aggregates.push({ tier: tierName, name: agg.name, members: agg.members.length, bytes: closed.bytes });
-    for (const m of agg.members) {
+    // The members are read back side by side: their hashing runs on every core.
+    await Promise.all(agg.members.map(async (m) => {
       const t = this.ctx.store.transfer(m.id);
       const bytes = this.ctx.store.placement(t.sourcePlacementId)?.bytes ?? 0;
       try {
@@ -268,7 +306,7 @@ export class TransferRunner {
         this.ctx.store.fail(t.id, (err as Error).message);
         this.summary.failed.push({ path: this.ctx.store.placement(t.sourcePlacementId)?.path ?? '?', tier: tierName, reason: (err as Error).message });
       }
-    }
+    }));
   }
 
   /** verifying -> committed when the destination reads back with the catalog's checksum, else failed (the bad copy removed). */
@@ -302,6 +340,8 @@ export class TransferRunner {
   }
 }
 
+/** Transfers carried out side by side: while one is copied, two earlier ones are read back on the hashing threads. */
+const LANES = 3;
 
 /** Headers, padding and the manifest a member adds to an aggregate beyond its own bytes. */
 const TAR_OVERHEAD = 64 * 1024;

@@ -78,21 +78,36 @@ export async function verify(ctx: LifecycleContext, options: VerifyOptions = {})
     const total = copies.reduce((n, p) => n + p.bytes, 0);
     ctx.onProgress?.(0, total);
     const good = new Map<number, LivePlacement>();
-    const bad: { p: LivePlacement; outcome: Exclude<Outcome, { ok: true }> }[] = [];
-    for (const p of copies) {
-      if (ctx.signal?.aborted) {
-        summary.interrupted = true;
-        break;
+    const bad: { i: number; p: LivePlacement; outcome: Exclude<Outcome, { ok: true }> }[] = [];
+    // Two copies are read back at a time, so their hashing uses both cores.
+    const reading = new Map<number, number>();
+    const progress = () => ctx.onProgress?.(summary.checked.bytes + [...reading.values()].reduce((a, b) => a + b, 0), total);
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < copies.length; i = next++) {
+        if (ctx.signal?.aborted) {
+          summary.interrupted = true;
+          return;
+        }
+        const p = copies[i];
+        const outcome = await check(ctx, p, (n) => {
+          reading.set(i, n);
+          progress();
+        });
+        reading.delete(i);
+        summary.checked.copies += 1;
+        summary.checked.bytes += p.bytes;
+        progress();
+        if (outcome.ok) {
+          ctx.store.markVerified(p.placementId);
+          good.set(p.containerId, p);
+        } else bad.push({ i, p, outcome });
       }
-      const base = summary.checked.bytes;
-      const outcome = await check(ctx, p, (n) => ctx.onProgress?.(base + n, total));
-      summary.checked.copies += 1;
-      summary.checked.bytes += p.bytes;
-      if (outcome.ok) {
-        ctx.store.markVerified(p.placementId);
-        good.set(p.containerId, p);
-      } else bad.push({ p, outcome });
-    }
+    };
+    const lanes = await Promise.allSettled([lane(), lane()]);
+    const failed = lanes.find((l) => l.status === 'rejected');
+    if (failed) throw failed.reason;
+    bad.sort((a, b) => a.i - b.i);
 
     for (const { p, outcome } of bad) {
       const finding: Finding = { kind: outcome.kind, tier: p.tier, location: p.location, experiment: p.experiment, container: p.path, detail: outcome.detail };

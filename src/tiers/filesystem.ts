@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
+import { sha256File, type FileDigest } from './sha256-threads.ts';
 import { TierFullError, type ByteRange, type PutOptions, type TierDriver, type TierObject, type TierSpace, type TransferOptions } from './types.ts';
 
 /** Suffix of a file being written: it becomes its key only by the rename that completes it. */
@@ -127,6 +128,10 @@ export class FilesystemTier implements TierDriver {
     await stat(path); // a missing object fails here, not later inside the stream
     if (range && range.length === 0) return Readable.from([]); // createReadStream has no empty range
     return createReadStream(path, range ? { start: range.offset, end: range.offset + range.length - 1, highWaterMark: 4 << 20 } : { highWaterMark: 4 << 20 });
+  }
+
+  digest(key: string, range?: ByteRange, onProgress?: (bytes: number) => void): Promise<FileDigest> {
+    return sha256File(this.locate(key), range, onProgress);
   }
 
   async stat(key: string): Promise<TierObject | undefined> {

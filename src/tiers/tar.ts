@@ -3,9 +3,9 @@
 // node-tar encodes the header blocks; the layout (blocks, data, padding, end) is ours.
 import { createHash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
 import { Header, Pax } from 'tar';
 import { SxError } from '../errors.ts';
+import { HashThread } from './sha256-threads.ts';
 import { ChecksumError } from './types.ts';
 
 export const BLOCK = 512;
@@ -65,81 +65,6 @@ function checkName(name: string): void {
   }
 }
 
-// Source text, not a file: the worker runs the same under tsx, the installed bin and plain node,
-// and starts without the parent's loaders (execArgv: []), which it does not need.
-const HASH_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const hash = require('node:crypto').createHash('sha256');
-const shared = new Uint8Array(workerData);
-parentPort.on('message', (m) => {
-  if (m.bytes) hash.update(m.bytes);
-  else if (m.length !== undefined) hash.update(shared.subarray(m.at, m.at + m.length));
-  if (m.id !== undefined) parentPort.postMessage({ id: m.id, digest: m.digest ? hash.digest('hex') : undefined });
-});
-`;
-
-/**
- * SHA-256 of the whole tar file on a second thread: hashing every byte twice (member and file)
- * on one thread would halve the copy speed.
- */
-class FileHash {
-  readonly #worker: Worker;
-  readonly #waiting = new Map<number, { resolve: (digest: string | undefined) => void; reject: (err: Error) => void }>();
-  #nextId = 0;
-  #failure?: Error;
-
-  constructor(shared: SharedArrayBuffer) {
-    this.#worker = new Worker(HASH_WORKER, { eval: true, workerData: shared, execArgv: [] });
-    // Referenced only while a reply is awaited: a writer dropped without finish() or abort() does not keep the process alive.
-    this.#worker.unref();
-    this.#worker.on('message', ({ id, digest }: { id: number; digest?: string }) => this.#settle(id)?.resolve(digest));
-    this.#worker.on('error', (err) => this.#fail(err));
-    this.#worker.on('exit', (code) => this.#fail(new SxError('store', `the SHA-256 thread of a tar writer exited (code ${code})`)));
-  }
-
-  /** Small pieces (headers, padding) go as copies; nothing waits for them. */
-  add(bytes: Uint8Array): void {
-    this.#worker.postMessage({ bytes });
-  }
-
-  /** A slice of the shared buffers: resolves once the worker has hashed it, so the slice may be reused. */
-  async addShared(at: number, length: number): Promise<void> {
-    await this.#request({ at, length });
-  }
-
-  async digest(): Promise<string> {
-    return (await this.#request({ digest: true }))!;
-  }
-
-  async close(): Promise<void> {
-    await this.#worker.terminate();
-  }
-
-  #request(message: object): Promise<string | undefined> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const id = this.#nextId++;
-    if (this.#waiting.size === 0) this.#worker.ref();
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, id });
-    });
-  }
-
-  #settle(id: number) {
-    const waiter = this.#waiting.get(id);
-    this.#waiting.delete(id);
-    if (this.#waiting.size === 0) this.#worker.unref();
-    return waiter;
-  }
-
-  #fail(err: Error): void {
-    this.#failure ??= err;
-    for (const waiter of this.#waiting.values()) waiter.reject(err);
-    this.#waiting.clear();
-    this.#worker.unref();
-  }
-}
-
 /**
  * Writes a tar file member by member, hashing each member and the whole file on the way.
  * One operation at a time; after a failure that wrote part of a member the file is unusable
@@ -155,7 +80,8 @@ export class TarWriter {
   readonly #out: FileHandle;
   readonly #shared = new SharedArrayBuffer(CHUNK * SLOTS);
   readonly #slots = Array.from({ length: SLOTS }, (_, i) => Buffer.from(this.#shared, i * CHUNK, CHUNK));
-  readonly #fileHash = new FileHash(this.#shared);
+  /** SHA-256 of the whole tar file, on a second thread: hashing every byte twice (member and file) on one thread would halve the copy speed. */
+  readonly #fileHash = new HashThread(this.#shared);
   #position = 0;
   #state: 'ready' | 'busy' | 'finished' | 'aborted' = 'ready';
   #broken?: string;

@@ -56,6 +56,11 @@ export interface TierDriver {
   get(key: string, file: string, options?: TransferOptions): Promise<void>;
   /** The object's bytes, or a range of them, as a stream (no checksum: a range has none of its own). */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * SHA-256 (hex) and length of the object or a range of it, where the tier computes them
+   * cheaper than a read() stream hashed by the caller (a local file: on the hashing threads).
+   */
+  digest?(key: string, range?: ByteRange, onProgress?: (bytes: number) => void): Promise<{ sha256: string; bytes: number }>;
   stat(key: string): Promise<TierObject | undefined>;
   /** Removes the object; one that is not there is not an error. */
   delete(key: string): Promise<void>;

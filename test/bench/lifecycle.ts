@@ -6,7 +6,7 @@ import { CreateBucketCommand, DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { openCatalog, type BatchContainer, type Catalog } from '../../src/catalog/catalog.ts';
 import { LifecycleCatalog } from '../../src/catalog/lifecycle.ts';
@@ -149,6 +149,14 @@ function cpSeconds(files: string[], into: string, sync: boolean): number {
   return took;
 }
 
+/** Single-core SHA-256 speed: every migrated byte is hashed at least once (the read-back), twice into a tape aggregate. */
+function sha256MbPerS(): number {
+  const data = randomBytes(256 << 20);
+  const start = performance.now();
+  createHash('sha256').update(data).digest();
+  return mbPerS(data.length, seconds(start));
+}
+
 /** One migration pass over the experiment, timed; every container must have moved. */
 async function timeMigration(bench: Bench, experiment: string, files: string[]): Promise<{ seconds: number; aggregates: number }> {
   warm(files);
@@ -169,10 +177,12 @@ async function benchLocalTier(emit: Emit, target: Target, bench: Bench, dir: str
   const cpSync = cpSeconds(files, join(dir, `cp-sync-${to}`), true);
   const { seconds: took, aggregates } = await timeMigration(bench, experiment, files);
   const ratio = round(cp / took, 3);
+  const hashing = sha256MbPerS();
   emit({
     stage, from: 'hdd', to, containers: files.length, bytes, seconds: round(took, 2), mb_per_s: mbPerS(bytes, took),
     cp_mb_per_s: mbPerS(bytes, cp), cp_sync_mb_per_s: mbPerS(bytes, cpSync), ratio_to_cp: ratio, ratio_to_cp_sync: round(cpSync / took, 3),
-    ...(to === 'tape' ? { aggregates } : {}), cache: CACHE_NOTE,
+    ...(to === 'tape' ? { aggregates } : {}), sha256_mb_per_s_per_core: hashing, cores: availableParallelism(),
+    hash_passes: to === 'tape' ? 3 : 1, cache: CACHE_NOTE,
     ...target(stage, undefined, ratio, '>=', 0.8, 'x cp'),
   });
 }

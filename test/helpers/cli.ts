@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
+export const CLI_BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 
 export interface CliResult {
   code: number;
@@ -11,7 +11,7 @@ export interface CliResult {
 
 /** Runs the real `sxarchive` command line in a child process. */
 export function sxarchive(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI_BIN, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
