@@ -167,8 +167,9 @@ function buildProgram(): Command {
 
   program
     .command('report')
-    .description("an experiment's frames, kept bytes, containers, tiers and storage cost per year")
+    .description("an experiment's frames, kept bytes, containers, tiers, cost to date and projected, and store versus re-measure")
     .argument('<experiment>', 'experiment name')
+    .option('--as-of <date>', 'the report as of this date (YYYY-MM-DD or an ISO time): cost accrued until then, projected after', date, undefined)
     .option('--json', 'print the report as JSON')
     .action(async (name, opts, cmd) => (await import('./commands/report.ts')).run(globals(cmd), name, opts));
 

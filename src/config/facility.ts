@@ -20,8 +20,15 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return bytes;
 });
 
+/** A tier's prices in the facility's currency (the cost ledger, src/cost/). */
 const prices = {
   price_per_tb_year: z.number().nonnegative(),
+  /** Charged once for every copy put on the tier (an S3 PUT, a tape mount share). */
+  price_per_object: z.number().nonnegative().default(0),
+  /** Per TB read out of the tier: a recall, or a migration from it. */
+  retrieval_per_tb: z.number().nonnegative().default(0),
+  egress_per_tb: z.number().nonnegative().default(0),
+  /** A copy removed sooner is charged as if it had stayed this long (early deletion). */
   min_duration_days: z.number().int().nonnegative().default(0),
 };
 
@@ -116,7 +123,7 @@ export type FilesystemTierConfig = z.output<typeof filesystemTier>;
 export type S3TierConfig = z.output<typeof s3Tier>;
 export type TapeTierConfig = z.output<typeof tapeTier>;
 /** Where an S3 tier, or a tape tier on S3, keeps its objects, and how it talks to the endpoint. */
-export type S3TargetConfig = Omit<S3TierConfig, 'kind' | 'capacity' | 'price_per_tb_year' | 'min_duration_days'>;
+export type S3TargetConfig = Omit<S3TierConfig, 'kind' | 'capacity' | keyof typeof prices>;
 export type ScheduleName = keyof z.output<typeof schedulesSchema>;
 
 /**

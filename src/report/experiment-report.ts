@@ -1,5 +1,6 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
+import { experimentCost, type ExperimentCost } from './experiment-cost.ts';
 import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage } from '../catalog/reports.ts';
 
 const TB = 1e12;
@@ -40,6 +41,8 @@ export interface ExperimentReport {
   rawTier: string;
   /** Data deleted at the end of its lifecycle (labels and decisions stay). */
   expired: { containers: number; bytes: number; lastDeletedAt: string | null };
+  /** The ledger: cost to date, projected, beamtime and store versus re-measure (micro-units). */
+  cost: ExperimentCost;
 }
 
 /**
@@ -79,5 +82,6 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     rawOnHddCostPerYear: (frames.rawBytes / TB) * priceOf(rawTier),
     rawTier,
     expired: countExpired(catalog, exp.id),
+    cost: experimentCost(catalog, config, exp.id, at),
   };
 }

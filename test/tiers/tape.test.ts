@@ -20,7 +20,7 @@ const AGG = 'aggregates/agg-000042.tar';
 const S3_TARGET: S3TargetConfig = { region: 'us-east-1', bucket: 'tape-bucket', prefix: '', storage_class: 'DEEP_ARCHIVE', profile: 'default', part_size: 16 * 2 ** 20, parallel_parts: 4, max_attempts: 5 };
 
 function tapeConfig(target: { path: string } | { s3: S3TargetConfig; staging?: string }): TapeTierConfig {
-  return { kind: 'tape', aggregate_size: 50e9, restore_days: 3, restore_tier: 'Bulk', price_per_tb_year: 10, min_duration_days: 365, ...target };
+  return { kind: 'tape', aggregate_size: 50e9, restore_days: 3, restore_tier: 'Bulk', price_per_tb_year: 10, price_per_object: 0, retrieval_per_tb: 0, egress_per_tb: 0, min_duration_days: 365, ...target };
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');

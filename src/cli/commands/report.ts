@@ -1,3 +1,4 @@
+import type { ExperimentCost, TierCostRow } from '../../report/experiment-cost.ts';
 import { buildExperimentReport, type ExperimentReport } from '../../report/experiment-report.ts';
 import { withCatalog } from '../context.ts';
 import { formatBytes, formatMoney, printJson, table } from '../format.ts';
@@ -15,12 +16,38 @@ export function renderReport(r: ExperimentReport): string {
     ),
     r.expired.containers > 0 ? `expired: ${r.expired.containers} container(s), ${formatBytes(r.expired.bytes)} deleted at the end of their lifecycle (last on ${r.expired.lastDeletedAt?.slice(0, 10)}); their labels and decisions stay` : undefined,
     `storage cost: ${formatMoney(r.costPerYear, r.currency)} per year (keeping every frame raw and uncompressed on ${r.rawTier}: ${formatMoney(r.rawOnHddCostPerYear, r.currency)} per year)`,
+    ...renderCost(r.cost),
   ];
   return lines.filter((l) => l !== undefined).join('\n');
 }
 
-export async function run(globals: GlobalOptions, name: string, opts: { json?: boolean }): Promise<void> {
-  const report = await withCatalog(globals, (facility, catalog) => buildExperimentReport(catalog, facility.config, name), { readonly: true });
+const money = (micro: number, currency: string) => formatMoney(micro / 1e6, currency);
+
+/** Hours of beamtime as people say them: `3.5 h`, `12 min`, `40 s`. */
+function formatHours(hours: number): string {
+  if (hours >= 1) return `${hours.toFixed(hours >= 10 ? 0 : 1)} h`;
+  if (hours * 60 >= 1) return `${(hours * 60).toFixed(0)} min`;
+  return `${(hours * 3600).toFixed(0)} s`;
+}
+
+function renderCost(c: ExperimentCost): string[] {
+  const terms = (t: TierCostRow) => [t.storage, t.objects, t.earlyDeletion, t.retrieval, t.egress, t.total].map((m) => money(m, c.currency));
+  const head = ['tier', 'storage', 'per object', 'early deletion', 'retrieval', 'egress', 'total'];
+  const verdict = c.storingCostsMoreFromYear === null
+    ? `keeping the data stays cheaper than measuring again for at least ${c.byYear.length} years`
+    : `storing costs more than measuring again from year ${c.storingCostsMoreFromYear} on`;
+  return [
+    `cost to date (as of ${c.asOf.slice(0, 10)}): ${money(c.toDate.total, c.currency)}`,
+    ...(c.toDate.tiers.length ? [table(head, c.toDate.tiers.map((t) => [t.tier, ...terms(t)]))] : []),
+    `projected to the end of every lifecycle: ${money(c.projected.total, c.currency)} more${c.projected.foreverPerYear > 0 ? `, then ${money(c.projected.foreverPerYear, c.currency)} per year for what is kept forever` : ''}`,
+    ...(c.projected.tiers.length ? [table(head, c.projected.tiers.map((t) => [t.tier, ...terms(t)]))] : []),
+    ...(c.unpricedTiers.length ? [`note: facility.yaml has no prices for tier(s) ${c.unpricedTiers.join(', ')}, which hold copies of this experiment; they count as free here`] : []),
+    `store versus re-measure: ${formatHours(c.beamtime.hours)} of beamtime at ${money(c.beamtime.pricePerHour, c.currency)}/h = ${money(c.beamtime.cost, c.currency)}; keeping the data costs ${money(c.lifetime, c.currency)} over its lifecycles; ${verdict}`,
+  ];
+}
+
+export async function run(globals: GlobalOptions, name: string, opts: { json?: boolean; asOf?: Date }): Promise<void> {
+  const report = await withCatalog(globals, (facility, catalog) => buildExperimentReport(catalog, facility.config, name, opts.asOf), { readonly: true });
   if (opts.json) return printJson(report);
   console.log(renderReport(report));
 }

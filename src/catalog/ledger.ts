@@ -1,0 +1,74 @@
+// The catalog queries behind the cost ledger (src/cost/ledger.ts): every copy that held data
+// with its times, every read out of a tier, and the lifecycles of the containers still held.
+import type { LifecycleSpan } from './types.ts';
+import type { ReportSource } from './reports.ts';
+
+export interface CopyRow {
+  containerId: number;
+  tier: string;
+  bytes: number;
+  validFrom: string;
+  /** When the copy stopped holding data (trimmed or expired); null while it does. */
+  endedAt: string | null;
+}
+
+export interface ReadRow {
+  tier: string;
+  bytes: number;
+  at: string;
+}
+
+export interface HeldContainerRow {
+  id: number;
+  bytes: number;
+  createdAt: string;
+  lifecycle: LifecycleSpan[] | null;
+  /** The tier and planned end of its copy (for containers recorded before lifecycles were). */
+  tier: string;
+  validUntil: string | null;
+}
+
+/**
+ * Copies of the experiment's containers that held data. A copy trimmed or expired before
+ * removal times were recorded ended at its planned end.
+ */
+export function ledgerCopies(source: ReportSource, experimentId: number): CopyRow[] {
+  return source.db
+    .prepare(`SELECT p.container_id AS containerId, p.tier, c.bytes, p.valid_from AS validFrom,
+                     COALESCE(p.ended_at, CASE WHEN p.state IN ('trimmed', 'expired') THEN p.valid_until END) AS endedAt
+              FROM placements p JOIN containers c ON c.id = p.container_id
+              WHERE c.experiment_id = ? AND p.state IN ('active', 'verified', 'trimmed', 'expired')`)
+    .all(experimentId) as CopyRow[];
+}
+
+/** Reads out of a tier: the source side of every migration that committed, and every recalled container. */
+export function ledgerReads(source: ReportSource, experimentId: number): ReadRow[] {
+  return source.db
+    .prepare(`SELECT p.tier, c.bytes, t.updated_at AS at
+              FROM transfers t JOIN placements p ON p.id = t.source_placement_id JOIN containers c ON c.id = t.container_id
+              WHERE c.experiment_id = @id AND t.kind = 'migrate' AND t.state IN ('committed', 'trimmed')
+              UNION ALL
+              SELECT p.tier, c.bytes, r.updated_at AS at
+              FROM recall_items i JOIN recalls r ON r.id = i.recall_id JOIN placements p ON p.id = i.placement_id JOIN containers c ON c.id = i.container_id
+              WHERE r.experiment_id = @id AND i.state IN ('staged', 'delivered')`)
+    .all({ id: experimentId }) as ReadRow[];
+}
+
+/** Containers with a copy that still holds data, one row each (its most recent copy). */
+export function heldContainers(source: ReportSource, experimentId: number): HeldContainerRow[] {
+  const rows = source.db
+    .prepare(`SELECT c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, p.tier, p.valid_until AS validUntil
+              FROM containers c JOIN placements p ON p.container_id = c.id
+              WHERE c.experiment_id = ? AND p.id = (SELECT MAX(q.id) FROM placements q
+                                                     WHERE q.container_id = c.id AND q.state IN ('active', 'verified') AND q.ended_at IS NULL)`)
+    .all(experimentId) as (Omit<HeldContainerRow, 'lifecycle'> & { lifecycle: string | null })[];
+  return rows.map((r) => ({ ...r, lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]) }));
+}
+
+/** When the experiment's data was taken: its first run's start to its last container. */
+export function collectionSpan(source: ReportSource, experimentId: number): { first: string | null; last: string | null } {
+  return source.db
+    .prepare(`SELECT (SELECT MIN(started_at) FROM runs WHERE experiment_id = @id) AS first,
+                     (SELECT MAX(created_at) FROM containers WHERE experiment_id = @id) AS last`)
+    .get({ id: experimentId }) as { first: string | null; last: string | null };
+}
