@@ -72,3 +72,21 @@ export function collectionSpan(source: ReportSource, experimentId: number): { fi
                      (SELECT MAX(created_at) FROM containers WHERE experiment_id = @id) AS last`)
     .get({ id: experimentId }) as { first: string | null; last: string | null };
 }
+
+export interface RetentionRow {
+  createdAt: string;
+  lifecycle: LifecycleSpan[] | null;
+  /** For containers recorded before lifecycles were: the last planned end of a copy (null: one is open-ended). */
+  lastUntil: string | null;
+}
+
+/** Every container of the experiment with what says how long it is kept. */
+export function containerRetention(source: ReportSource, experimentId: number): RetentionRow[] {
+  const rows = source.db
+    .prepare(`SELECT c.created_at AS createdAt, c.lifecycle,
+                     CASE WHEN SUM(p.valid_until IS NULL) > 0 THEN NULL ELSE MAX(p.valid_until) END AS lastUntil
+              FROM containers c LEFT JOIN placements p ON p.container_id = c.id AND p.state != 'failed'
+              WHERE c.experiment_id = ? GROUP BY c.id`)
+    .all(experimentId) as (Omit<RetentionRow, 'lifecycle'> & { lifecycle: string | null })[];
+  return rows.map((r) => ({ ...r, lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]) }));
+}

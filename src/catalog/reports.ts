@@ -88,3 +88,45 @@ export function listFrameHits(source: ReportSource, experimentId: number): { sou
     .all(experimentId) as { source: string; event: string; hit: number | null }[];
   return rows.map((r) => ({ source: r.source, event: r.event, hit: r.hit === null ? null : r.hit !== 0 }));
 }
+
+export interface ProductRow {
+  product: string;
+  containers: number;
+  frames: number;
+  bytes: number;
+}
+
+/** Kept containers per product (raw, binned, peaks, quantized), with their frames and bytes. */
+export function keptByProduct(source: ReportSource, experimentId: number): ProductRow[] {
+  return source.db
+    .prepare(`SELECT product, COUNT(*) AS containers, SUM(n_frames) AS frames, SUM(bytes) AS bytes
+              FROM containers WHERE experiment_id = ? GROUP BY product ORDER BY product`)
+    .all(experimentId) as ProductRow[];
+}
+
+export interface RuleRow {
+  rule: string;
+  /** Frames the rule decided, and their raw bytes as recorded. */
+  frames: number;
+  rawBytes: number;
+  /** Of those, frames with at least one kept product, and their share of the containers' bytes. */
+  keptFrames: number;
+  keptBytes: number;
+}
+
+/**
+ * Frames per policy rule: how many each rule decided, what they were raw, and what of them is
+ * kept (container bytes shared out by frame).
+ */
+export function framesByRule(source: ReportSource, experimentId: number): RuleRow[] {
+  return source.db
+    .prepare(`WITH d AS (
+                SELECT d.frame_id, d.rule, f.raw_bytes, MAX(d.product != 'labels') AS kept,
+                       SUM(CASE WHEN c.id IS NULL THEN 0 ELSE CAST(c.bytes AS REAL) / c.n_frames END) AS keptBytes
+                FROM runs r JOIN frames f ON f.run_id = r.id JOIN decisions d ON d.frame_id = f.id
+                LEFT JOIN containers c ON c.id = d.container_id
+                WHERE r.experiment_id = ? GROUP BY d.frame_id, d.rule)
+              SELECT rule, COUNT(*) AS frames, SUM(raw_bytes) AS rawBytes, SUM(kept) AS keptFrames, CAST(ROUND(SUM(keptBytes)) AS INTEGER) AS keptBytes
+              FROM d GROUP BY rule ORDER BY frames DESC, rule`)
+    .all(experimentId) as RuleRow[];
+}

@@ -93,7 +93,7 @@ class Tally {
 }
 
 /** bytes x duration x price per TB-year, rounded down. */
-function storage(bytes: number, ms: number, p: TierPrice): bigint {
+export function storage(bytes: number, ms: number, p: TierPrice): bigint {
   return ms <= 0 ? 0n : mulDiv(BigInt(bytes) * BigInt(Math.round(ms)), p.perTbYear, TB_YEAR_MS);
 }
 
@@ -181,10 +181,10 @@ export function sumLedgers(...ledgers: Ledger[]): Ledger {
  * Cumulative cost at the end of each year since `start` (accrued up to `asOf`, projected
  * beyond), for `years` years: when keeping the data starts to cost more than measuring again.
  */
-export function costByYear(copies: readonly LedgerCopy[], reads: readonly LedgerRead[], containers: readonly LedgerContainer[], prices: ReadonlyMap<string, TierPrice>, start: number, asOf: number, years: number): bigint[] {
-  const sofar = accrued(copies, reads, prices, asOf).total;
+export function costByYear(copies: readonly LedgerCopy[], reads: readonly LedgerRead[], containers: readonly LedgerContainer[], prices: ReadonlyMap<string, TierPrice>, start: number, asOf: number, years: number): Ledger[] {
+  const sofar = accrued(copies, reads, prices, asOf);
   return Array.from({ length: years }, (_, i) => {
     const at = start + (i + 1) * YEAR_MS;
-    return at <= asOf ? accrued(copies, reads, prices, at).total : sofar + projected(containers, prices, asOf, at).total;
+    return at <= asOf ? accrued(copies, reads, prices, at) : sumLedgers(sofar, projected(containers, prices, asOf, at));
   });
 }

@@ -1,9 +1,10 @@
 // The money part of an experiment's report: cost to date and to the end of every lifecycle
 // (the ledger), the beamtime the data took, and when keeping it costs more than measuring again.
-import { collectionSpan, heldContainers, ledgerCopies, ledgerReads } from '../catalog/ledger.ts';
+import { collectionSpan, containerRetention, heldContainers, ledgerCopies, ledgerReads } from '../catalog/ledger.ts';
 import type { ReportSource } from '../catalog/reports.ts';
 import type { FacilityConfig } from '../config/facility.ts';
-import { accrued, costByYear, projected, sumLedgers, type CostTerm, type Ledger, type LedgerContainer } from '../cost/ledger.ts';
+import { countExperimentFrames } from '../catalog/reports.ts';
+import { accrued, costByYear, projected, storage, sumLedgers, YEAR_MS, type CostTerm, type Ledger, type LedgerContainer } from '../cost/ledger.ts';
 import { toMicro } from '../cost/money.ts';
 import { tierPrices } from '../cost/prices.ts';
 
@@ -25,15 +26,39 @@ export interface ExperimentCost {
   toDate: { total: number; tiers: TierCostRow[] };
   /** From `asOf` to the end of every lifecycle; steps kept forever are in `foreverPerYear`. */
   projected: { total: number; tiers: TierCostRow[]; foreverPerYear: number };
-  /** Cost to date plus projected. */
+  /** Cost to date plus projected; what is kept forever counts up to COST_YEARS after the data was taken. */
   lifetime: number;
+  /** Whether `lifetime` stops at the COST_YEARS horizon (something is kept forever). */
+  lifetimeAtHorizon: boolean;
   /** Tiers holding the experiment's copies that facility.yaml does not price (counted as free). */
   unpricedTiers: string[];
   beamtime: { hours: number; pricePerHour: number; cost: number; from: string | null; to: string | null };
   /** Cumulative cost at the end of each year since the data was taken (accrued, then projected). */
   byYear: number[];
+  /** The same per tier (every tier the experiment's data is on at some time). */
+  byYearPerTier: { tier: string; byYear: number[] }[];
+  /**
+   * Every frame kept raw and uncompressed on the raw tier for as long as the experiment's data
+   * is kept (its longest lifecycle; forever: the COST_YEARS horizon).
+   */
+  rawEverything: { tier: string; bytes: number; years: number; total: number };
+  /** rawEverything.total / lifetime: how much the policy saves (0 when nothing is kept). */
+  savingFactor: number;
   /** The first year whose cumulative storage cost exceeds the beamtime cost; null within COST_YEARS. */
   storingCostsMoreFromYear: number | null;
+}
+
+/** The comparison the seed asks for: what the experiment's frames would cost kept whole. */
+function rawEverything(source: ReportSource, config: FacilityConfig, experimentId: number, start: number): ExperimentCost['rawEverything'] {
+  const tier = config.tiers.hdd ? 'hdd' : config.ingest.tier;
+  const bytes = countExperimentFrames(source, experimentId).rawBytes;
+  const ends = containerRetention(source, experimentId).map((c) => c.lifecycle === null
+    ? (c.lastUntil === null ? null : Date.parse(c.lastUntil))
+    : c.lifecycle.reduce<number | null>((end, s) => (end === null || s.days === null ? null : end + s.days * DAY_MS), Date.parse(c.createdAt)));
+  const last = ends.length === 0 ? start : ends.includes(null) ? start + COST_YEARS * YEAR_MS : Math.max(...(ends as number[]));
+  const ms = Math.max(0, last - start);
+  const price = tierPrices(config).get(tier);
+  return { tier, bytes, years: ms / YEAR_MS, total: price ? Number(storage(bytes, ms, price)) : 0 };
 }
 
 function rows(l: Ledger): TierCostRow[] {
@@ -67,18 +92,27 @@ export function experimentCost(source: ReportSource, config: FacilityConfig, exp
   const hours = span.first === null || span.last === null ? 0 : Math.max(0, Date.parse(span.last) - start) / HOUR_MS;
   const pricePerHour = toMicro(config.beamtime_price_per_hour);
   const beamtime = Number((BigInt(Math.round(hours * 1e6)) * pricePerHour) / 1_000_000n);
-  const byYear = costByYear(copies, reads, held, prices, start, at, COST_YEARS).map(Number);
+  const years = costByYear(copies, reads, held, prices, start, at, COST_YEARS);
+  const byYear = years.map((l) => Number(l.total));
+  const tierNames = [...new Set(years.flatMap((l) => [...l.tiers.keys()]))].sort();
+  const tierTotal = (l: Ledger, tier: string) => Object.values(l.tiers.get(tier) ?? {}).reduce((a: bigint, b: bigint) => a + b, 0n);
   const year = byYear.findIndex((c) => c > beamtime);
+  const raw = rawEverything(source, config, experimentId, start);
+  const lifetimeTotal = ahead.foreverPerYear > 0n ? byYear.at(-1)! : Number(lifetime.total);
   return {
     currency: config.currency,
     minorUnit: 'micro',
     asOf: asOf.toISOString(),
     toDate: { total: Number(toDate.total), tiers: rows(toDate) },
     projected: { total: Number(ahead.total), tiers: rows(ahead), foreverPerYear: Number(ahead.foreverPerYear) },
-    lifetime: Number(lifetime.total),
+    lifetime: lifetimeTotal,
+    lifetimeAtHorizon: ahead.foreverPerYear > 0n,
     unpricedTiers: [...lifetime.unpriced].sort(),
     beamtime: { hours, pricePerHour: Number(pricePerHour), cost: beamtime, from: span.first, to: span.last },
     byYear,
+    byYearPerTier: tierNames.map((tier) => ({ tier, byYear: years.map((l) => Number(tierTotal(l, tier))) })),
+    rawEverything: raw,
+    savingFactor: lifetimeTotal > 0 ? raw.total / lifetimeTotal : 0,
     storingCostsMoreFromYear: year < 0 ? null : year + 1,
   };
 }

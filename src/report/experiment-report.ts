@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { experimentCost, type ExperimentCost } from './experiment-cost.ts';
-import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage } from '../catalog/reports.ts';
+import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage, framesByRule, keptByProduct, type ProductRow, type RuleRow } from '../catalog/reports.ts';
 
 const TB = 1e12;
 
@@ -30,6 +30,10 @@ export interface ExperimentReport {
   /** raw / stored: how much smaller the kept data is than the frames as recorded. */
   reduction: number;
   containers: number;
+  /** Kept containers, frames and bytes per product. */
+  products: ProductRow[];
+  /** Frames per policy rule: decided, raw bytes, kept frames and their share of the kept bytes. */
+  rules: RuleRow[];
   tiers: TierUsage[];
   currency: string;
   costPerYear: number;
@@ -76,6 +80,8 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     storedBytes: containers.bytes,
     reduction: containers.bytes > 0 ? frames.rawBytes / containers.bytes : 0,
     containers: containers.containers,
+    products: keptByProduct(catalog, exp.id),
+    rules: framesByRule(catalog, exp.id),
     tiers,
     currency: config.currency,
     costPerYear: tiers.reduce((sum, t) => sum + t.costPerYear, 0),

@@ -73,7 +73,7 @@ test('a short tape step pays its minimum duration, and a move to s3 pays for the
 test('cost by year: accrued for the years gone, projected beyond; the year keeping the data costs more than measuring again', (t) => {
   const c: LedgerContainer = { id: 1, bytes: 10 * TB, created: 0, lifecycle: [{ tier: 'hdd', days: 365 }, { tier: 'ssd', days: null }] };
   const copies = [copy('hdd', 10 * TB, 0, null)];
-  const years = costByYear(copies, [], [c], PRICES, 0, 0.5 * YEAR_MS, 4).map(eur);
+  const years = costByYear(copies, [], [c], PRICES, 0, 0.5 * YEAR_MS, 4).map((l) => eur(l.total));
   t.deepEqual(years, [100, 1100, 2100, 3100], '10 TB: 100 EUR on hdd in year 1, then 1000 EUR a year on ssd');
   const beamtime = 2000;
   t.is(years.findIndex((y) => y > beamtime) + 1, 3, 'storing passes 2000 EUR of beamtime in year 3');

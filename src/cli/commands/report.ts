@@ -10,6 +10,8 @@ export function renderReport(r: ExperimentReport): string {
     r.sampleTags.length ? `sample tags: ${r.sampleTags.join(', ')}` : undefined,
     r.labelled > 0 || r.indexed > 0 ? `labels: ${r.labelled} frames labelled, ${r.hits} hits (${r.frames > 0 ? ((100 * r.hits) / r.frames).toFixed(1) : 0} %), ${r.indexed} indexed` : undefined,
     `${r.runs} run(s), ${r.frames} frames, ${formatBytes(r.rawBytes)} raw -> ${formatBytes(r.storedBytes)} kept in ${r.containers} container(s) (${r.reduction.toFixed(2)}x smaller)`,
+    r.products.length ? table(['product', 'containers', 'frames', 'kept'], r.products.map((p) => [p.product, p.containers, p.frames, formatBytes(p.bytes)])) : undefined,
+    r.rules.length ? table(['rule', 'frames', 'raw', 'kept frames', 'kept'], r.rules.map((x) => [x.rule, x.frames, formatBytes(x.rawBytes), x.keptFrames, formatBytes(x.keptBytes)])) : undefined,
     table(
       ['tier', 'containers', 'bytes', `price/TB/yr`, 'cost/year'],
       r.tiers.map((t) => [t.tier, t.containers, formatBytes(t.bytes), formatMoney(t.pricePerTbYear, r.currency), formatMoney(t.costPerYear, r.currency)]),
@@ -42,7 +44,8 @@ function renderCost(c: ExperimentCost): string[] {
     `projected to the end of every lifecycle: ${money(c.projected.total, c.currency)} more${c.projected.foreverPerYear > 0 ? `, then ${money(c.projected.foreverPerYear, c.currency)} per year for what is kept forever` : ''}`,
     ...(c.projected.tiers.length ? [table(head, c.projected.tiers.map((t) => [t.tier, ...terms(t)]))] : []),
     ...(c.unpricedTiers.length ? [`note: facility.yaml has no prices for tier(s) ${c.unpricedTiers.join(', ')}, which hold copies of this experiment; they count as free here`] : []),
-    `store versus re-measure: ${formatHours(c.beamtime.hours)} of beamtime at ${money(c.beamtime.pricePerHour, c.currency)}/h = ${money(c.beamtime.cost, c.currency)}; keeping the data costs ${money(c.lifetime, c.currency)} over its lifecycles; ${verdict}`,
+    `keeping all ${formatBytes(c.rawEverything.bytes)} raw on ${c.rawEverything.tier} for the same ${c.rawEverything.years.toFixed(1)} years would cost ${money(c.rawEverything.total, c.currency)}${c.savingFactor > 0 ? ` (${c.savingFactor.toFixed(1)}x what this policy keeps costs)` : ''}`,
+    `store versus re-measure: ${formatHours(c.beamtime.hours)} of beamtime at ${money(c.beamtime.pricePerHour, c.currency)}/h = ${money(c.beamtime.cost, c.currency)}; keeping the data costs ${money(c.lifetime, c.currency)} over its lifecycles${c.lifetimeAtHorizon ? ` (what is kept forever: its first ${c.byYear.length} years)` : ''}; ${verdict}`,
   ];
 }
 
