@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up sxarchive on this machine: the system libraries the native addon links (LZ4, zstd,
 # Blosc), then the npm packages and the addon (`npm ci`). With --test it also installs what
-# `npm test` needs: h5py with Debian's HDF5 filter plugins, and Ceph's RGW for the real-S3 tests.
+# `npm test` needs: h5py with Debian's HDF5 filter plugins, Ceph's RGW for the real-S3 tests, and
+# Chromium for the pages sxarchive renders.
 # Installs with apt-get on Debian and Ubuntu (as root, or through sudo); elsewhere it prints the
 # dnf or brew line and stops. Run it again at any time: it installs only what is missing.
 set -euo pipefail
@@ -12,7 +13,7 @@ usage() {
 usage: ./setup.sh [--test]
   Installs the system packages the native addon needs (LZ4, zstd, Blosc and a C++ toolchain)
   when they are missing, then the npm packages and the native addon (npm ci).
-  --test   also what `npm test` needs: h5py, Debian's HDF5 filter plugins, zstandard, and Ceph's
+  --test   also what `npm test` needs: h5py, Debian's HDF5 filter plugins, zstandard, Chromium, and Ceph's
            RGW with curl (the real-S3 tests start a throwaway gateway)
 EOF
 }
@@ -79,6 +80,8 @@ check() {
     has_py zstandard || need "zstandard for Python" python3-zstandard
     has_hdf5_plugin libh5lz4.so || need "the HDF5 LZ4 filter plugin" hdf5-filter-plugin
     has_hdf5_plugin libH5Zblosc.so || need "the HDF5 Blosc filter plugin" hdf5-filter-plugin-blosc-serial
+    # The HTML report and the web view are tested in Debian's Chromium (playwright-core drives it).
+    [ -x /usr/bin/chromium ] || need "Chromium" chromium
     # test/services/ceph-rgw/start.sh runs a throwaway cluster with these tools
     for tool in ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph:ceph-common radosgw-admin:ceph-common \
                 monmaptool:ceph-base ceph-authtool:ceph-common curl:curl; do
@@ -95,7 +98,7 @@ other_systems() {
   if [ "$with_tests" = 1 ]; then
     echo "The test suite is set up for Debian and Ubuntu (/usr/bin/python3 with Debian's HDF5 filter plugins,"
     echo "and Ceph's RGW). On Fedora/RHEL, roughly (untested):"
-    echo "  sudo dnf install python3-h5py python3-zstandard ceph-radosgw ceph-mon ceph-osd curl"
+    echo "  sudo dnf install python3-h5py python3-zstandard ceph-radosgw ceph-mon ceph-osd curl chromium"
     echo "  /usr/bin/python3 -m pip install --user hdf5plugin bitshuffle"
   fi
 }

@@ -1,12 +1,8 @@
 import Table from 'cli-table3';
 
 export { formatBytes } from '../bytes.ts';
+export { formatMicro, formatMoney } from '../cost/money.ts';
 
-/** Cents for real money; three significant digits for the tiny sums a small test run costs. */
-export function formatMoney(amount: number, currency: string): string {
-  const text = amount === 0 || Math.abs(amount) >= 0.01 ? amount.toFixed(2) : amount.toPrecision(3);
-  return `${text} ${currency}`;
-}
 
 export function table(head: string[], rows: (string | number)[][]): string {
   const t = new Table({ head, style: { head: [], border: [] } });

@@ -170,8 +170,17 @@ function buildProgram(): Command {
     .description("an experiment's frames, kept bytes, containers, tiers, cost to date and projected, and store versus re-measure")
     .argument('<experiment>', 'experiment name')
     .option('--as-of <date>', 'the report as of this date (YYYY-MM-DD or an ISO time): cost accrued until then, projected after', date, undefined)
-    .option('--json', 'print the report as JSON')
+    .addOption(new Option('--format <format>', 'text for a terminal, json, csv, or html (one self-contained page with charts)').choices(['text', 'json', 'csv', 'html']))
+    .option('--out <file>', 'write the report to this file (atomically) instead of printing it')
+    .option('--json', 'print the report as JSON (--format json)')
     .action(async (name, opts, cmd) => (await import('./commands/report.ts')).run(globals(cmd), name, opts));
+
+  program
+    .command('serve')
+    .description("read-only web pages and JSON: the experiment list, each experiment's report, and policies compared on it")
+    .option('--listen <host:port>', 'address to listen on; other than loopback only with --tokens', '127.0.0.1:8080')
+    .option('--tokens <file>', 'YAML file: each token with the proposals whose experiments it sees (required off loopback)')
+    .action(async (opts, cmd) => (await import('./commands/serve.ts')).run(globals(cmd), opts));
 
   const policy = program.command('policy').description('retention policies: check, explain, dry-run, diff (see the README, "Policy language")');
   policy

@@ -20,6 +20,13 @@ const size = z.union([z.number(), z.string()]).transform((value, ctx) => {
   return bytes;
 });
 
+/**
+ * What storing costs when facility.yaml does not say, per TB-year, from the design's reference
+ * points: HDD 200 kEUR for 4 PB over 5 years = 10, SSD ten times that, tape 100 EUR/TB over 10
+ * years = 10. S3 has no default: its operator sets the price.
+ */
+export const DEFAULT_PRICE_PER_TB_YEAR = { hdd: 10, ssd: 100, tape: 10 } as const;
+
 /** A tier's prices in the facility's currency (the cost ledger, src/cost/). */
 const prices = {
   price_per_tb_year: z.number().nonnegative(),
@@ -53,6 +60,8 @@ const filesystemTier = z.strictObject({
   /** Enforced as a quota: migration pauses on a tier that would hold more. */
   capacity: size.optional(),
   ...prices,
+  /** Defaults to the SSD price for a tier named ssd, else the HDD price. */
+  price_per_tb_year: z.number().nonnegative().optional(),
 });
 
 const s3Tier = z.strictObject({
@@ -79,6 +88,7 @@ const tapeTier = z.strictObject({
   restore_tier: z.enum(['Standard', 'Bulk', 'Expedited']).default('Standard'),
   capacity: size.optional(),
   ...prices,
+  price_per_tb_year: z.number().nonnegative().default(DEFAULT_PRICE_PER_TB_YEAR.tape),
 }).refine((t) => (t.path === undefined) !== (t.s3 === undefined), 'a tape tier needs exactly one target: path (a mount point) or s3 (a bucket)');
 
 const tierSchema = z.discriminatedUnion('kind', [filesystemTier, s3Tier, tapeTier]);
@@ -98,13 +108,17 @@ const facilitySchema = z.strictObject({
   facility: z.string().min(1),
   currency: z.string().length(3),
   catalog: z.string().min(1).default(CATALOG_FILE),
-  tiers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), tierSchema),
+  tiers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), tierSchema).transform((tiers) => Object.fromEntries(Object.entries(tiers).map(([name, t]) => [name,
+    t.kind === 'filesystem' ? { ...t, price_per_tb_year: t.price_per_tb_year ?? (name === 'ssd' ? DEFAULT_PRICE_PER_TB_YEAR.ssd : DEFAULT_PRICE_PER_TB_YEAR.hdd) } : t,
+  ])) as Record<string, PricedTier>),
   containers: z.strictObject({ max_frames: z.number().int().positive() }),
   ingest: z.strictObject({
     tier: z.string(),
     policy: z.string().min(1),
   }),
   schedules: schedulesSchema.default({}),
+  /** Policy files `serve` compares on an experiment, beside the shipped ones. */
+  compare_policies: z.array(z.string().min(1)).default([]),
   beamtime_price_per_hour: z.number().nonnegative(),
 }).superRefine((cfg, ctx) => {
   // Runs even when other fields are invalid (see `when`), so fields may be missing here.
@@ -117,9 +131,11 @@ const facilitySchema = z.strictObject({
   }
 }, { when: () => true });
 
+/** A tier as the rest of sxarchive sees it: its price filled in. */
+type PricedTier = z.output<typeof tierSchema> & { price_per_tb_year: number };
 export type FacilityConfig = z.output<typeof facilitySchema>;
-export type TierConfig = z.output<typeof tierSchema>;
-export type FilesystemTierConfig = z.output<typeof filesystemTier>;
+export type TierConfig = PricedTier;
+export type FilesystemTierConfig = Extract<PricedTier, { kind: 'filesystem' }>;
 export type S3TierConfig = z.output<typeof s3Tier>;
 export type TapeTierConfig = z.output<typeof tapeTier>;
 /** Where an S3 tier, or a tape tier on S3, keeps its objects, and how it talks to the endpoint. */

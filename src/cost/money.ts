@@ -28,3 +28,14 @@ export function fromMicro(micro: bigint): number {
 export function mulDiv(a: bigint, b: bigint, c: bigint): bigint {
   return (a * b) / c;
 }
+
+/** Cents for real money; three significant digits for the tiny sums a small test run costs. */
+export function formatMoney(amount: number, currency: string): string {
+  const text = amount === 0 || Math.abs(amount) >= 0.01 ? amount.toFixed(2) : amount.toPrecision(3);
+  return `${text} ${currency}`;
+}
+
+/** Micro-units, for people. */
+export function formatMicro(micro: number, currency: string): string {
+  return formatMoney(micro / 1e6, currency);
+}

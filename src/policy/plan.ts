@@ -2,12 +2,16 @@
 // and what it would lose. Pure over facts (labels, metadata, prices, byte estimates): no
 // catalog, no clock, no files. src/policy/facts.ts reads the facts; the CLI prints the plan.
 import type { FacilityConfig } from '../config/facility.ts';
+import { storage } from '../cost/ledger.ts';
+import { fromMicro } from '../cost/money.ts';
+import { tierPrices } from '../cost/prices.ts';
 import { SxError } from '../errors.ts';
 import { decide, checkApplies, isPending } from './engine.ts';
 import { ESTIMATE_FORMULAS, estimateProductBytes, isEstimated, type ProductEstimates } from './estimates.ts';
 import type { Decision, ExperimentFacts, FrameFacts, KeepSpec, Policy, ProductName } from './types.ts';
 
 const TB = 1e12;
+const DAY_MS = 86_400_000;
 
 /** One product kept by one rule on one tier for one span. */
 export interface PlanRow {
@@ -21,7 +25,7 @@ export interface PlanRow {
   frames: number;
   bytes: number;
   estimated: boolean;
-  /** bytes/1e12 × price_per_tb_year × billedDays/365; 0 for forever (see perYear). */
+  /** bytes/1e12 × price_per_tb_year × billedDays/365 (the ledger's storage term, to the micro-unit); 0 for forever (see perYear). */
   money: number;
   /** bytes/1e12 × price_per_tb_year: what the row costs per year while on the tier. */
   perYear: number;
@@ -190,10 +194,12 @@ class PlanBuilder {
       const [a, b] = [order(x), order(y)];
       return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
     });
+    // The ledger's own storage term (exact micro-units, rounded down once per row), so a dry-run prices as reports do.
+    const prices = tierPrices(this.facility);
     for (const row of rows) {
       const { price } = tierPrice(this.facility, this.policy, row.tier);
       row.perYear = (row.bytes / TB) * price;
-      row.money = row.billedDays === null ? 0 : (row.perYear * row.billedDays) / 365;
+      row.money = row.billedDays === null ? 0 : fromMicro(storage(Math.round(row.bytes), row.billedDays * DAY_MS, prices.get(row.tier)!));
     }
     const longestDays = longestRetention(this.policy);
     const hddTier = this.facility.tiers.hdd ? 'hdd' : this.facility.ingest.tier;

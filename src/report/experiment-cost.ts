@@ -116,3 +116,10 @@ export function experimentCost(source: ReportSource, config: FacilityConfig, exp
     storingCostsMoreFromYear: year < 0 ? null : year + 1,
   };
 }
+
+/** Hours of beamtime as people say them: `3.5 h`, `12 min`, `40 s`. */
+export function formatHours(hours: number): string {
+  if (hours >= 1) return `${hours.toFixed(hours >= 10 ? 0 : 1)} h`;
+  if (hours * 60 >= 1) return `${(hours * 60).toFixed(0)} min`;
+  return `${(hours * 3600).toFixed(0)} s`;
+}

@@ -1,5 +1,6 @@
 // `report` and `experiments` count every container with a current placement, whatever its end.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { loadFacility } from '../../src/config/facility.ts';
@@ -15,7 +16,8 @@ interface ExperimentRow {
   costPerYear: number;
 }
 
-test('a hits-only experiment (placements ending with their 5-year step) shows its container, tier and cost', (t) => {
+/** 12 tiny frames, half hits, ingested as experiment `hits` under hits-only into a fresh data dir. */
+function ingestHits(t: ExecutionContext) {
   const dir = tempDir(t);
   const data = join(dir, 'data');
   const h5 = join(dir, 'run1.h5');
@@ -24,6 +26,11 @@ test('a hits-only experiment (placements ending with their 5-year step) shows it
   const ingested = sxarchiveJson<{ hits: number; storedBytes: number; containers: unknown[] }>([
     '--data-dir', data, 'ingest', h5, '--experiment', 'hits', '--geometry', geom, '--policy', 'hits-only',
   ]);
+  return { dir, data, ingested };
+}
+
+test('a hits-only experiment (placements ending with their 5-year step) shows its container, tier and cost', (t) => {
+  const { data, ingested } = ingestHits(t);
   t.true(ingested.hits > 0, 'the run has hits to keep');
   t.is(ingested.containers.length, 1);
   const expectedCost = (ingested.storedBytes / 1e12) * 10;
@@ -62,4 +69,31 @@ test('a hits-only experiment (placements ending with their 5-year step) shows it
   const onDisk = buildExperimentReport(catalog, disk, 'hits');
   t.is(onDisk.rawTier, 'disk');
   t.true(Math.abs(onDisk.rawOnHddCostPerYear - (report.rawBytes / 1e12) * 7) < 1e-15);
+});
+
+test('report --format csv and json carry the same numbers, --out writes the file, per product and per rule', (t) => {
+  const { dir, data } = ingestHits(t);
+  sxarchive(['--data-dir', data, 'experiment', 'set', 'hits', '--proposal', 'p,"1"']);
+  const report = sxarchiveJson<ExperimentReport>(['--data-dir', data, 'report', 'hits']);
+  const hits = report.rules.find((r) => r.rule === 'hits')!;
+  t.true(hits.frames > 0 && hits.keptFrames === hits.frames);
+  t.is(report.rules.reduce((n, r) => n + r.frames, 0), 12, 'every frame is decided by one rule');
+  t.is(report.rules.reduce((n, r) => n + r.keptBytes, 0), report.storedBytes, 'the kept bytes shared out by frame add up to the containers');
+  t.deepEqual(report.products.map((p) => [p.product, p.containers, p.frames, p.bytes]), [['raw', 1, hits.frames, report.storedBytes]]);
+
+  const out = join(dir, 'report.csv');
+  const csv = sxarchive(['--data-dir', data, 'report', 'hits', '--format', 'csv', '--out', out]);
+  t.is(csv.code, 0, csv.stderr);
+  t.is(csv.stdout, '');
+  t.regex(csv.stderr, /wrote .*report\.csv/);
+  const lines = readFileSync(out, 'utf8').split('\r\n');
+  t.is(lines[0], 'section,item,field,value');
+  t.true(lines.includes('experiment,hits,proposal,"p,""1"""'), 'a proposal with a comma and quotes is quoted');
+  t.true(lines.includes(`experiment,hits,frames,12`));
+  t.true(lines.includes(`rule,hits,keptBytes,${hits.keptBytes}`));
+  const total = report.cost.toDate.total;
+  t.true(lines.includes(`cost_to_date,,total,${Math.floor(total / 1e6)}.${String(total % 1e6).padStart(6, '0')}`));
+  const both = sxarchive(['--data-dir', data, 'report', 'hits', '--json', '--format', 'csv']);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /two formats/);
 });

@@ -49,3 +49,19 @@ test('a YAML syntax error names the line', (t) => {
   const error = t.throws(() => loadFacility(dir));
   t.regex(error!.message, /facility\.yaml:\d+:\d+: /);
 });
+
+test('prices left out take the design defaults (HDD 10, SSD 100, tape 10 per TB-year, nothing else charged); S3 must be priced', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, FACILITY_FILE);
+  const write = (tiers: string[]) => writeFileSync(file, ['facility: P11', 'currency: EUR', 'tiers:', ...tiers, 'containers: { max_frames: 10 }', 'ingest: { tier: disk, policy: keep-all }', 'beamtime_price_per_hour: 100'].join('\n'));
+  write(['  disk: { kind: filesystem, path: tiers/disk }', '  ssd: { kind: filesystem, path: tiers/ssd }', '  tape: { kind: tape, path: tiers/tape }', '  fast: { kind: filesystem, path: tiers/fast, price_per_tb_year: 55, price_per_object: 0.01, retrieval_per_tb: 2, egress_per_tb: 3 }']);
+  const { tiers } = loadFacility(dir).config;
+  t.is(tiers.disk.price_per_tb_year, 10);
+  t.is(tiers.ssd.price_per_tb_year, 100);
+  t.is(tiers.tape.price_per_tb_year, 10);
+  t.deepEqual([tiers.disk.price_per_object, tiers.disk.retrieval_per_tb, tiers.disk.egress_per_tb, tiers.disk.min_duration_days], [0, 0, 0, 0]);
+  t.deepEqual([tiers.fast.price_per_tb_year, tiers.fast.price_per_object, tiers.fast.retrieval_per_tb, tiers.fast.egress_per_tb], [55, 0.01, 2, 3]);
+  write(['  disk: { kind: filesystem, path: tiers/disk }', '  s3: { kind: s3, bucket: sx-data }']);
+  const error = t.throws(() => loadFacility(dir));
+  t.regex(error!.message, /facility\.yaml:5:\d+: .*price_per_tb_year/);
+});

@@ -51,7 +51,10 @@ function frames(): FrameFacts[] {
 }
 
 const ESTIMATES: ProductEstimates = { compressionRatio: 4, compressionRatioMeasured: true, intensitiesBytes: new Map([[1, 1000], [2, 3000]]) };
-const money = (bytes: number, price: number, days: number) => (bytes / 1e12) * price * (days / 365);
+const perYear = (bytes: number, price: number, days: number) => (bytes / 1e12) * price * (days / 365);
+/** The ledger's storage term: micro-units, rounded down (src/cost/ledger.ts), in currency units. */
+const money = (bytes: number, price: number, days: number) =>
+  Number((BigInt(Math.round(bytes)) * BigInt(days * 86_400_000) * BigInt(price * 1e6)) / (10n ** 12n * BigInt(365 * 86_400_000))) / 1e6;
 
 function row(rows: PlanRow[], product: string, rule: string, tier: string): PlanRow {
   const r = rows.filter((x) => x.product === product && x.rule === rule && x.tier === tier);
@@ -129,7 +132,7 @@ test('lost counts: dropped hits, unindexed hits not raw, indexed frames without 
   const plan = planRetention(p, EXP, fs, FACILITY, { compressionRatio: 6, compressionRatioMeasured: false, intensitiesBytes: new Map() });
   t.deepEqual(plan.lost, { hitsDropped: 2, hitsNotKeptRaw: 3, unindexedHitsNotKeptRaw: 1, indexedWithoutIntensities: 1, labelsOnly: 3 });
   t.like(plan.totals, { framesKept: 2, forever: false, longestDays: 10, foreverPerYear: 0 });
-  t.true(close(plan.keepAllRaw.money, money((5 * RAW) / 6, 10, 10)));
+  t.true(close(plan.keepAllRaw.money, perYear((5 * RAW) / 6, 10, 10)));
   t.false(plan.compressionRatioMeasured);
 });
 

@@ -1,14 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Catalog } from '../../catalog/catalog.ts';
 import { listFrameHits } from '../../catalog/reports.ts';
-import type { FacilityConfig } from '../../config/facility.ts';
-import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../../policy/facts.ts';
-import { loadPolicy, POLICIES_DIR } from '../../policy/load.ts';
-import { planRetention } from '../../policy/plan.ts';
 import { join, resolve } from 'node:path';
 import { initDataDir } from '../../config/facility.ts';
 import { ingest } from '../../ingest/ingest.ts';
 import { buildExperimentReport } from '../../report/experiment-report.ts';
+import { comparePolicies, shippedPolicyFiles } from '../../report/policy-comparison.ts';
 import { compareHitsWithTruth, formatHitTruth, readTruthHits } from '../../report/hit-truth.ts';
 import type { DetectorName } from '../../simulate/detectors.ts';
 import { simulate } from '../../simulate/simulate.ts';
@@ -55,7 +52,7 @@ export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<vo
         onFrame: (d, t) => ingestBar.update(d, t),
       }).finally(() => ingestBar.stop());
       const truth = compareHitsWithTruth(await readTruthHits(out), labelsInFrameOrder(catalog, name, sim.frames));
-      return { report: buildExperimentReport(catalog, facility.config, name), truth, policies: compareShippedPolicies(catalog, facility.config, name) };
+      return { report: buildExperimentReport(catalog, facility.config, name), truth, policies: comparePolicies(catalog, facility.config, name, shippedPolicyFiles()) };
     });
     if (opts.json) return printJson({ ...report.report, truth: report.truth, policies: report.policies });
     say('');
@@ -79,15 +76,3 @@ function labelsInFrameOrder(catalog: Catalog, experiment: string, frames: number
   return labels;
 }
 
-/** A dry-run of every shipped policy on the demo's labels: what the choice of policy is worth. */
-function compareShippedPolicies(catalog: Catalog, config: FacilityConfig, experiment: string) {
-  const exp = readExperimentFacts(catalog, experiment);
-  const estimates = readProductEstimates(catalog, exp.id);
-  return readdirSync(POLICIES_DIR)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => {
-      const plan = planRetention(loadPolicy(join(POLICIES_DIR, f), config), exp.facts, iterateFrameFacts(catalog, exp.id, exp.facts.name), config, estimates);
-      return { policy: plan.policy.name, framesKept: plan.totals.framesKept, keptBytes: plan.totals.keptBytes, money: plan.totals.money, foreverPerYear: plan.totals.foreverPerYear, hitsDropped: plan.lost.hitsDropped };
-    });
-}

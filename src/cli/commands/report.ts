@@ -1,7 +1,12 @@
-import type { ExperimentCost, TierCostRow } from '../../report/experiment-cost.ts';
+import { formatHours, type ExperimentCost, type TierCostRow } from '../../report/experiment-cost.ts';
 import { buildExperimentReport, type ExperimentReport } from '../../report/experiment-report.ts';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { SxError } from '../../errors.ts';
+import { experimentReportCsv } from '../../report/experiment-csv.ts';
+import { writeAtomically } from '../../store/atomic.ts';
 import { withCatalog } from '../context.ts';
-import { formatBytes, formatMoney, printJson, table } from '../format.ts';
+import { formatBytes, formatMicro, formatMoney, table } from '../format.ts';
 import type { GlobalOptions } from '../main.ts';
 
 export function renderReport(r: ExperimentReport): string {
@@ -23,14 +28,8 @@ export function renderReport(r: ExperimentReport): string {
   return lines.filter((l) => l !== undefined).join('\n');
 }
 
-const money = (micro: number, currency: string) => formatMoney(micro / 1e6, currency);
+const money = formatMicro;
 
-/** Hours of beamtime as people say them: `3.5 h`, `12 min`, `40 s`. */
-function formatHours(hours: number): string {
-  if (hours >= 1) return `${hours.toFixed(hours >= 10 ? 0 : 1)} h`;
-  if (hours * 60 >= 1) return `${(hours * 60).toFixed(0)} min`;
-  return `${(hours * 3600).toFixed(0)} s`;
-}
 
 function renderCost(c: ExperimentCost): string[] {
   const terms = (t: TierCostRow) => [t.storage, t.objects, t.earlyDeletion, t.retrieval, t.egress, t.total].map((m) => money(m, c.currency));
@@ -49,8 +48,25 @@ function renderCost(c: ExperimentCost): string[] {
   ];
 }
 
-export async function run(globals: GlobalOptions, name: string, opts: { json?: boolean; asOf?: Date }): Promise<void> {
+export interface ReportOptions {
+  json?: boolean;
+  format?: 'text' | 'json' | 'csv' | 'html';
+  out?: string;
+  asOf?: Date;
+}
+
+async function render(report: ExperimentReport, format: NonNullable<ReportOptions['format']>): Promise<string> {
+  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'csv') return experimentReportCsv(report);
+  if (format === 'html') return (await import('../../report/html.ts')).renderReportHtml(report);
+  return `${renderReport(report)}\n`;
+}
+
+export async function run(globals: GlobalOptions, name: string, opts: ReportOptions): Promise<void> {
+  if (opts.json && opts.format !== undefined && opts.format !== 'json') throw new SxError('usage', `--json and --format ${opts.format} ask for two formats; give one`);
   const report = await withCatalog(globals, (facility, catalog) => buildExperimentReport(catalog, facility.config, name, opts.asOf), { readonly: true });
-  if (opts.json) return printJson(report);
-  console.log(renderReport(report));
+  const text = await render(report, opts.json ? 'json' : opts.format ?? 'text');
+  if (opts.out === undefined) return void process.stdout.write(text);
+  const written = await writeAtomically(resolve(opts.out), (tmp) => writeFile(tmp, text));
+  console.error(`wrote ${written.path} (${formatBytes(written.bytes)})`);
 }

@@ -1,0 +1,49 @@
+// What `policy dry-run` says the policy in force costs is what the report, reading the ledger,
+// says keeping the experiment costs over its lifecycles: both price with the ledger's code.
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sxarchive, sxarchiveJson } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/tmp.ts';
+
+// Prices scaled up (1 EUR per kB-year) so the test's kB-sized containers cost whole euros.
+const FACILITY = `facility: local
+currency: EUR
+tiers:
+  hdd:  { kind: filesystem, path: tiers/hdd, price_per_tb_year: 1000000000 }
+  tape: { kind: tape, path: tiers/tape, price_per_tb_year: 300000000, min_duration_days: 365 }
+containers: { max_frames: 1000 }
+ingest: { tier: hdd, policy: keep-all }
+beamtime_price_per_hour: 2000
+`;
+const POLICY = `policy: hits-then-tape
+version: 1
+rules:
+  - name: hits
+    when: { hit: true }
+    keep: [{ product: raw, lifecycle: [hdd: 30d, tape: 400d] }]
+  - name: blanks
+    keep: []
+`;
+
+test('a dry-run of the policy in force prices the experiment as the report projects it, to the micro-euro', (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, 'data');
+  t.is(sxarchive(['--data-dir', data, 'init']).code, 0);
+  writeFileSync(join(data, 'facility.yaml'), FACILITY);
+  writeFileSync(join(dir, 'policy.yaml'), POLICY);
+  const h5 = join(dir, 'run.h5');
+  const geom = join(dir, 'tiny.geom');
+  sxarchiveJson(['simulate', '--detector', 'tiny', '--frames', '24', '--hit-rate', '0.5', '--seed', '3', '--out', h5, '--geometry-out', geom]);
+  sxarchiveJson(['--data-dir', data, 'ingest', h5, '--experiment', 'e', '--geometry', geom, '--policy', join(dir, 'policy.yaml'), '--min-peaks', '10']);
+
+  const plan = sxarchiveJson<{ totals: { money: number; foreverPerYear: number }; compressionRatioMeasured: boolean; rows: { rule: string; tier: string; money: number }[] }>(
+    ['--data-dir', data, 'policy', 'dry-run', join(dir, 'policy.yaml'), 'e']);
+  const report = sxarchiveJson<{ containers: number; cost: { lifetime: number; toDate: { total: number }; projected: { total: number; foreverPerYear: number } } }>(['--data-dir', data, 'report', 'e']);
+  t.is(report.containers, 1, 'the hits; the blanks keep their labels only');
+  t.true(plan.compressionRatioMeasured, 'the dry-run sizes the products from the containers written');
+  t.true(report.cost.lifetime > 1_000_000, 'several euros: the comparison is not of zeros');
+  t.is(Math.round(plan.totals.money * 1e6), report.cost.lifetime);
+  t.is(plan.totals.foreverPerYear, 0);
+  t.is(report.cost.projected.foreverPerYear, 0);
+});
