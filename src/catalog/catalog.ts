@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SxError } from '../errors.ts';
+import { addRunFrameTotals } from './run-totals.ts';
 import { migrate, readMigrations, type Migration } from './migrator.ts';
 
 export const CATALOG_FILE = 'catalog.sqlite';
@@ -16,6 +17,7 @@ interface ExperimentRow {
   facility: string | null;
   sample_tags: string;
   metadata: string;
+  beamtime_hours: number | null;
   created_at: string;
 }
 
@@ -27,6 +29,7 @@ function toExperiment(row: ExperimentRow): Experiment {
     facility: row.facility,
     sampleTags: JSON.parse(row.sample_tags) as string[],
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    beamtimeHours: row.beamtime_hours,
     createdAt: row.created_at,
   };
 }
@@ -66,7 +69,7 @@ export function metadataChanges(recorded: Experiment, given: NewExperiment): Met
 function refuseMetadataChanges(name: string, changes: MetadataChange[]): void {
   if (changes.length === 0) return;
   const show = (v: MetadataChange['given']) => (v === null ? 'none' : Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stringify(v));
-  const flag = { proposal: '--proposal', facility: '--facility', sample_tags: '--sample-tag' } as const;
+  const flag = { proposal: '--proposal', facility: '--facility', sample_tags: '--sample-tag', beamtime_hours: '--beamtime-hours' } as const;
   const lines = changes.map((c) => `${c.field}: recorded ${show(c.recorded)}, given ${show(c.given)}`);
   throw new SxError(
     'usage',
@@ -136,7 +139,7 @@ export class Catalog {
   }
 
   /** Changes an experiment's metadata on purpose (`sxarchive experiment set`), recording each change with its time. */
-  setExperimentMetadata(name: string, changes: { proposal?: string | null; facility?: string | null; sampleTags?: string[] }): { experiment: Experiment; changed: MetadataChange[] } {
+  setExperimentMetadata(name: string, changes: { proposal?: string | null; facility?: string | null; sampleTags?: string[]; beamtimeHours?: number | null }): { experiment: Experiment; changed: MetadataChange[] } {
     return this.db.transaction(() => {
       const exp = this.findExperiment(name);
       if (!exp) throw this.noSuchExperiment(name);
@@ -144,6 +147,7 @@ export class Catalog {
       if (changes.proposal !== undefined && changes.proposal !== exp.proposal) changed.push({ field: 'proposal', recorded: exp.proposal, given: changes.proposal });
       if (changes.facility !== undefined && changes.facility !== exp.facility) changed.push({ field: 'facility', recorded: exp.facility, given: changes.facility });
       if (changes.sampleTags !== undefined && !sameTags(changes.sampleTags, exp.sampleTags)) changed.push({ field: 'sample_tags', recorded: exp.sampleTags, given: [...new Set(changes.sampleTags)] });
+      if (changes.beamtimeHours !== undefined && changes.beamtimeHours !== exp.beamtimeHours) changed.push({ field: 'beamtime_hours', recorded: exp.beamtimeHours, given: changes.beamtimeHours });
       const at = now();
       const record = this.db.prepare('INSERT INTO experiment_changes (experiment_id, field, old_value, new_value, changed_at) VALUES (?, ?, ?, ?, ?)');
       for (const c of changed) {
@@ -283,17 +287,24 @@ export class Catalog {
       `INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes, hit, n_peaks, resolution, peaks, indexed, n_crystals)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    return this.db.transaction(() =>
-      frames.map((f) => {
+    return this.db.transaction(() => {
+      const totals = { frames: frames.length, rawBytes: 0, labelled: 0, hits: 0, indexed: 0 };
+      const ids = frames.map((f) => {
         const l = f.labels;
         const r = f.results;
         const info = insert.run(
           runId, f.source, f.event, f.width, f.height, f.pixelType, f.rawBytes,
           l ? Number(l.hit) : null, l?.nPeaks ?? null, l?.resolution ?? null, l?.peaks ?? null, r ? Number(r.indexed) : null, r?.nCrystals ?? null,
         );
+        totals.rawBytes += f.rawBytes;
+        if (l) totals.labelled += 1;
+        if (l?.hit) totals.hits += 1;
+        if (r?.indexed) totals.indexed += 1;
         return Number(info.lastInsertRowid);
-      }),
-    )();
+      });
+      addRunFrameTotals(this.db, runId, totals);
+      return ids;
+    })();
   }
 
   /** Registers a policy version; the same text is the same row, different text under a used version is refused. */

@@ -1,9 +1,11 @@
 // The catalog queries behind the cost ledger (src/cost/ledger.ts): every copy that held data
-// with its times, every read out of a tier, and the lifecycles of the containers still held.
+// with its times, every read out of a tier, and the lifecycles of the containers still held;
+// for one experiment, or (no id: the facility report) for all of them at once.
 import type { LifecycleSpan } from './types.ts';
 import type { ReportSource } from './reports.ts';
 
 export interface CopyRow {
+  experimentId: number;
   containerId: number;
   tier: string;
   bytes: number;
@@ -13,12 +15,14 @@ export interface CopyRow {
 }
 
 export interface ReadRow {
+  experimentId: number;
   tier: string;
   bytes: number;
   at: string;
 }
 
 export interface HeldContainerRow {
+  experimentId: number;
   id: number;
   bytes: number;
   createdAt: string;
@@ -28,48 +32,52 @@ export interface HeldContainerRow {
   validUntil: string | null;
 }
 
+/** The condition on `column` that keeps one experiment's rows; none for all experiments. */
+const ofExperiment = (column: string, experimentId: number | undefined) => (experimentId === undefined ? '' : `AND ${column} = @id`);
+
 /**
  * Copies of the experiment's containers that held data. A copy trimmed or expired before
  * removal times were recorded ended at its planned end.
  */
-export function ledgerCopies(source: ReportSource, experimentId: number): CopyRow[] {
+export function ledgerCopies(source: ReportSource, experimentId?: number): CopyRow[] {
   return source.db
-    .prepare(`SELECT p.container_id AS containerId, p.tier, c.bytes, p.valid_from AS validFrom,
+    .prepare(`SELECT c.experiment_id AS experimentId, p.container_id AS containerId, p.tier, c.bytes, p.valid_from AS validFrom,
                      COALESCE(p.ended_at, CASE WHEN p.state IN ('trimmed', 'expired') THEN p.valid_until END) AS endedAt
               FROM placements p JOIN containers c ON c.id = p.container_id
-              WHERE c.experiment_id = ? AND p.state IN ('active', 'verified', 'trimmed', 'expired')`)
-    .all(experimentId) as CopyRow[];
+              WHERE p.state IN ('active', 'verified', 'trimmed', 'expired') ${ofExperiment('c.experiment_id', experimentId)}`)
+    .all({ id: experimentId }) as CopyRow[];
 }
 
 /** Reads out of a tier: the source side of every migration that committed, and every recalled container. */
-export function ledgerReads(source: ReportSource, experimentId: number): ReadRow[] {
+export function ledgerReads(source: ReportSource, experimentId?: number): ReadRow[] {
   return source.db
-    .prepare(`SELECT p.tier, c.bytes, t.updated_at AS at
+    .prepare(`SELECT c.experiment_id AS experimentId, p.tier, c.bytes, t.updated_at AS at
               FROM transfers t JOIN placements p ON p.id = t.source_placement_id JOIN containers c ON c.id = t.container_id
-              WHERE c.experiment_id = @id AND t.kind = 'migrate' AND t.state IN ('committed', 'trimmed')
+              WHERE t.kind = 'migrate' AND t.state IN ('committed', 'trimmed') ${ofExperiment('c.experiment_id', experimentId)}
               UNION ALL
-              SELECT p.tier, c.bytes, r.updated_at AS at
+              SELECT r.experiment_id AS experimentId, p.tier, c.bytes, r.updated_at AS at
               FROM recall_items i JOIN recalls r ON r.id = i.recall_id JOIN placements p ON p.id = i.placement_id JOIN containers c ON c.id = i.container_id
-              WHERE r.experiment_id = @id AND i.state IN ('staged', 'delivered')`)
+              WHERE i.state IN ('staged', 'delivered') ${ofExperiment('r.experiment_id', experimentId)}`)
     .all({ id: experimentId }) as ReadRow[];
 }
 
 /** Containers with a copy that still holds data, one row each (its most recent copy). */
-export function heldContainers(source: ReportSource, experimentId: number): HeldContainerRow[] {
+export function heldContainers(source: ReportSource, experimentId?: number): HeldContainerRow[] {
   const rows = source.db
-    .prepare(`SELECT c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, p.tier, p.valid_until AS validUntil
+    .prepare(`SELECT c.experiment_id AS experimentId, c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, p.tier, p.valid_until AS validUntil
               FROM containers c JOIN placements p ON p.container_id = c.id
-              WHERE c.experiment_id = ? AND p.id = (SELECT MAX(q.id) FROM placements q
-                                                     WHERE q.container_id = c.id AND q.state IN ('active', 'verified') AND q.ended_at IS NULL)`)
-    .all(experimentId) as (Omit<HeldContainerRow, 'lifecycle'> & { lifecycle: string | null })[];
+              WHERE p.id = (SELECT MAX(q.id) FROM placements q WHERE q.container_id = c.id AND q.state IN ('active', 'verified') AND q.ended_at IS NULL)
+                ${ofExperiment('c.experiment_id', experimentId)}`)
+    .all({ id: experimentId }) as (Omit<HeldContainerRow, 'lifecycle'> & { lifecycle: string | null })[];
   return rows.map((r) => ({ ...r, lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]) }));
 }
 
-/** When the experiment's data was taken: its first run's start to its last container. */
+/** When the experiment's data was taken: its first run's start to its last run's end (or, for a run still going, its last container). */
 export function collectionSpan(source: ReportSource, experimentId: number): { first: string | null; last: string | null } {
   return source.db
     .prepare(`SELECT (SELECT MIN(started_at) FROM runs WHERE experiment_id = @id) AS first,
-                     (SELECT MAX(created_at) FROM containers WHERE experiment_id = @id) AS last`)
+                     NULLIF(MAX(COALESCE((SELECT MAX(finished_at) FROM runs WHERE experiment_id = @id), ''),
+                                COALESCE((SELECT MAX(created_at) FROM containers WHERE experiment_id = @id), '')), '') AS last`)
     .get({ id: experimentId }) as { first: string | null; last: string | null };
 }
 

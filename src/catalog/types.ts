@@ -15,6 +15,8 @@ export interface Experiment {
   facility: string | null;
   sampleTags: string[];
   metadata: Record<string, unknown>;
+  /** Hours of beamtime, as set by hand; null: counted from the runs. */
+  beamtimeHours: number | null;
   createdAt: string;
 }
 
@@ -121,7 +123,7 @@ export interface DeadRun {
 
 /** One field of an experiment's metadata, as recorded and as asked for. */
 export interface MetadataChange {
-  field: 'proposal' | 'facility' | 'sample_tags';
-  recorded: string | string[] | null;
-  given: string | string[] | null;
+  field: 'proposal' | 'facility' | 'sample_tags' | 'beamtime_hours';
+  recorded: string | string[] | number | null;
+  given: string | string[] | number | null;
 }

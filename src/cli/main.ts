@@ -59,6 +59,12 @@ function date(value: string): Date {
   return d;
 }
 
+function hours(value: string): number {
+  const h = Number(value);
+  if (value.trim() === '' || !Number.isFinite(h) || h < 0) throw new InvalidArgumentError(`Expected a number of hours (0 or more, e.g. 36 or 7.5) but received "${value}".`);
+  return h;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -151,11 +157,12 @@ function buildProgram(): Command {
     .command('experiment')
     .description("change an experiment's metadata on purpose (recorded with the time); ingest never changes it")
     .command('set')
-    .description('set proposal, facility or sample tags of an experiment; frames decided before keep their decisions')
+    .description('set proposal, facility, sample tags or beamtime of an experiment; frames decided before keep their decisions')
     .argument('<experiment>', 'experiment name')
     .option('--proposal <id>', 'new proposal')
     .option('--facility <name>', 'new facility or beamline')
     .option('--sample-tag <tag>', 'the sample tags, repeatable: replaces the recorded list', collect, [])
+    .option('--beamtime-hours <h>', "hours of beamtime the experiment used (store versus re-measure); default: from its runs' times", hours)
     .option('--json', 'print the experiment and the changes as JSON')
     .action(async (name, opts, cmd) => (await import('./commands/experiment-set.ts')).run(globals(cmd), name, opts));
 
@@ -167,10 +174,13 @@ function buildProgram(): Command {
 
   program
     .command('report')
-    .description("an experiment's frames, kept bytes, containers, tiers, cost to date and projected, and store versus re-measure")
-    .argument('<experiment>', 'experiment name')
+    .description("an experiment's frames, kept bytes, containers, tiers, cost to date and projected, and store versus re-measure; --all for the facility")
+    .argument('[experiment]', 'experiment name (or --all)')
+    .option('--all', 'every experiment of the catalog, with the facility totals')
+    .option('--since <date>', 'with --all: experiments created, or with a run started, at or after this date', date, undefined)
+    .addOption(new Option('--by <group>', 'with --all: rows per proposal, facility or tier').choices(['proposal', 'facility', 'tier']))
     .option('--as-of <date>', 'the report as of this date (YYYY-MM-DD or an ISO time): cost accrued until then, projected after', date, undefined)
-    .addOption(new Option('--format <format>', 'text for a terminal, json, csv, or html (one self-contained page with charts)').choices(['text', 'json', 'csv', 'html']))
+    .addOption(new Option('--format <format>', 'text for a terminal, json, csv, or html (one self-contained page with charts; not with --all)').choices(['text', 'json', 'csv', 'html']))
     .option('--out <file>', 'write the report to this file (atomically) instead of printing it')
     .option('--json', 'print the report as JSON (--format json)')
     .action(async (name, opts, cmd) => (await import('./commands/report.ts')).run(globals(cmd), name, opts));

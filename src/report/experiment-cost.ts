@@ -4,9 +4,10 @@ import { collectionSpan, containerRetention, heldContainers, ledgerCopies, ledge
 import type { ReportSource } from '../catalog/reports.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { countExperimentFrames } from '../catalog/reports.ts';
-import { accrued, costByYear, projected, storage, sumLedgers, YEAR_MS, type CostTerm, type Ledger, type LedgerContainer } from '../cost/ledger.ts';
+import { accrued, costByYear, projected, storage, sumLedgers, YEAR_MS, type CostTerm, type Ledger } from '../cost/ledger.ts';
 import { toMicro } from '../cost/money.ts';
 import { tierPrices } from '../cost/prices.ts';
+import { toLedgerContainer, toLedgerCopy, toLedgerRead } from './ledger-inputs.ts';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -32,7 +33,8 @@ export interface ExperimentCost {
   lifetimeAtHorizon: boolean;
   /** Tiers holding the experiment's copies that facility.yaml does not price (counted as free). */
   unpricedTiers: string[];
-  beamtime: { hours: number; pricePerHour: number; cost: number; from: string | null; to: string | null };
+  /** `source`: set on the experiment (experiment set --beamtime-hours), or its runs' first start to last end. */
+  beamtime: { hours: number; source: 'metadata' | 'runs'; pricePerHour: number; cost: number; from: string | null; to: string | null };
   /** Cumulative cost at the end of each year since the data was taken (accrued, then projected). */
   byYear: number[];
   /** The same per tier (every tier the experiment's data is on at some time). */
@@ -73,23 +75,18 @@ function rows(l: Ledger): TierCostRow[] {
  * const cost = experimentCost(catalog, facility.config, exp.id, new Date());
  * cost.toDate.total // micro-units
  */
-export function experimentCost(source: ReportSource, config: FacilityConfig, experimentId: number, asOf: Date): ExperimentCost {
+export function experimentCost(source: ReportSource, config: FacilityConfig, experimentId: number, asOf: Date, beamtimeHours: number | null = null): ExperimentCost {
   const prices = tierPrices(config);
   const at = asOf.getTime();
-  const copies = ledgerCopies(source, experimentId).map((c) => ({ containerId: c.containerId, tier: c.tier, bytes: c.bytes, from: Date.parse(c.validFrom), ended: c.endedAt === null ? null : Date.parse(c.endedAt) }));
-  const reads = ledgerReads(source, experimentId).map((r) => ({ tier: r.tier, bytes: r.bytes, at: Date.parse(r.at) }));
-  const held: LedgerContainer[] = heldContainers(source, experimentId).map((c) => {
-    const created = Date.parse(c.createdAt);
-    // Containers recorded before lifecycles were: their copy's tier until its planned end.
-    const lifecycle = c.lifecycle ?? [{ tier: c.tier, days: c.validUntil === null ? null : (Date.parse(c.validUntil) - created) / DAY_MS }];
-    return { id: c.id, bytes: c.bytes, created, lifecycle };
-  });
+  const copies = ledgerCopies(source, experimentId).map(toLedgerCopy);
+  const reads = ledgerReads(source, experimentId).map(toLedgerRead);
+  const held = heldContainers(source, experimentId).map(toLedgerContainer);
   const toDate = accrued(copies, reads, prices, at);
   const ahead = projected(held, prices, at);
   const lifetime = sumLedgers(toDate, ahead);
   const span = collectionSpan(source, experimentId);
   const start = span.first === null ? at : Date.parse(span.first);
-  const hours = span.first === null || span.last === null ? 0 : Math.max(0, Date.parse(span.last) - start) / HOUR_MS;
+  const hours = beamtimeHours ?? (span.first === null || span.last === null ? 0 : Math.max(0, Date.parse(span.last) - start) / HOUR_MS);
   const pricePerHour = toMicro(config.beamtime_price_per_hour);
   const beamtime = Number((BigInt(Math.round(hours * 1e6)) * pricePerHour) / 1_000_000n);
   const years = costByYear(copies, reads, held, prices, start, at, COST_YEARS);
@@ -108,7 +105,7 @@ export function experimentCost(source: ReportSource, config: FacilityConfig, exp
     lifetime: lifetimeTotal,
     lifetimeAtHorizon: ahead.foreverPerYear > 0n,
     unpricedTiers: [...lifetime.unpriced].sort(),
-    beamtime: { hours, pricePerHour: Number(pricePerHour), cost: beamtime, from: span.first, to: span.last },
+    beamtime: { hours, source: beamtimeHours === null ? 'runs' : 'metadata', pricePerHour: Number(pricePerHour), cost: beamtime, from: span.first, to: span.last },
     byYear,
     byYearPerTier: tierNames.map((tier) => ({ tier, byYear: years.map((l) => Number(tierTotal(l, tier))) })),
     rawEverything: raw,

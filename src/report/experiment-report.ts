@@ -88,6 +88,6 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     rawOnHddCostPerYear: (frames.rawBytes / TB) * priceOf(rawTier),
     rawTier,
     expired: countExpired(catalog, exp.id),
-    cost: experimentCost(catalog, config, exp.id, at),
+    cost: experimentCost(catalog, config, exp.id, at, exp.beamtimeHours),
   };
 }

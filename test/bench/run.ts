@@ -22,6 +22,7 @@ import { Labeller } from '../../src/core/labels.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, findPeaks } from '../../src/core/peakfinder8.ts';
 import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 import { benchMigration } from './lifecycle.ts';
+import { benchReports } from './report.ts';
 
 const MB = 1e6;
 const work = mkdtempSync(join(tmpdir(), 'sxarchive-bench-'));
@@ -225,6 +226,7 @@ try {
   }
   // Migration to each tier kind, against cp of the same bytes, and S3 uploads to a local RGW.
   await benchMigration(emit, target);
+  await benchReports(emit, target);
   // The verdict last, one line per target, so that a reader (or CI) need not hunt for them.
   for (const check of targets) emit({ stage: 'target', of: check.stage, ...(check.detector ? { detector: check.detector } : {}), measured: check.measured, target: check.target, met: check.met });
   emit({ stage: 'targets', met: targets.filter((c) => c.met).length, not_met: targets.filter((c) => !c.met).length });

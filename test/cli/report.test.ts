@@ -96,4 +96,17 @@ test('report --format csv and json carry the same numbers, --out writes the file
   const both = sxarchive(['--data-dir', data, 'report', 'hits', '--json', '--format', 'csv']);
   t.is(both.code, 2);
   t.regex(both.stderr, /two formats/);
+
+  // The facility: the same numbers summed over every experiment (here one).
+  const all = sxarchiveJson<{ experiments: { experiment: string; costToDate: number }[]; totals: { frames: number; keptBytes: number } }>(['--data-dir', data, 'report', '--all']);
+  t.like(all.totals, { frames: 12, keptBytes: report.storedBytes });
+  t.deepEqual(all.experiments.map((e) => e.experiment), ['hits']);
+  const allCsv = sxarchive(['--data-dir', data, 'report', '--all', '--by', 'proposal', '--format', 'csv']);
+  t.regex(allCsv.stdout, /^proposal,experiments,frames,/);
+  t.true(allCsv.stdout.includes('\r\n"p,""1""",1,12,'), allCsv.stdout);
+  for (const [args, message] of [[['--all', '--format', 'html'], /per experiment/], [[], /which experiment\?/], [['hits', '--all'], /not both/], [['hits', '--by', 'tier'], /go with --all/]] as const) {
+    const r = sxarchive(['--data-dir', data, 'report', ...args]);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, message);
+  }
 });

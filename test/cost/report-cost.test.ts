@@ -75,5 +75,12 @@ test('cost to date, projected and by year follow the copies the catalog records,
   const text = a.cli('report', 'lyso', '--as-of', asOf.toISOString());
   t.is(text.code, 0, text.stderr);
   t.regex(text.stdout, /cost to date \(as of \d{4}-\d{2}-\d{2}\): /);
-  t.regex(text.stdout, /store versus re-measure: \d+ (s|min|h) of beamtime at 2000\.00 EUR\/h/);
+  t.regex(text.stdout, /store versus re-measure: \d+ (s|min|h) of beamtime \(from its runs\) at 2000\.00 EUR\/h/);
+
+  // Beamtime known better than the runs say: set on the experiment, recorded, and used.
+  t.is(a.cli('experiment', 'set', 'lyso', '--beamtime-hours', '12').code, 0);
+  const set = a.json<CostJson & { cost: { beamtime: { source: string } } }>('report', 'lyso', '--as-of', asOf.toISOString());
+  t.like(set.cost.beamtime, { hours: 12, source: 'metadata', cost: 24_000_000_000 });
+  t.deepEqual(query<{ field: string; new_value: string }>(a, 'SELECT field, new_value FROM experiment_changes'), [{ field: 'beamtime_hours', new_value: '12' }], 'the change is recorded');
+  t.is(a.cli('experiment', 'set', 'lyso', '--beamtime-hours', '-1').code, 2);
 });

@@ -130,7 +130,7 @@ function hostileReport(rule: string, tier: string, product: string): ExperimentR
       toDate: { total: 1_502_000, tiers: [ledgerRow] },
       projected: { total: 6_008_000, tiers: [{ ...ledgerRow, storage: 6_008_000, objects: 0, total: 6_008_000 }], foreverPerYear: 0 },
       lifetime: 7_510_000, lifetimeAtHorizon: false, unpricedTiers: [tier],
-      beamtime: { hours: 0.5, pricePerHour: 2_000_000_000, cost: 1_000_000_000, from: '2026-02-01T00:00:00.000Z', to: '2026-02-01T00:30:00.000Z' },
+      beamtime: { hours: 0.5, source: 'runs', pricePerHour: 2_000_000_000, cost: 1_000_000_000, from: '2026-02-01T00:00:00.000Z', to: '2026-02-01T00:30:00.000Z' },
       byYear: years, byYearPerTier: [{ tier, byYear: years }],
       rawEverything: { tier, bytes: 2_600_000, years: 5, total: 150_000_000 }, savingFactor: 20, storingCostsMoreFromYear: null,
     },

@@ -7,15 +7,16 @@ export interface ExperimentSetOptions {
   proposal?: string;
   facility?: string;
   sampleTag: string[];
+  beamtimeHours?: number;
   json?: boolean;
 }
 
 export async function run(globals: GlobalOptions, name: string, opts: ExperimentSetOptions): Promise<void> {
-  if (opts.proposal === undefined && opts.facility === undefined && opts.sampleTag.length === 0) {
-    throw new SxError('usage', 'nothing to set: give --proposal, --facility or --sample-tag');
+  if (opts.proposal === undefined && opts.facility === undefined && opts.sampleTag.length === 0 && opts.beamtimeHours === undefined) {
+    throw new SxError('usage', 'nothing to set: give --proposal, --facility, --sample-tag or --beamtime-hours');
   }
   const { experiment, changed } = await withCatalog(globals, (_facility, catalog) =>
-    catalog.setExperimentMetadata(name, { proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag.length > 0 ? opts.sampleTag : undefined }),
+    catalog.setExperimentMetadata(name, { proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag.length > 0 ? opts.sampleTag : undefined, beamtimeHours: opts.beamtimeHours }),
   );
   if (opts.json) return printJson({ experiment, changed });
   if (changed.length === 0) {

@@ -1,5 +1,6 @@
 import { formatHours, type ExperimentCost, type TierCostRow } from '../../report/experiment-cost.ts';
 import { buildExperimentReport, type ExperimentReport } from '../../report/experiment-report.ts';
+import { buildFacilityReport, facilityReportCsv, renderFacilityReport, type FacilityGroupBy, type FacilityReport } from '../../report/facility-report.ts';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SxError } from '../../errors.ts';
@@ -44,11 +45,14 @@ function renderCost(c: ExperimentCost): string[] {
     ...(c.projected.tiers.length ? [table(head, c.projected.tiers.map((t) => [t.tier, ...terms(t)]))] : []),
     ...(c.unpricedTiers.length ? [`note: facility.yaml has no prices for tier(s) ${c.unpricedTiers.join(', ')}, which hold copies of this experiment; they count as free here`] : []),
     `keeping all ${formatBytes(c.rawEverything.bytes)} raw on ${c.rawEverything.tier} for the same ${c.rawEverything.years.toFixed(1)} years would cost ${money(c.rawEverything.total, c.currency)}${c.savingFactor > 0 ? ` (${c.savingFactor.toFixed(1)}x what this policy keeps costs)` : ''}`,
-    `store versus re-measure: ${formatHours(c.beamtime.hours)} of beamtime at ${money(c.beamtime.pricePerHour, c.currency)}/h = ${money(c.beamtime.cost, c.currency)}; keeping the data costs ${money(c.lifetime, c.currency)} over its lifecycles${c.lifetimeAtHorizon ? ` (what is kept forever: its first ${c.byYear.length} years)` : ''}; ${verdict}`,
+    `store versus re-measure: ${formatHours(c.beamtime.hours)} of beamtime (${c.beamtime.source === 'metadata' ? 'as set for the experiment' : 'from its runs'}) at ${money(c.beamtime.pricePerHour, c.currency)}/h = ${money(c.beamtime.cost, c.currency)}; keeping the data costs ${money(c.lifetime, c.currency)} over its lifecycles${c.lifetimeAtHorizon ? ` (what is kept forever: its first ${c.byYear.length} years)` : ''}; ${verdict}`,
   ];
 }
 
 export interface ReportOptions {
+  all?: boolean;
+  since?: Date;
+  by?: FacilityGroupBy;
   json?: boolean;
   format?: 'text' | 'json' | 'csv' | 'html';
   out?: string;
@@ -62,10 +66,23 @@ async function render(report: ExperimentReport, format: NonNullable<ReportOption
   return `${renderReport(report)}\n`;
 }
 
-export async function run(globals: GlobalOptions, name: string, opts: ReportOptions): Promise<void> {
+function facilityReportText(report: FacilityReport, format: NonNullable<ReportOptions['format']>): string {
+  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'csv') return facilityReportCsv(report);
+  if (format === 'html') throw new SxError('usage', 'report --all comes as text, json or csv; the HTML report is per experiment (sxarchive serve lists them all)');
+  return `${renderFacilityReport(report)}\n`;
+}
+
+export async function run(globals: GlobalOptions, name: string | undefined, opts: ReportOptions): Promise<void> {
   if (opts.json && opts.format !== undefined && opts.format !== 'json') throw new SxError('usage', `--json and --format ${opts.format} ask for two formats; give one`);
-  const report = await withCatalog(globals, (facility, catalog) => buildExperimentReport(catalog, facility.config, name, opts.asOf), { readonly: true });
-  const text = await render(report, opts.json ? 'json' : opts.format ?? 'text');
+  if (opts.all && name !== undefined) throw new SxError('usage', `give an experiment or --all, not both (received ${name} and --all)`);
+  if (!opts.all && name === undefined) throw new SxError('usage', 'which experiment? give its name, or --all for every experiment (sxarchive experiments lists them)');
+  if (!opts.all && (opts.since !== undefined || opts.by !== undefined)) throw new SxError('usage', '--since and --by go with --all');
+  const format = opts.json ? 'json' : opts.format ?? 'text';
+  const asOf = opts.asOf ?? new Date();
+  const text = await withCatalog(globals, async (facility, catalog) => name === undefined
+    ? facilityReportText(buildFacilityReport(catalog, facility.config, { asOf, since: opts.since, by: opts.by }), format)
+    : render(buildExperimentReport(catalog, facility.config, name, asOf), format), { readonly: true });
   if (opts.out === undefined) return void process.stdout.write(text);
   const written = await writeAtomically(resolve(opts.out), (tmp) => writeFile(tmp, text));
   console.error(`wrote ${written.path} (${formatBytes(written.bytes)})`);
