@@ -8,6 +8,7 @@ import type { Experiment } from '../catalog/types.ts';
 import type { Facility } from '../config/facility.ts';
 import { SxError } from '../errors.ts';
 import { buildExperimentReport } from '../report/experiment-report.ts';
+import { buildFacilityReport } from '../report/facility-report.ts';
 import { renderReportHtml } from '../report/html.ts';
 import { comparePolicies, shippedPolicyFiles } from '../report/policy-comparison.ts';
 import { experimentListPage, policyComparisonPage, type Link } from './pages.ts';
@@ -82,7 +83,7 @@ export async function serve(facility: Facility, catalog: Catalog, options: Serve
     const access: Access | undefined = options.tokens ? options.tokens.access(token) : { all: true };
     if (!access) throw new HttpError(401, token === undefined ? 'a token is required (Authorization: Bearer TOKEN, or ?token=TOKEN)' : 'unknown token');
     const link: Link = (path) => (url.searchParams.has('token') ? `${path}?token=${encodeURIComponent(token!)}` : path);
-    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodePart);
     const api = parts[0] === 'api';
     const [section, name, sub, extra] = api ? parts.slice(1) : parts;
     const reply = (value: unknown, html: () => string) => api
@@ -111,11 +112,12 @@ export async function serve(facility: Facility, catalog: Catalog, options: Serve
     return access.all ? all : all.filter((e) => e.proposal !== null && access.proposals.has(e.proposal));
   }
 
+  // One facility report for the whole list: a few queries however many experiments there are.
   function listRows(access: Access) {
-    return visible(access).map((e) => {
-      const r = buildExperimentReport(catalog, facility.config, e.name);
-      return { name: r.experiment, proposal: r.proposal, frames: r.frames, storedBytes: r.storedBytes, costToDate: r.cost.toDate.total, currency: r.currency };
-    });
+    const names = new Set(visible(access).map((e) => e.name));
+    const { experiments, currency } = buildFacilityReport(catalog, facility.config, { asOf: new Date() });
+    return experiments.filter((e) => names.has(e.experiment))
+      .map((e) => ({ name: e.experiment, proposal: e.proposal, frames: e.frames, storedBytes: e.keptBytes, costToDate: e.costToDate, currency }));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -131,6 +133,14 @@ export async function serve(facility: Facility, catalog: Catalog, options: Serve
       server.closeAllConnections();
     }),
   };
+}
+
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, `not a URL path segment: ${part}`);
+  }
 }
 
 function bearer(req: IncomingMessage): string | undefined {

@@ -76,6 +76,7 @@ test('the pages and their JSON on loopback: list, report, policy comparison; mar
   t.is(post.headers.get('allow'), 'GET, HEAD');
   t.is((await fetch(`${url}api/experiments/nope`)).status, 404);
   t.is((await fetch(`${url}secrets`)).status, 404);
+  t.is((await fetch(`${url}experiments/%E0%A4%A`)).status, 400, 'a malformed path is a bad request, not a server error');
 });
 
 test('with tokens each token sees only its proposals\' experiments; none or a wrong one sees nothing', async (t) => {
