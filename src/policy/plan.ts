@@ -2,7 +2,7 @@
 // and what it would lose. Pure over facts (labels, metadata, prices, byte estimates): no
 // catalog, no clock, no files. src/policy/facts.ts reads the facts; the CLI prints the plan.
 import type { FacilityConfig } from '../config/facility.ts';
-import { storage } from '../cost/ledger.ts';
+import { projected, storage, type TierPrice } from '../cost/ledger.ts';
 import { fromMicro } from '../cost/money.ts';
 import { tierPrices } from '../cost/prices.ts';
 import { SxError } from '../errors.ts';
@@ -68,8 +68,14 @@ export interface RetentionPlan {
     /** Bytes of every kept product (once per product, whatever its tiers). */
     keptBytes: number;
     framesKept: number;
-    /** Money over the finite lifecycle steps. */
+    /** Money over the finite lifecycle steps: the rows' storage plus `copyAndReadCharges`. */
     money: number;
+    /**
+     * The ledger's charges beyond storage: per object for each container put on each step's tier
+     * (as many containers as ingest would write: one per containers.max_frames frames), and
+     * retrieval and egress for each move out of a tier.
+     */
+    copyAndReadCharges: number;
     /** Money per year of the steps kept forever (not in `money`). */
     foreverPerYear: number;
     forever: boolean;
@@ -124,6 +130,8 @@ class PlanBuilder {
   private readonly rules = new Map<string, RuleCount>();
   private readonly lost: PlanLost = { hitsDropped: 0, hitsNotKeptRaw: 0, unindexedHitsNotKeptRaw: 0, indexedWithoutIntensities: 0, labelsOnly: 0 };
   private readonly used = new Set<ProductName>();
+  /** What each keep spec of each rule keeps: priced whole by the ledger (copies put, reads at each move). */
+  private readonly kept = new Map<KeepSpec, { bytes: number; frames: number }>();
   private frames = 0;
   private rawBytes = 0;
   private keptBytes = 0;
@@ -156,6 +164,10 @@ class PlanBuilder {
     for (const [specIndex, spec] of d.keep.entries()) {
       const bytes = estimateProductBytes(spec, frame, this.estimates);
       this.used.add(spec.product);
+      const k = this.kept.get(spec) ?? { bytes: 0, frames: 0 };
+      k.bytes += bytes;
+      k.frames += 1;
+      this.kept.set(spec, k);
       count.keptBytes += bytes;
       this.keptBytes += bytes;
       for (const [stepIndex, step] of spec.lifecycle.entries()) {
@@ -187,7 +199,20 @@ class PlanBuilder {
     if (frame.indexed === true && !products.has('intensities')) this.lost.indexedWithoutIntensities += 1;
   }
 
+  /** Per-object, retrieval and egress charges of every keep spec over its lifecycle, by the ledger's projection. */
+  private copyAndReadCharges(prices: Map<string, TierPrice>): number {
+    let micro = 0n;
+    for (const [spec, k] of this.kept) {
+      // From just before the copies exist, so the first step's puts count too.
+      const p = projected([{ id: 0, bytes: Math.round(k.bytes), created: 0, lifecycle: spec.lifecycle }], prices, -1);
+      const containers = BigInt(Math.ceil(k.frames / this.facility.containers.max_frames));
+      for (const cost of p.tiers.values()) micro += cost.objects * containers + cost.retrieval + cost.egress;
+    }
+    return fromMicro(micro);
+  }
+
   finish(): RetentionPlan {
+    const prices = tierPrices(this.facility);
     // Money from summed bytes, so that a row's cost does not depend on the order frames came in.
     const order = (r: PlanRow) => this.rowOrder.get(r)!;
     const rows = [...this.rows.values()].sort((x, y) => {
@@ -195,12 +220,12 @@ class PlanBuilder {
       return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
     });
     // The ledger's own storage term (exact micro-units, rounded down once per row), so a dry-run prices as reports do.
-    const prices = tierPrices(this.facility);
     for (const row of rows) {
       const { price } = tierPrice(this.facility, this.policy, row.tier);
       row.perYear = (row.bytes / TB) * price;
       row.money = row.billedDays === null ? 0 : fromMicro(storage(Math.round(row.bytes), row.billedDays * DAY_MS, prices.get(row.tier)!));
     }
+    const charges = this.copyAndReadCharges(prices);
     const longestDays = longestRetention(this.policy);
     const hddTier = this.facility.tiers.hdd ? 'hdd' : this.facility.ingest.tier;
     const rawBytes = this.rawBytes / this.estimates.compressionRatio;
@@ -220,7 +245,8 @@ class PlanBuilder {
       totals: {
         keptBytes: this.keptBytes,
         framesKept: this.framesKept,
-        money: rows.reduce((s, r) => s + r.money, 0),
+        money: rows.reduce((s, r) => s + r.money, 0) + charges,
+        copyAndReadCharges: charges,
         foreverPerYear: rows.filter((r) => r.forever).reduce((s, r) => s + r.perYear, 0),
         forever: rows.some((r) => r.forever),
         longestDays,

@@ -10,8 +10,8 @@ import { tempDir } from '../helpers/tmp.ts';
 const FACILITY = `facility: local
 currency: EUR
 tiers:
-  hdd:  { kind: filesystem, path: tiers/hdd, price_per_tb_year: 1000000000 }
-  tape: { kind: tape, path: tiers/tape, price_per_tb_year: 300000000, min_duration_days: 365 }
+  hdd:  { kind: filesystem, path: tiers/hdd, price_per_tb_year: 1000000000, price_per_object: 0.5, retrieval_per_tb: 2000000000 }
+  tape: { kind: tape, path: tiers/tape, price_per_tb_year: 300000000, price_per_object: 0.25, min_duration_days: 365 }
 containers: { max_frames: 1000 }
 ingest: { tier: hdd, policy: keep-all }
 beamtime_price_per_hour: 2000
@@ -37,13 +37,16 @@ test('a dry-run of the policy in force prices the experiment as the report proje
   sxarchiveJson(['simulate', '--detector', 'tiny', '--frames', '24', '--hit-rate', '0.5', '--seed', '3', '--out', h5, '--geometry-out', geom]);
   sxarchiveJson(['--data-dir', data, 'ingest', h5, '--experiment', 'e', '--geometry', geom, '--policy', join(dir, 'policy.yaml'), '--min-peaks', '10']);
 
-  const plan = sxarchiveJson<{ totals: { money: number; foreverPerYear: number }; compressionRatioMeasured: boolean; rows: { rule: string; tier: string; money: number }[] }>(
+  const plan = sxarchiveJson<{ totals: { money: number; copyAndReadCharges: number; foreverPerYear: number }; compressionRatioMeasured: boolean; rows: { rule: string; tier: string; money: number }[] }>(
     ['--data-dir', data, 'policy', 'dry-run', join(dir, 'policy.yaml'), 'e']);
   const report = sxarchiveJson<{ containers: number; cost: { lifetime: number; toDate: { total: number }; projected: { total: number; foreverPerYear: number } } }>(['--data-dir', data, 'report', 'e']);
   t.is(report.containers, 1, 'the hits; the blanks keep their labels only');
   t.true(plan.compressionRatioMeasured, 'the dry-run sizes the products from the containers written');
   t.true(report.cost.lifetime > 1_000_000, 'several euros: the comparison is not of zeros');
   t.is(Math.round(plan.totals.money * 1e6), report.cost.lifetime);
+  // Per object: the container put on hdd (0.5) and on tape (0.25); the move reads it out of hdd at 2 EUR per kB.
+  const bytes = sxarchiveJson<{ storedBytes: number }>(['--data-dir', data, 'report', 'e']).storedBytes;
+  t.is(Math.round(plan.totals.copyAndReadCharges * 1e6), 750_000 + Math.floor((bytes * 2e15) / 1e12));
   t.is(plan.totals.foreverPerYear, 0);
   t.is(report.cost.projected.foreverPerYear, 0);
 });

@@ -48,6 +48,7 @@ export function renderPlan(p: RetentionPlan): string {
     ),
     `total: ${formatBytes(p.totals.keptBytes)} kept (${p.totals.framesKept} of ${p.frames} frames keep data); ` +
       `cost ${formatMoney(p.totals.money, c)} over the retention (longest ${formatDays(p.totals.longestDays)})` +
+      (p.totals.copyAndReadCharges > 0 ? `, of which ${formatMoney(p.totals.copyAndReadCharges, c)} per object, retrieval and egress` : '') +
       (p.totals.forever ? ` + ${formatMoney(p.totals.foreverPerYear, c)} per year for what is kept forever` : ''),
     `keeping everything raw on ${p.keepAllRaw.tier} ${p.keepAllRaw.forever ? 'forever' : `for ${formatDays(p.keepAllRaw.days)}`}: ${formatBytes(p.keepAllRaw.bytes)} estimated, ` +
       (p.keepAllRaw.forever ? `${formatMoney(p.keepAllRaw.perYear, c)} per year` : formatMoney(p.keepAllRaw.money, c)),
