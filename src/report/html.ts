@@ -15,12 +15,12 @@ export function escapeHtml(text: string): string {
 }
 
 /** Markup already escaped (or made here); anything else put into a page goes through escapeHtml. */
-interface Html {
+export interface Html {
   html: string;
 }
-type Cell = string | number | Html;
+export type Cell = string | number | Html;
 
-const raw = (html: string): Html => ({ html });
+export const raw = (html: string): Html => ({ html });
 const cell = (c: Cell) => (typeof c === 'object' ? c.html : escapeHtml(String(c)));
 const money = formatMicro;
 
@@ -29,7 +29,8 @@ function total(key: string, value: number, text: string): Html {
   return raw(`<data data-total="${escapeHtml(key)}" value="${value}">${escapeHtml(text)}</data>`);
 }
 
-function table(head: string[], rows: Cell[][], foot?: Cell[]): string {
+/** A table whose text cells are escaped here; `raw` cells (links, totals) are markup already. */
+export function table(head: string[], rows: Cell[][], foot?: Cell[]): string {
   const tr = (cells: Cell[], tag: 'td' | 'th') => `<tr>${cells.map((c) => `<${tag}>${cell(c)}</${tag}>`).join('')}</tr>`;
   return `<table><thead>${tr(head, 'th')}</thead><tbody>${rows.map((r) => tr(r, 'td')).join('')}</tbody>${foot ? `<tfoot>${tr(foot, 'th')}</tfoot>` : ''}</table>`;
 }
