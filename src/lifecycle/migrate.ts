@@ -134,6 +134,8 @@ export class TransferRunner {
   }
 
   private async step(t: Transfer): Promise<void> {
+    // Another pass finished it between our plan and our lease: its move is that pass's, not ours.
+    if (t.state === 'trimmed' || t.state === 'failed') return;
     const source = this.ctx.store.placement(t.sourcePlacementId);
     if (!source) return this.ctx.store.fail(t.id, 'its source copy is not in the catalog');
     const tier = this.ctx.tiers.get(t.destTier);
