@@ -336,11 +336,11 @@ export class Catalog {
       const frameIds = this.insertFrames(batch.runId, batch.frames);
       const at = now();
       const insertContainer = this.db.prepare(
-        'INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       const place = this.db.prepare("INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state) VALUES (?, ?, ?, ?, ?, 'active')");
       const containerIds = batch.containers.map(({ container: c, tier, location, validUntil }) => {
-        const id = Number(insertContainer.run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, at, JSON.stringify(c.lifecycle)).lastInsertRowid);
+        const id = Number(insertContainer.run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, at, JSON.stringify(c.lifecycle), c.form ? JSON.stringify(c.form) : null).lastInsertRowid);
         place.run(id, tier, location, at, validUntil);
         return id;
       });

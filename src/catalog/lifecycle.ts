@@ -94,7 +94,7 @@ export interface KeptFrame {
   path: string;
 }
 
-export type JobKind = 'migrate' | 'expire' | 'verify' | 'recall';
+export type JobKind = 'migrate' | 'expire' | 'verify' | 'recall' | 'apply';
 
 /** How long a lease holds without renewal: a process on another host that stops renewing loses its containers after this. */
 export const LEASE_MS = 10 * 60_000;
@@ -436,12 +436,12 @@ export class LifecycleCatalog {
 
   // --- recalls
 
-  /** The experiment's kept frames in containers: which container holds each, and where in it. */
+  /** The experiment's kept frames in containers, by the decisions in force: which container holds each, and where in it. */
   keptFrames(experimentId: number, product?: string): KeptFrame[] {
     return this.db
       .prepare(`SELECT f.id AS frameId, f.source, f.event, d.product, d.container_id AS containerId, d.container_index AS containerIndex, c.path
                 FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id JOIN containers c ON c.id = d.container_id
-                WHERE r.experiment_id = ? AND d.container_id IS NOT NULL ${product === undefined ? '' : 'AND d.product = ?'}
+                WHERE r.experiment_id = ? AND d.container_id IS NOT NULL AND d.superseded_by IS NULL ${product === undefined ? '' : 'AND d.product = ?'}
                 ORDER BY c.id, d.container_index`)
       .all(...(product === undefined ? [experimentId] : [experimentId, product])) as KeptFrame[];
   }

@@ -42,18 +42,25 @@ export function countRuns(source: ReportSource, experimentId: number): number {
   return (source.db.prepare('SELECT COUNT(*) AS n FROM runs WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
 }
 
-/** @example const { containers, bytes } = countContainers(catalog, exp.id); */
+/** A container a copy holds the data of now (one whose data expiry or `policy apply` deleted does not). */
+const HOLDS_DATA = "EXISTS (SELECT 1 FROM placements p WHERE p.container_id = c.id AND p.state IN ('active', 'verified'))";
+
+/** Containers that hold data now, and their bytes. @example const { containers, bytes } = countContainers(catalog, exp.id); */
 export function countContainers(source: ReportSource, experimentId: number): { containers: number; bytes: number } {
   return source.db
-    .prepare('SELECT COUNT(*) AS containers, COALESCE(SUM(bytes), 0) AS bytes FROM containers WHERE experiment_id = ?')
+    .prepare(`SELECT COUNT(*) AS containers, COALESCE(SUM(bytes), 0) AS bytes FROM containers c WHERE experiment_id = ? AND ${HOLDS_DATA}`)
     .get(experimentId) as { containers: number; bytes: number };
 }
+
+/** How `policy apply` marks the deletions it makes (src/lifecycle/apply.ts): they are savings, not expiry. */
+export const APPLIED = ' (policy apply)';
 
 /** What expiry deleted of the experiment's data: containers, bytes and when it last did. */
 export function countExpired(source: ReportSource, experimentId: number): { containers: number; bytes: number; lastDeletedAt: string | null } {
   return source.db
     .prepare(`SELECT COUNT(DISTINCT d.container_id) AS containers, COALESCE(SUM(d.bytes), 0) AS bytes, MAX(d.deleted_at) AS lastDeletedAt
-              FROM deletions d JOIN containers c ON c.id = d.container_id WHERE c.experiment_id = ? AND d.state = 'deleted'`)
+              FROM deletions d JOIN containers c ON c.id = d.container_id
+              WHERE c.experiment_id = ? AND d.state = 'deleted' AND (d.policy IS NULL OR d.policy NOT LIKE '%${APPLIED}')`)
     .get(experimentId) as { containers: number; bytes: number; lastDeletedAt: string | null };
 }
 
@@ -97,11 +104,11 @@ export interface ProductRow {
   bytes: number;
 }
 
-/** Kept containers per product (raw, binned, peaks, quantized), with their frames and bytes. */
+/** Containers that hold data now per product (raw, binned, peaks, quantized), with their frames and bytes. */
 export function keptByProduct(source: ReportSource, experimentId: number): ProductRow[] {
   return source.db
     .prepare(`SELECT product, COUNT(*) AS containers, SUM(n_frames) AS frames, SUM(bytes) AS bytes
-              FROM containers WHERE experiment_id = ? GROUP BY product ORDER BY product`)
+              FROM containers c WHERE experiment_id = ? AND ${HOLDS_DATA} GROUP BY product ORDER BY product`)
     .all(experimentId) as ProductRow[];
 }
 

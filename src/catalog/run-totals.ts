@@ -28,3 +28,21 @@ export function recountRunFrameTotals(db: Database.Database, runId: number): voi
                 labelled = excluded.labelled, hits = excluded.hits, indexed = excluded.indexed`)
     .run(runId);
 }
+
+/**
+ * Counts the rule totals of an experiment's runs again from the decisions in force (after an
+ * application superseded some): each frame once per rule, its kept bytes its share of each
+ * container that holds data now.
+ */
+export function recountRuleTotals(db: Database.Database, experimentId: number): void {
+  db.prepare('DELETE FROM rule_totals WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)').run(experimentId);
+  db.prepare(`INSERT INTO rule_totals (run_id, rule, frames, raw_bytes, kept_frames, kept_bytes)
+              SELECT f.run_id, d.rule, COUNT(*), SUM(f.raw_bytes), SUM(d.kept), SUM(d.kept_bytes)
+              FROM (SELECT d.frame_id, d.rule, MAX(d.product != 'labels') AS kept,
+                           SUM(CASE WHEN c.id IS NULL THEN 0 ELSE CAST(c.bytes AS REAL) / c.n_frames END) AS kept_bytes
+                    FROM decisions d JOIN frames f0 ON f0.id = d.frame_id JOIN runs r ON r.id = f0.run_id
+                    LEFT JOIN containers c ON c.id = d.container_id
+                    WHERE r.experiment_id = ? AND d.superseded_by IS NULL GROUP BY d.frame_id, d.rule) d
+              JOIN frames f ON f.id = d.frame_id
+              GROUP BY f.run_id, d.rule`).run(experimentId);
+}

@@ -52,6 +52,15 @@ export interface NewContainer {
   sha256: string;
   /** Tiers and days (null: forever) from its creation on, as the keep spec that made it says. */
   lifecycle: LifecycleSpan[];
+  /** What it holds, as the keep spec says it (absent: unknown, so `policy apply` never keeps it as it is). */
+  form?: ContainerForm;
+}
+
+/** A container's product, codec config and product parameters, as the keep spec that made it says. */
+export interface ContainerForm {
+  product: string;
+  codec: { id: string; [key: string]: unknown };
+  params: Record<string, number>;
 }
 
 /** One step of a container's lifecycle. */

@@ -215,6 +215,14 @@ function buildProgram(): Command {
     .option('--json', 'print the plan as JSON')
     .action(async (file, experiment, opts, cmd) => (await import('./commands/policy-dry-run.ts')).run(globals(cmd), file, experiment, opts));
   policy
+    .command('apply')
+    .description('re-decide an archived experiment under another policy: write the reductions it asks for from the kept raw data, verify and record them, then delete what it no longer keeps')
+    .argument('<policy>', 'policy: a shipped name or a file (YAML)')
+    .argument('<experiment>', 'experiment name')
+    .option('--dry-run', 'print the plan (what is written, kept and deleted, bytes before and after) and change nothing')
+    .option('--json', 'print the plan or the result as JSON')
+    .action(async (file, experiment, opts, cmd) => (await import('./commands/policy-apply.ts')).run(globals(cmd), file, experiment, opts));
+  policy
     .command('diff')
     .description('dry-run two policies on an experiment side by side, with the difference and the frames that change rule')
     .argument('<a>', 'policy file A (YAML)')

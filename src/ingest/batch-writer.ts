@@ -173,6 +173,7 @@ export class BatchWriter {
           container: {
             experimentId: this.run.experimentId, path: writer.relPath, product: writer.product, codec: writer.codecId,
             nFrames: writer.count, bytes: written.bytes, sha256: written.sha256, lifecycle: writer.keep.lifecycle,
+            form: { product: writer.keep.product, codec: writer.keep.codec, params: writer.keep.params },
           },
           tier: writer.tier,
           location: writer.location,

@@ -1,5 +1,6 @@
 // An expiry pass: the data of containers whose whole lifecycle has ended is deleted. Labels and
 // decisions stay in the catalog, with a record of what was deleted, when, and by which rule.
+import type { Deletion } from '../catalog/lifecycle.ts';
 import { SxError } from '../errors.ts';
 import { dropAggregateIfEmpty, type LifecycleContext } from './context.ts';
 import { planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
@@ -45,39 +46,53 @@ export async function expire(ctx: LifecycleContext, options: ExpireOptions): Pro
     const planned = new Set(plan.deletions.map((d) => d.placement.placementId));
     // Deletions a killed pass left unfinished are carried out too: their lifecycle had ended then.
     const work = ctx.store.activeDeletions().filter((d) => planned.has(d.placementId) || options.experiment === undefined);
-    const total = work.reduce((n, d) => n + d.bytes, 0);
-    let done = 0;
-    ctx.onProgress?.(0, total);
-    for (const d of work) {
-      if (ctx.signal?.aborted) {
-        summary.interrupted = true;
-        break;
-      }
-      if (!ctx.store.takeLease('deletions', d.id, ctx.owner, ctx.isAlive)) continue;
-      const placement = ctx.store.placement(d.placementId);
-      try {
-        if (placement && (placement.stateNow === 'active' || placement.stateNow === 'verified')) {
-          ctx.store.markDeleting(d.id);
-          const tier = ctx.tiers.get(placement.tier);
-          // A tape member cannot be cut out of its tar file: the aggregate goes when its last member does.
-          if (tier.kind !== 'tape') await tier.driver.delete(placement.path);
-        }
-        ctx.store.markDeleted(d.id);
-        if (placement?.aggregateId != null && placement.aggregateName !== null) await dropAggregateIfEmpty(ctx, { id: placement.aggregateId, name: placement.aggregateName, tier: placement.tier });
-        summary.deleted.containers += 1;
-        summary.deleted.bytes += d.bytes;
-      } catch (err) {
-        const reason = (err as Error).message;
-        ctx.store.failDeletion(d.id, reason);
-        summary.failed.push({ path: placement?.path ?? d.location, tier: d.tier, reason });
-      }
-      done += d.bytes;
-      ctx.onProgress?.(done, total);
-    }
+    const done = await deleteCopies(ctx, work);
+    summary.deleted = done.deleted;
+    summary.failed = done.failed;
+    summary.interrupted = done.interrupted;
   } catch (err) {
     ctx.store.finishJob(jobId, 'failed', { ...summary, held: summary.held.length }, (err as Error).message);
     throw err;
   }
   ctx.store.finishJob(jobId, summary.interrupted ? 'interrupted' : summary.failed.length > 0 ? 'failed' : 'complete', { ...summary, held: summary.held.length });
   return summary;
+}
+
+/**
+ * Carries out planned deletions (each under its lease): the copy is deleted from its tier, then
+ * its placement becomes expired with the deletion record complete. A tape member goes with its
+ * aggregate, once the aggregate's last member has. Stops between copies when asked to.
+ */
+export async function deleteCopies(ctx: LifecycleContext, work: readonly Deletion[]): Promise<Pick<ExpireSummary, 'deleted' | 'failed' | 'interrupted'>> {
+  const result: Pick<ExpireSummary, 'deleted' | 'failed' | 'interrupted'> = { deleted: { containers: 0, bytes: 0 }, failed: [], interrupted: false };
+  const total = work.reduce((n, d) => n + d.bytes, 0);
+  let done = 0;
+  ctx.onProgress?.(0, total);
+  for (const d of work) {
+    if (ctx.signal?.aborted) {
+      result.interrupted = true;
+      break;
+    }
+    if (!ctx.store.takeLease('deletions', d.id, ctx.owner, ctx.isAlive)) continue;
+    const placement = ctx.store.placement(d.placementId);
+    try {
+      if (placement && (placement.stateNow === 'active' || placement.stateNow === 'verified')) {
+        ctx.store.markDeleting(d.id);
+        const tier = ctx.tiers.get(placement.tier);
+        // A tape member cannot be cut out of its tar file: the aggregate goes when its last member does.
+        if (tier.kind !== 'tape') await tier.driver.delete(placement.path);
+      }
+      ctx.store.markDeleted(d.id);
+      if (placement?.aggregateId != null && placement.aggregateName !== null) await dropAggregateIfEmpty(ctx, { id: placement.aggregateId, name: placement.aggregateName, tier: placement.tier });
+      result.deleted.containers += 1;
+      result.deleted.bytes += d.bytes;
+    } catch (err) {
+      const reason = (err as Error).message;
+      ctx.store.failDeletion(d.id, reason);
+      result.failed.push({ path: placement?.path ?? d.location, tier: d.tier, reason });
+    }
+    done += d.bytes;
+    ctx.onProgress?.(done, total);
+  }
+  return result;
 }

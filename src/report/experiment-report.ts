@@ -1,3 +1,4 @@
+import { ApplyCatalog } from '../catalog/apply.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { experimentCost, type ExperimentCost } from './experiment-cost.ts';
@@ -47,6 +48,21 @@ export interface ExperimentReport {
   expired: { containers: number; bytes: number; lastDeletedAt: string | null };
   /** The ledger: cost to date, projected, beamtime and store versus re-measure (micro-units). */
   cost: ExperimentCost;
+  /** Policies applied to the archived data (`policy apply`), oldest first, with what each saved. */
+  applications: AppliedPolicy[];
+}
+
+export interface AppliedPolicy {
+  policy: string;
+  /** The policies the frames were decided by before. */
+  replaced: string[];
+  state: 'writing' | 'dropping' | 'done';
+  startedAt: string;
+  finishedAt: string | null;
+  before: { containers: number; bytes: number };
+  /** null until it has finished. */
+  after: { containers: number; bytes: number } | null;
+  savedBytes: number | null;
 }
 
 /**
@@ -89,5 +105,12 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     rawTier,
     expired: countExpired(catalog, exp.id),
     cost: experimentCost(catalog, config, exp.id, at, exp.beamtimeHours),
+    applications: new ApplyCatalog(catalog.db).applications(exp.id).map((a) => {
+      const after = (a.summary?.after as { containers: number; bytes: number } | undefined) ?? null;
+      return {
+        policy: a.policy, replaced: a.before.policies, state: a.state, startedAt: a.createdAt, finishedAt: a.finishedAt,
+        before: { containers: a.before.containers, bytes: a.before.bytes }, after, savedBytes: after && a.before.bytes - after.bytes,
+      };
+    }),
   };
 }

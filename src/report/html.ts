@@ -58,7 +58,9 @@ function summary(r: ExperimentReport): string {
     item('reduction', r.reduction > 0 ? `${r.reduction.toFixed(2)}× smaller` : 'nothing kept'),
   ].join('')}</dl>${r.expired.containers > 0
     ? `<p>Expired: ${r.expired.containers} container(s), ${escapeHtml(formatBytes(r.expired.bytes))} deleted at the end of their lifecycle (last on ${escapeHtml(r.expired.lastDeletedAt?.slice(0, 10) ?? '')}); their labels and decisions stay.</p>`
-    : ''}`;
+    : ''}${r.applications.map((a) => `<p>Policy ${escapeHtml(a.policy)} applied (replacing ${escapeHtml(a.replaced.join(', ') || 'no decisions')}): ${a.after
+      ? escapeHtml(`${formatBytes(a.before.bytes)} → ${formatBytes(a.after.bytes)} kept on ${a.finishedAt?.slice(0, 10) ?? ''}, saves ${formatBytes(a.savedBytes ?? 0)}`)
+      : escapeHtml(`unfinished (${a.state})`)}.</p>`).join('')}`;
 }
 
 function kept(r: ExperimentReport): string {

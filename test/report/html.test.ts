@@ -119,7 +119,7 @@ function hostileReport(rule: string, tier: string, product: string): ExperimentR
   const years = Array.from({ length: 30 }, (_, i) => 1_502_000 * Math.min(i + 1, 5));
   return {
     experiment: 'lyso', proposal: null, facility: null, sampleTags: [], runs: 1, frames: 10, labelled: 10, hits: 4, indexed: 0,
-    rawBytes: 2_600_000, storedBytes: 130_000, reduction: 20, containers: 2,
+    rawBytes: 2_600_000, storedBytes: 130_000, reduction: 20, containers: 2, applications: [],
     products: [{ product, containers: 1, frames: 4, bytes: 120_000 }, { product: 'binned', containers: 1, frames: 6, bytes: 10_000 }],
     rules: [{ rule, frames: 4, rawBytes: 1_040_000, keptFrames: 4, keptBytes: 120_000 }, { rule: 'blanks', frames: 6, rawBytes: 1_560_000, keptFrames: 6, keptBytes: 10_000 }],
     tiers: [{ tier, containers: 2, bytes: 130_000, pricePerTbYear: 10, costPerYear: 1.3e-6 }],

@@ -22,6 +22,7 @@ export function renderReport(r: ExperimentReport): string {
       ['tier', 'containers', 'bytes', `price/TB/yr`, 'cost/year'],
       r.tiers.map((t) => [t.tier, t.containers, formatBytes(t.bytes), formatMoney(t.pricePerTbYear, r.currency), formatMoney(t.costPerYear, r.currency)]),
     ),
+    ...r.applications.map((a) => `policy apply ${a.policy} (replacing ${a.replaced.join(', ') || 'no decisions'}) ${a.after ? `on ${a.finishedAt?.slice(0, 10)}: ${formatBytes(a.before.bytes)} -> ${formatBytes(a.after.bytes)} kept, saves ${formatBytes(a.savedBytes ?? 0)}` : `unfinished (${a.state}): run it again to finish`}`),
     r.expired.containers > 0 ? `expired: ${r.expired.containers} container(s), ${formatBytes(r.expired.bytes)} deleted at the end of their lifecycle (last on ${r.expired.lastDeletedAt?.slice(0, 10)}); their labels and decisions stay` : undefined,
     `storage cost: ${formatMoney(r.costPerYear, r.currency)} per year (keeping every frame raw and uncompressed on ${r.rawTier}: ${formatMoney(r.rawOnHddCostPerYear, r.currency)} per year)`,
     ...renderCost(r.cost),
