@@ -15,8 +15,8 @@ test('a new catalog has every table, WAL journaling and all migrations recorded'
   const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
   t.teardown(() => catalog.close());
   t.deepEqual(tables(catalog.db), [
-    'aggregates', 'containers', 'cost_ledger', 'crystals', 'decisions', 'deletions', 'experiment_changes', 'experiments', 'frames', 'jobs', 'placements', 'policies',
-    'recall_items', 'recalls', 'results', 'rule_totals', 'run_frame_totals', 'runs', 'schema_migrations', 'transfers', 'verify_findings',
+    'aggregates', 'applications', 'containers', 'cost_ledger', 'crystals', 'decisions', 'deletions', 'experiment_changes', 'experiments', 'frames', 'jobs',
+    'pending_decisions', 'placements', 'policies', 'recall_items', 'recalls', 'results', 'rule_totals', 'run_frame_totals', 'runs', 'schema_migrations', 'transfers', 'verify_findings',
   ]);
   t.is(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
   t.is(catalog.db.pragma('foreign_keys', { simple: true }), 1);

@@ -55,11 +55,11 @@ export async function makeArchive(t: ExecutionContext, options: { facility: stri
   writeFileSync(join(dir, 'policy.yaml'), options.policy);
   const files: string[] = [];
   for (let i = 0; i < (options.runs ?? 1); i++) {
-    const sim = await simulate({ detector: options.detector ?? 'tiny', frames: options.frames ?? 8, hitRate: 0.5, seed: (options.seed ?? 1) + i, out: join(dir, `run${i}.h5`), geometryOut: join(dir, 'detector.geom') });
+    const sim = await simulate({ detector: options.detector ?? 'tiny', frames: options.frames ?? 8, hitRate: 0.5, seed: (options.seed ?? 1) + i, out: join(dir, `run${i}.h5`), geometryOut: join(dir, 'tiny.geom') });
     files.push(sim.out);
   }
   for (const file of files) {
-    const r = cli('ingest', file, '--experiment', 'lyso', '--geometry', join(dir, 'detector.geom'), '--policy', join(dir, 'policy.yaml'), '--min-peaks', '10');
+    const r = cli('ingest', file, '--experiment', 'lyso', '--geometry', join(dir, 'tiny.geom'), '--policy', join(dir, 'policy.yaml'), '--min-peaks', '10');
     t.is(r.code, 0, r.stderr);
   }
   return archive;
