@@ -3,7 +3,7 @@
 // policy in one transaction.
 import type Database from 'better-sqlite3';
 import { recountRuleTotals } from './run-totals.ts';
-import type { ContainerForm, LifecycleSpan } from './types.ts';
+import type { ContainerForm, DerivedContainer, LifecycleSpan } from './types.ts';
 
 export type ApplicationState = 'writing' | 'dropping' | 'done';
 
@@ -66,25 +66,6 @@ export interface PendingDecision {
   tier: string;
   containerId: number | null;
   containerIndex: number | null;
-}
-
-/** A container an application wrote and read back, with its one copy. */
-export interface DerivedContainer {
-  experimentId: number;
-  path: string;
-  product: string;
-  codec: string;
-  nFrames: number;
-  bytes: number;
-  sha256: string;
-  /** Counted from here: the earliest container its frames came from, so retention does not restart. */
-  createdAt: string;
-  lifecycle: LifecycleSpan[];
-  form: ContainerForm;
-  tier: string;
-  location: string;
-  step: number;
-  validUntil: string | null;
 }
 
 interface ApplicationRow {
@@ -160,17 +141,6 @@ export class ApplyCatalog {
                 FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id
                 WHERE r.experiment_id = ? AND d.policy_id = ?`)
       .get(experimentId, policyId) as { current: number; superseded: number };
-  }
-
-  /** Peak lists of the experiment's frames that have one (peaks-only needs them). */
-  framePeaks(frameIds: readonly number[]): Map<number, Buffer> {
-    const get = this.db.prepare('SELECT peaks FROM frames WHERE id = ? AND peaks IS NOT NULL');
-    const out = new Map<number, Buffer>();
-    for (const id of frameIds) {
-      const row = get.get(id) as { peaks: Buffer } | undefined;
-      if (row) out.set(id, row.peaks);
-    }
-    return out;
   }
 
   /** The id of a policy version the catalog has recorded, by its content hash. */

@@ -1,7 +1,7 @@
 // The catalog queries behind the cost ledger (src/cost/ledger.ts): every copy that held data
 // with its times, every read out of a tier, and the lifecycles of the containers still held;
 // for one experiment, or (no id: the facility report) for all of them at once.
-import type { LifecycleSpan } from './types.ts';
+import type { ContainerForm, LifecycleSpan } from './types.ts';
 import type { ReportSource } from './reports.ts';
 
 export interface CopyRow {
@@ -30,6 +30,9 @@ export interface HeldContainerRow {
   /** The tier and planned end of its copy (for containers recorded before lifecycles were). */
   tier: string;
   validUntil: string | null;
+  form: ContainerForm | null;
+  /** Its frames as recorded, for a lifecycle that reduces the data later (null otherwise): what the reduced form's bytes are estimated from. */
+  frames: { rawBytes: number; nPeaks: number; pixelType: string; width: number; height: number } | null;
 }
 
 /** The condition on `column` that keeps one experiment's rows; none for all experiments. */
@@ -64,12 +67,23 @@ export function ledgerReads(source: ReportSource, experimentId?: number): ReadRo
 /** Containers with a copy that still holds data, one row each (its most recent copy). */
 export function heldContainers(source: ReportSource, experimentId?: number): HeldContainerRow[] {
   const rows = source.db
-    .prepare(`SELECT c.experiment_id AS experimentId, c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, p.tier, p.valid_until AS validUntil
+    .prepare(`SELECT c.experiment_id AS experimentId, c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, c.form, p.tier, p.valid_until AS validUntil,
+                     s.rawBytes, s.nPeaks, s.pixelType, s.width, s.height
               FROM containers c JOIN placements p ON p.container_id = c.id
+              LEFT JOIN (SELECT d.container_id, SUM(f.raw_bytes) AS rawBytes, SUM(COALESCE(f.n_peaks, 0)) AS nPeaks, MIN(f.pixel_type) AS pixelType,
+                                MIN(f.width) AS width, MIN(f.height) AS height
+                         FROM containers r JOIN decisions d ON d.container_id = r.id JOIN frames f ON f.id = d.frame_id
+                         WHERE r.lifecycle LIKE '%"as":%' AND d.superseded_by IS NULL ${ofExperiment('r.experiment_id', experimentId)}
+                         GROUP BY d.container_id) s ON s.container_id = c.id
               WHERE p.id = (SELECT MAX(q.id) FROM placements q WHERE q.container_id = c.id AND q.state IN ('active', 'verified') AND q.ended_at IS NULL)
                 ${ofExperiment('c.experiment_id', experimentId)}`)
-    .all({ id: experimentId }) as (Omit<HeldContainerRow, 'lifecycle'> & { lifecycle: string | null })[];
-  return rows.map((r) => ({ ...r, lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]) }));
+    .all({ id: experimentId }) as (Omit<HeldContainerRow, 'lifecycle' | 'form' | 'frames'> & { lifecycle: string | null; form: string | null; rawBytes: number | null; nPeaks: number; pixelType: string; width: number; height: number })[];
+  return rows.map(({ rawBytes, nPeaks, pixelType, width, height, ...r }) => ({
+    ...r,
+    lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]),
+    form: r.form === null ? null : (JSON.parse(r.form) as ContainerForm),
+    frames: rawBytes === null ? null : { rawBytes, nPeaks, pixelType, width, height },
+  }));
 }
 
 /** When the experiment's data was taken: its first run's start to its last run's end (or, for a run still going, its last container). */

@@ -2,7 +2,7 @@
 // deletions and jobs. Every state change is one transaction, so a crash leaves each row in
 // one state or the next, never between; leases keep two processes off one container.
 import type Database from 'better-sqlite3';
-import type { LifecycleSpan } from './types.ts';
+import type { ContainerForm, DerivedContainer, LifecycleSpan } from './types.ts';
 
 export interface LivePlacement {
   placementId: number;
@@ -16,6 +16,8 @@ export interface LivePlacement {
   sha256: string;
   /** null for a container recorded before lifecycles were (see LifecycleSource.containerRules). */
   lifecycle: LifecycleSpan[] | null;
+  /** What it holds as its policy said it; null for a container recorded before migration 009. */
+  form: ContainerForm | null;
   createdAt: string;
   tier: string;
   location: string;
@@ -103,18 +105,18 @@ const now = () => new Date().toISOString();
 
 interface PlacementRow {
   placementId: number; containerId: number; experimentId: number; experiment: string; path: string; product: string; bytes: number;
-  sha256: string; lifecycle: string | null; createdAt: string; tier: string; location: string; step: number; state: 'active' | 'verified';
+  sha256: string; lifecycle: string | null; form: string | null; createdAt: string; tier: string; location: string; step: number; state: 'active' | 'verified';
   validUntil: string | null; aggregateId: number | null; aggregateName: string | null; memberOffset: number | null;
 }
 
 const PLACEMENT_COLUMNS = `p.id AS placementId, c.id AS containerId, e.id AS experimentId, e.name AS experiment, c.path, c.product, c.bytes, c.sha256,
-  c.lifecycle, c.created_at AS createdAt, p.tier, p.location, p.step, p.state, p.valid_until AS validUntil,
+  c.lifecycle, c.form, c.created_at AS createdAt, p.tier, p.location, p.step, p.state, p.valid_until AS validUntil,
   p.aggregate_id AS aggregateId, a.name AS aggregateName, p.member_offset AS memberOffset`;
 const PLACEMENT_FROM = `placements p JOIN containers c ON c.id = p.container_id JOIN experiments e ON e.id = c.experiment_id
   LEFT JOIN aggregates a ON a.id = p.aggregate_id`;
 
 function toPlacement(r: PlacementRow): LivePlacement {
-  return { ...r, lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]) };
+  return { ...r, lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]), form: r.form === null ? null : (JSON.parse(r.form) as ContainerForm) };
 }
 
 const TRANSFER_COLUMNS = `id, job_id AS jobId, kind, container_id AS containerId, source_placement_id AS sourcePlacementId, dest_tier AS destTier,
@@ -432,6 +434,53 @@ export class LifecycleCatalog {
 
   failDeletion(id: number, reason: string): void {
     this.db.prepare("UPDATE deletions SET state = 'failed', reason = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").run(reason, id);
+  }
+
+  /** Peak lists of the frames that have one (peaks-only needs them). */
+  framePeaks(frameIds: readonly number[]): Map<number, Buffer> {
+    const get = this.db.prepare('SELECT peaks FROM frames WHERE id = ? AND peaks IS NOT NULL');
+    const out = new Map<number, Buffer>();
+    for (const id of frameIds) {
+      const row = get.get(id) as { peaks: Buffer } | undefined;
+      if (row) out.set(id, row.peaks);
+    }
+    return out;
+  }
+
+  /** A container's frames by the decisions in force: their rules and where each is in it. */
+  containerFrames(containerId: number): { frameId: number; rule: string; index: number }[] {
+    return this.db.prepare(`SELECT frame_id AS frameId, rule, container_index AS "index" FROM decisions WHERE container_id = ? AND superseded_by IS NULL ORDER BY container_index`)
+      .all(containerId) as { frameId: number; rule: string; index: number }[];
+  }
+
+  /**
+   * A container reduced from another (a lifecycle step with `as`), in one transaction: the new
+   * container and its verified copy; its frames' decisions now name it (product, codec, place);
+   * the rule totals count its bytes instead; the source's copies are planned for deletion.
+   */
+  recordReduction(sourceId: number, c: DerivedContainer, members: readonly { frameId: number; product: string; codec: string; containerIndex: number }[], deletion: { jobId: number; policy: string | null; rules: string[]; lifecycleEnd: string }): number {
+    return this.db.transaction(() => {
+      const at = now();
+      const source = this.db.prepare('SELECT bytes, n_frames AS nFrames FROM containers WHERE id = ?').get(sourceId) as { bytes: number; nFrames: number };
+      const id = Number(this.db
+        .prepare(`INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, c.createdAt, JSON.stringify(c.lifecycle), JSON.stringify(c.form)).lastInsertRowid);
+      this.db.prepare(`INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state, step, verified_at) VALUES (?, ?, ?, ?, ?, 'verified', ?, ?)`)
+        .run(id, c.tier, c.location, at, c.validUntil, c.step, at);
+      // Kept bytes per rule: each frame's share of the new container instead of the old one's.
+      const shares = this.db.prepare(`SELECT f.run_id AS runId, d.rule, COUNT(*) AS frames FROM decisions d JOIN frames f ON f.id = d.frame_id
+                                      WHERE d.container_id = ? AND d.superseded_by IS NULL GROUP BY f.run_id, d.rule`).all(sourceId) as { runId: number; rule: string; frames: number }[];
+      const move = this.db.prepare('UPDATE decisions SET product = ?, codec = ?, container_id = ?, container_index = ? WHERE container_id = ? AND frame_id = ? AND superseded_by IS NULL');
+      for (const m of members) move.run(m.product, m.codec, id, m.containerIndex, sourceId, m.frameId);
+      const adjust = this.db.prepare('UPDATE rule_totals SET kept_bytes = kept_bytes + ? WHERE run_id = ? AND rule = ?');
+      for (const s of shares) adjust.run(s.frames * (c.bytes / c.nFrames - source.bytes / source.nFrames), s.runId, s.rule);
+      const copies = this.db.prepare("SELECT id, tier, location FROM placements WHERE container_id = ? AND state IN ('active', 'verified')").all(sourceId) as { id: number; tier: string; location: string }[];
+      const { sha256 } = this.db.prepare('SELECT sha256 FROM containers WHERE id = ?').get(sourceId) as { sha256: string };
+      for (const p of copies) {
+        this.planDeletion(deletion.jobId, { containerId: sourceId, placementId: p.id, tier: p.tier, location: p.location, bytes: source.bytes, sha256, policy: deletion.policy, rules: deletion.rules, lifecycleEnd: deletion.lifecycleEnd });
+      }
+      return id;
+    }).immediate();
   }
 
   // --- recalls

@@ -67,6 +67,8 @@ export interface ContainerForm {
 export interface LifecycleSpan {
   tier: string;
   days: number | null;
+  /** The form the data takes from this step on (a lifecycle that reduces with age). */
+  as?: ContainerForm;
 }
 
 /** A container safely on its tier: its placement runs from now until `validUntil` (null: open-ended). */
@@ -136,3 +138,23 @@ export interface MetadataChange {
   recorded: string | string[] | number | null;
   given: string | string[] | number | null;
 }
+
+/** A container made from archived data (`policy apply`, a lifecycle that reduces with age) and read back, with its one copy. */
+export interface DerivedContainer {
+  experimentId: number;
+  path: string;
+  product: string;
+  codec: string;
+  nFrames: number;
+  bytes: number;
+  sha256: string;
+  /** Counted from here: the earliest container its frames came from, so retention does not restart. */
+  createdAt: string;
+  lifecycle: LifecycleSpan[];
+  form: ContainerForm;
+  tier: string;
+  location: string;
+  step: number;
+  validUntil: string | null;
+}
+

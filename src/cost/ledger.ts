@@ -44,6 +44,10 @@ export interface LedgerContainer {
   bytes: number;
   created: number;
   lifecycle: LifecycleSpan[];
+  /** Bytes on each step where they differ from `bytes` (a lifecycle that reduces the data with age). */
+  stepBytes?: readonly number[];
+  /** Steps before this one were another container's (the one this was reduced from). */
+  fromStep?: number;
 }
 
 export type CostTerm = 'storage' | 'objects' | 'earlyDeletion' | 'retrieval' | 'egress';
@@ -147,18 +151,19 @@ export function projected(containers: readonly LedgerContainer[], prices: Readon
     for (const [step, span] of c.lifecycle.entries()) {
       const until = span.days === null ? null : from + span.days * DAY_MS;
       const p = t.price(span.tier);
-      if (until === null || until > asOf) {
+      const bytes = c.stepBytes?.[step] ?? c.bytes;
+      if (step >= (c.fromStep ?? 0) && (until === null || until > asOf)) {
         const end = until === null ? horizon : horizon === undefined ? until : Math.min(until, horizon);
-        if (end !== undefined) t.add(span.tier, 'storage', storage(c.bytes, end - Math.max(from, asOf), p));
-        if (until === null && horizon === undefined) foreverPerYear += storage(c.bytes, YEAR_MS, p);
+        if (end !== undefined) t.add(span.tier, 'storage', storage(bytes, end - Math.max(from, asOf), p));
+        if (until === null && horizon === undefined) foreverPerYear += storage(bytes, YEAR_MS, p);
         const inHorizon = (at: number) => horizon === undefined || at <= horizon;
         // A later step's copy is put, and the step before it read, when the step starts.
         if (from > asOf && inHorizon(from)) {
           t.add(span.tier, 'objects', p.perObject);
           const before = c.lifecycle[step - 1];
-          if (before) read(t, before.tier, c.bytes, t.price(before.tier));
+          if (before) read(t, before.tier, c.stepBytes?.[step - 1] ?? c.bytes, t.price(before.tier));
         }
-        if (until !== null && inHorizon(until) && c.lifecycle[step + 1]?.tier !== span.tier) t.add(span.tier, 'earlyDeletion', earlyDeletion(c.bytes, until - from, p));
+        if (until !== null && inHorizon(until) && c.lifecycle[step + 1]?.tier !== span.tier) t.add(span.tier, 'earlyDeletion', earlyDeletion(bytes, until - from, p));
       }
       if (until === null) break;
       from = until;

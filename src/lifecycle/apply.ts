@@ -16,7 +16,7 @@ import { estimateProductBytes } from '../policy/estimates.ts';
 import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../policy/facts.ts';
 import type { KeepSpec, Policy } from '../policy/types.ts';
 import type { LifecycleContext } from './context.ts';
-import { removeUnrecorded, writeDerived, type DeriveFrame, type DeriveGroup, type DeriveTarget } from './derive.ts';
+import { removeUnrecorded, writeDerived, type DeriveFrame, type DeriveGroup, type DeriveSink } from './derive.ts';
 import { deleteCopies } from './expire.ts';
 import { describeLifecycle, positionAt } from './schedule.ts';
 
@@ -249,10 +249,15 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
     const before: ApplicationBefore = { containers: plan.before.containers, bytes: plan.before.bytes, policies: policiesInForce(apply, exp.id) };
     summary.application = apply.start(exp.id, id, ctx.owner, before, worked.pending);
   }
-  const target: DeriveTarget = { applicationId: summary.application, experimentId: exp.id, dir: `${experiment}/apply-${String(summary.application).padStart(4, '0')}`, maxFrames: ctx.facility.config.containers.max_frames };
+  const application = summary.application;
+  const target: DeriveSink = {
+    experimentId: exp.id, dir: `${experiment}/apply-${String(application).padStart(4, '0')}`, maxFrames: ctx.facility.config.containers.max_frames,
+    recorded: () => apply.writtenPaths(application),
+    record: (c, members) => apply.recordDerived(application, c, members),
+  };
   let state = apply.unfinished(exp.id)!.state;
   if (state === 'writing') {
-    summary.removedUnrecorded = await removeUnrecorded(ctx, apply, target);
+    summary.removedUnrecorded = await removeUnrecorded(ctx, target);
     const done = apply.pendingKeys(summary.application);
     const total = worked.groups.reduce((n, g) => n + g.frames.length, 0);
     let frames = 0;
@@ -261,7 +266,7 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
       const todo = group.frames.filter((f) => !done.has(`${f.frameId}:${group.keep.product}`));
       frames += group.frames.length - todo.length;
       if (todo.length === 0) continue;
-      const written = await writeDerived(ctx, apply, target, { ...group, frames: todo }, () => ctx.onProgress?.(++frames, total));
+      const written = await writeDerived(ctx, target, { ...group, frames: todo }, () => ctx.onProgress?.(++frames, total));
       for (const c of written) (summary.written.containers += 1, summary.written.bytes += c.bytes);
     }
     // Pending rows of reused containers were recorded at the start; a resumed run adds any that are new.

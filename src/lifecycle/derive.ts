@@ -1,9 +1,10 @@
 // Products made from data already archived: frames read from their kept raw containers (from
 // any tier; copies not on a file system are staged first) and written into new containers of
-// another form, each read back before it is recorded. `policy apply` makes its reductions here.
+// another form, each read back before it is recorded. `policy apply` and lifecycles that reduce
+// the data with age make their reductions here.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApplyCatalog, DerivedContainer, PendingDecision } from '../catalog/apply.ts';
+import type { DerivedContainer } from '../catalog/types.ts';
 import { decodePeaks } from '../core/peak-blob.ts';
 import { SxError } from '../errors.ts';
 import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
@@ -35,12 +36,26 @@ export interface DeriveGroup {
   frames: DeriveFrame[];
 }
 
-export interface DeriveTarget {
-  applicationId: number;
+/** A frame as it went into a new container: its decision names that container from the switch on. */
+export interface DerivedMember {
+  frameId: number;
+  rule: string;
+  product: string;
+  codec: string;
+  tier: string;
+  containerIndex: number;
+}
+
+/** Where new containers go and how they are recorded. */
+export interface DeriveSink {
   experimentId: number;
-  /** `EXPERIMENT/apply-0001`: where on each tier this application's containers go. */
+  /** `EXPERIMENT/apply-0001`: the folder, on the tier, of the new containers. */
   dir: string;
   maxFrames: number;
+  /** Paths recorded in `dir` already: new containers are numbered after them, what else is there is a leftover. */
+  recorded: () => Set<string>;
+  /** Each new container, once it is read back and in place, with its frames: recorded in one transaction. */
+  record: (c: DerivedContainer, members: DerivedMember[]) => void;
 }
 
 /** An open source container: its frames and what its file says about them. */
@@ -55,8 +70,8 @@ interface OpenSource {
  * Removes what a killed application left in its folders and did not record: temporary files
  * and containers renamed into place whose record never committed.
  */
-export async function removeUnrecorded(ctx: Pick<LifecycleContext, 'facility'>, apply: ApplyCatalog, target: DeriveTarget): Promise<number> {
-  const recorded = apply.writtenPaths(target.applicationId);
+export async function removeUnrecorded(ctx: Pick<LifecycleContext, 'facility'>, target: DeriveSink): Promise<number> {
+  const recorded = target.recorded();
   let removed = 0;
   for (const [name, tier] of Object.entries(ctx.facility.config.tiers)) {
     if (tier.kind !== 'filesystem') continue;
@@ -84,18 +99,17 @@ export async function removeUnrecorded(ctx: Pick<LifecycleContext, 'facility'>, 
  */
 export async function writeDerived(
   ctx: Pick<LifecycleContext, 'facility' | 'tiers' | 'store' | 'signal'>,
-  apply: ApplyCatalog,
-  target: DeriveTarget,
+  target: DeriveSink,
   group: DeriveGroup,
   onFrame: () => void,
 ): Promise<DerivedContainer[]> {
   const frames = [...group.frames].sort((a, b) => a.containerId - b.containerId || a.index - b.index);
-  const peaks = group.keep.product === 'peaks' ? apply.framePeaks(frames.map((f) => f.frameId)) : new Map<number, Buffer>();
+  const peaks = group.keep.product === 'peaks' ? ctx.store.framePeaks(frames.map((f) => f.frameId)) : new Map<number, Buffer>();
   const written: DerivedContainer[] = [];
-  const sequence = nextSequence(apply.writtenPaths(target.applicationId), target.dir);
+  const sequence = nextSequence(target.recorded(), target.dir);
   let source: { containerId: number; open: OpenSource } | undefined;
   let writer: ProductWriter | undefined;
-  let members: Omit<PendingDecision, 'containerId'>[] = [];
+  let members: DerivedMember[] = [];
   const finish = async () => {
     if (!writer) return;
     const w = writer;
@@ -106,7 +120,7 @@ export async function writeDerived(
       createdAt: group.createdAt, lifecycle: group.keep.lifecycle, form: { product: group.keep.product, codec: group.keep.codec, params: group.keep.params },
       tier: group.tier, location: w.location, step: group.step, validUntil: group.validUntil,
     };
-    apply.recordDerived(target.applicationId, c, members);
+    target.record(c, members);
     written.push(c);
     members = [];
   };
@@ -141,7 +155,7 @@ export async function writeDerived(
   return written;
 }
 
-function writerContext(ctx: Pick<LifecycleContext, 'facility'>, target: DeriveTarget, tier: string, sequence: (product: string) => number, geometry?: Geometry): WriterContext {
+function writerContext(ctx: Pick<LifecycleContext, 'facility'>, target: DeriveSink, tier: string, sequence: (product: string) => number, geometry?: Geometry): WriterContext {
   let mask: Uint8Array | undefined;
   return {
     tierPath: ctx.facility.tierPath,

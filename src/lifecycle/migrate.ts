@@ -8,6 +8,8 @@ import type { OpenAggregate } from '../tiers/tape.ts';
 import { ChecksumError, TierFullError } from '../tiers/types.ts';
 import { digestCopy, dropAggregateIfEmpty, isNoSpace, localCopy, type LifecycleContext } from './context.ts';
 import { CORRUPT_SOURCE_REASON as CORRUPT_SOURCE, containerLifecycle, planLifecycle, type HeldContainer, type LifecyclePlan } from './plan.ts';
+import { deleteCopies } from './expire.ts';
+import type { ReductionTally } from './reduce.ts';
 import { stepEnd } from './schedule.ts';
 
 export interface PausedTier {
@@ -30,6 +32,8 @@ export interface TransferTally {
 export interface MigrateSummary extends TransferTally {
   jobId: number;
   asOf: string;
+  /** Containers whose lifecycle reached a step with another form: reduced, the old copies deleted. */
+  reduced: ReductionTally['reduced'];
   resumed: number;
   held: HeldContainer[];
   /** What a killed pass left and this one cleaned up first. */
@@ -355,13 +359,23 @@ const TAR_OVERHEAD = 64 * 1024;
 export async function migrate(ctx: LifecycleContext, options: MigrateOptions): Promise<MigrateSummary> {
   const jobs = ctx.store.closeDeadJobs(ctx.isAlive);
   const aggregates = await recoverAggregates(ctx);
-  const plan = planMigration(ctx, options);
+  let plan = planMigration(ctx, options);
   const jobId = ctx.store.startJob('migrate', { asOf: plan.asOf, ...(options.experiment ? { experiment: options.experiment } : {}) }, ctx.owner);
   const summary: MigrateSummary = {
-    jobId, asOf: plan.asOf, moved: { containers: 0, bytes: 0 }, resumed: plan.resume.length, paused: [], failed: [], aggregates: [], held: plan.held,
+    jobId, asOf: plan.asOf, moved: { containers: 0, bytes: 0 }, reduced: { containers: 0, bytesBefore: 0, bytesAfter: 0 }, resumed: plan.resume.length, paused: [], failed: [], aggregates: [], held: plan.held,
     recovered: { aggregates, jobs }, interrupted: false,
   };
   try {
+    // A killed pass may have recorded a reduction but not deleted what it replaced.
+    const replaced = ctx.store.activeDeletions().filter((d) => ctx.store.containerFrames(d.containerId).length === 0);
+    if (replaced.length > 0) summary.failed.push(...(await deleteCopies({ ...ctx, onProgress: undefined }, replaced)).failed);
+    if (plan.reductions.length > 0) {
+      // Loaded only when needed: it brings HDF5 in, which a pass that only copies files does without.
+      const { reduceContainers } = await import('./reduce.ts');
+      await reduceContainers(ctx, jobId, plan.reductions, summary);
+      // The reduced containers move on (to tape, S3) in this pass.
+      plan = planMigration(ctx, options);
+    }
     for (const m of plan.moves) if (m.from.lifecycle === null) {
       const known = containerLifecycle(ctx.store, ctx.facility.config, m.from);
       if (known.lifecycle) ctx.store.setContainerLifecycle(m.containerId, known.lifecycle);

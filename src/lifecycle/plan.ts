@@ -1,12 +1,13 @@
 // What a migration or expiry pass does, worked out from the catalog alone: the dry-run prints
 // this plan, and the real pass carries out the same plan.
 import type { LifecycleCatalog, LivePlacement, Transfer } from '../catalog/lifecycle.ts';
-import type { LifecycleSpan } from '../catalog/types.ts';
+import type { ContainerForm, LifecycleSpan } from '../catalog/types.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { findRule } from '../policy/engine.ts';
 import { validatePolicy } from '../policy/load.ts';
 import { cheapestToRead } from './context.ts';
-import { describeLifecycle, isEnded, positionAt } from './schedule.ts';
+import { describeForm, dueReduction, formStep } from '../policy/forms.ts';
+import { describeLifecycle, isEnded, positionAt, stepEnd } from './schedule.ts';
 
 export interface PlannedMove {
   containerId: number;
@@ -20,6 +21,23 @@ export interface PlannedMove {
   /** The end of the placement's step that made it due (or when it was staged, for a staged container). */
   due: string;
   /** When the destination step ends (null: forever). */
+  until: string | null;
+  why: string;
+}
+
+/** A container whose lifecycle has reached a step that keeps its data in another form: reduced (and then moved there). */
+export interface PlannedReduction {
+  containerId: number;
+  experiment: string;
+  path: string;
+  product: string;
+  bytes: number;
+  from: LivePlacement;
+  form: ContainerForm;
+  /** The step the container is on by then, and its tier (the reduced container is written there, or staged for it). */
+  toTier: string;
+  toStep: number;
+  due: string;
   until: string | null;
   why: string;
 }
@@ -51,6 +69,8 @@ export interface LifecyclePlan {
   /** Unfinished transfers a previous pass left (crashed, paused, or another process's that died): resumed first. */
   resume: Transfer[];
   moves: PlannedMove[];
+  /** Reductions before moves: the reduced containers move on in the same pass. */
+  reductions: PlannedReduction[];
   deletions: PlannedDeletion[];
   held: HeldContainer[];
 }
@@ -120,7 +140,9 @@ export function planLifecycle(store: LifecycleCatalog, facility: FacilityConfig,
     list.push(p);
     byContainer.set(p.containerId, list);
   }
-  const plan: LifecyclePlan = { asOf: options.asOf.toISOString(), resume, moves: [], deletions: [], held: [] };
+  // A reduced container's source waits for its deletion, which the reduction planned.
+  for (const d of store.activeDeletions()) busy.add(d.containerId);
+  const plan: LifecyclePlan = { asOf: options.asOf.toISOString(), resume, moves: [], reductions: [], deletions: [], held: [] };
   for (const placements of byContainer.values()) {
     const first = placements[0];
     if (busy.has(first.containerId)) continue;
@@ -153,7 +175,20 @@ export function planLifecycle(store: LifecycleCatalog, facility: FacilityConfig,
       }
       continue;
     }
-    if (options.kind !== 'migrate' || placements.some((p) => p.tier === state.tier)) continue;
+    if (options.kind !== 'migrate') continue;
+    const reduceAt = dueReduction(lifecycle, formStep(lifecycle, first.form), state.step);
+    if (reduceAt !== undefined) {
+      const form = lifecycle[reduceAt].as!;
+      const source = cheapestToRead(placements, (tier) => facility.tiers[tier]?.kind)[0];
+      const starts = stepEnd(lifecycle, new Date(first.createdAt), reduceAt - 1)!;
+      plan.reductions.push({
+        containerId: source.containerId, experiment: source.experiment, path: source.path, product: source.product, bytes: source.bytes, from: source, form,
+        toTier: state.tier, toStep: state.step, due: starts.toISOString(), until: state.until?.toISOString() ?? null,
+        why: `kept as ${describeForm(form)} on ${state.tier} from ${day(starts)}${ruleText}`,
+      });
+      continue;
+    }
+    if (placements.some((p) => p.tier === state.tier)) continue;
     const from = cheapestToRead(placements, (tier) => facility.tiers[tier]?.kind)[0];
     const staged = from.tier !== lifecycle[from.step]?.tier;
     const due = staged ? first.createdAt : (state.from.toISOString());

@@ -2,6 +2,7 @@
 // container's creation, so a pass that runs late (or `--as-of` a later date) finds every
 // container where its policy says it should be by then, however many steps it skipped.
 import type { LifecycleSpan } from '../catalog/types.ts';
+import { describeForm } from '../policy/forms.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -50,5 +51,5 @@ export function stepEnd(lifecycle: readonly LifecycleSpan[], start: Date, step: 
 /** `hdd 90d, tape 5y`: a lifecycle as people read it. */
 export function describeLifecycle(lifecycle: readonly LifecycleSpan[]): string {
   if (lifecycle.length === 0) return 'nothing kept';
-  return lifecycle.map((s) => `${s.tier} ${s.days === null ? 'forever' : `${s.days}d`}`).join(', ');
+  return lifecycle.map((s) => `${s.tier} ${s.days === null ? 'forever' : `${s.days}d`}${s.as ? ` as ${describeForm(s.as)}` : ''}`).join(', ');
 }

@@ -4,7 +4,7 @@
 import type { FacilityConfig, TierConfig } from '../config/facility.ts';
 import type { Condition } from './types.ts';
 import { keepCodecProblems, keepCodecSpec } from './keep-codecs.ts';
-import { BOOL_FIELDS, DURATION_PATTERN, META_FIELDS, RANGE_FIELDS, keepSchema, whenSchema, type WhenFile } from './schema.ts';
+import { BOOL_FIELDS, DURATION_PATTERN, META_FIELDS, RANGE_FIELDS, STEP_FORM_KEY, formSchema, keepSchema, whenSchema, type WhenFile } from './schema.ts';
 
 /** What checks need to know beyond the file: the facility's tiers (names and minimum durations). */
 export interface PolicyContext {
@@ -134,6 +134,16 @@ export function checkPolicy(raw: unknown, context: PolicyContext, lineOf: (path:
       if (products.has(keep.product)) errors.push({ path: ['rules', index, 'keep', k, 'product'], message: `found product ${keep.product} a second time in this rule; expected each product at most once per rule` });
       products.add(keep.product);
     });
+    // A product a lifecycle reduces to is that frame's product from then on: the rule may not keep it besides.
+    list(rule.keep).forEach((keep, k) => {
+      if (!isMap(keep)) return;
+      list(keep.lifecycle).forEach((step, s) => {
+        const form = isMap(step) && isMap(step[STEP_FORM_KEY]) ? step[STEP_FORM_KEY] : undefined;
+        if (form && form.product !== keep.product && products.has(form.product)) {
+          errors.push({ path: ['rules', index, 'keep', k, 'lifecycle', s, STEP_FORM_KEY, 'product'], message: `found ${String(form.product)}, which this rule keeps as a product of its own too; expected a form the rule does not keep besides (one ${String(form.product)} per frame)` });
+        }
+      });
+    });
     return info;
   });
 
@@ -214,9 +224,12 @@ function checkKeep(keep: unknown, path: (string | number)[], tiers: PolicyContex
   }
   const steps = list(keep.lifecycle);
   steps.forEach((step, s) => {
-    if (!isMap(step) || Object.keys(step).length !== 1) return;
-    const [tier, value] = Object.entries(step)[0];
+    if (!isMap(step)) return;
+    const tiersOfStep = Object.entries(step).filter(([key]) => key !== STEP_FORM_KEY);
+    if (tiersOfStep.length !== 1) return;
+    const [tier, value] = tiersOfStep[0];
     const at = [...path, 'lifecycle', s, tier];
+    if (step[STEP_FORM_KEY] !== undefined) checkStepForm(keep, steps.slice(0, s), step[STEP_FORM_KEY], [...path, 'lifecycle', s, STEP_FORM_KEY], errors);
     if (!tierNames.includes(tier)) {
       errors.push({ path: at, at: 'key', message: `found unknown tier "${tier}"; expected one of the facility's tiers: ${tierNames.join(', ')}` });
     }
@@ -231,4 +244,24 @@ function checkKeep(keep: unknown, path: (string | number)[], tiers: PolicyContex
       errors.push({ path: at, message: `found ${value} (${show(days)} days) on ${tier}; expected at least ${min} days, the tier's minimum duration (deleting earlier is charged as if kept ${min} days)` });
     }
   });
+}
+
+/**
+ * A step that changes the product's form: only raw data is reduced (it is what every form can
+ * be made from), never on the first step (ingest writes the keep's own form), and the form must
+ * be one its codecs can write.
+ */
+function checkStepForm(keep: Record<string, unknown>, earlier: unknown[], form: unknown, path: (string | number)[], errors: PolicyProblem[]): void {
+  if (earlier.length === 0) {
+    errors.push({ path, at: 'key', message: 'found as on the first step; expected it on a later step (the first step keeps the product itself: name that form as the product)' });
+    return;
+  }
+  const before = earlier.map((e) => (isMap(e) && isMap(e[STEP_FORM_KEY]) ? e[STEP_FORM_KEY].product : undefined)).filter((p) => p !== undefined).at(-1) ?? keep.product;
+  if (before !== 'raw') {
+    errors.push({ path, at: 'key', message: `found as where the data is ${String(before)}; expected it only where the data is still raw (reductions are made from raw frames)` });
+    return;
+  }
+  const parsed = formSchema.safeParse(form);
+  if (!parsed.success) return;
+  for (const p of keepCodecProblems(keepCodecSpec(parsed.data))) errors.push({ path: [...path, p.key], message: `found a ${parsed.data.product} form migration cannot write: ${p.message}` });
 }

@@ -8,13 +8,13 @@ import { containerFilter } from '../../codecs/registry.ts';
 import type { CodecConfig } from '../../codecs/types.ts';
 import { isSxError } from '../errors.ts';
 import type { Hdf5Filter } from '../store/hdf5.ts';
-import { DEFAULT_CODEC_ID, DEFAULT_PEAKS_BOX, DEFAULT_QUANTIZED_STEP, IMPLICIT_CODECS, type KeepFile } from './schema.ts';
+import { DEFAULT_CODEC_ID, DEFAULT_PEAKS_BOX, DEFAULT_QUANTIZED_STEP, IMPLICIT_CODECS, type FormFile, type KeepFile } from './schema.ts';
 import type { KeepSpec } from './types.ts';
 
 type KeepCodecSpec = Pick<KeepSpec, 'product' | 'codec' | 'params'>;
 
 /** A keep's codec (declared, implicit or the default) and its product parameters with their defaults. */
-export function keepCodecSpec(keep: KeepFile): KeepCodecSpec {
+export function keepCodecSpec(keep: KeepFile | FormFile): KeepCodecSpec {
   const implicit = IMPLICIT_CODECS[keep.product];
   const declared = 'codec' in keep && keep.codec !== undefined ? keep.codec : DEFAULT_CODEC_ID;
   const codec = implicit ? { id: implicit } : typeof declared === 'string' ? { id: declared } : { ...declared };

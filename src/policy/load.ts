@@ -12,6 +12,7 @@ import { readTextFile } from '../text-file.ts';
 import { checkPolicy, durationDays, toConditions, type PolicyContext, type PolicyProblem } from './check.ts';
 import { keepCodecSpec } from './keep-codecs.ts';
 import {
+  STEP_FORM_KEY,
   DEFAULT_CODEC_ID, DURATION_PATTERN, IMPLICIT_CODECS, META_FIELDS, POLICY_NAME_PATTERN,
   PRODUCT_PARAMS, TIMEOUT_PATTERN, WHEN_FIELDS, keepSchema, policySchema, ruleSchema, codecSchema, type KeepFile, type PolicyFile,
 } from './schema.ts';
@@ -161,8 +162,9 @@ function issueProblems(issue: z.core.$ZodIssue, prefix: Path, raw: unknown, out:
 
 function toKeepSpec(keep: KeepFile): KeepSpec {
   const lifecycle = keep.lifecycle.map((step) => {
-    const [tier, duration] = Object.entries(step)[0];
-    return { tier, days: durationDays(duration) };
+    const [tier, duration] = Object.entries(step).find(([key]) => key !== STEP_FORM_KEY) as [string, string];
+    const form = step[STEP_FORM_KEY];
+    return { tier, days: durationDays(duration), ...(form ? { as: keepCodecSpec(form) } : {}) };
   });
   return { ...keepCodecSpec(keep), lifecycle };
 }

@@ -9,6 +9,7 @@ import { SxError } from '../errors.ts';
 import { decide, checkApplies, isPending } from './engine.ts';
 import { ESTIMATE_FORMULAS, estimateProductBytes, isEstimated, type ProductEstimates } from './estimates.ts';
 import type { Decision, ExperimentFacts, FrameFacts, KeepSpec, Policy, ProductName } from './types.ts';
+import { formAt, formKey } from './forms.ts';
 
 const TB = 1e12;
 const DAY_MS = 86_400_000;
@@ -131,7 +132,7 @@ class PlanBuilder {
   private readonly lost: PlanLost = { hitsDropped: 0, hitsNotKeptRaw: 0, unindexedHitsNotKeptRaw: 0, indexedWithoutIntensities: 0, labelsOnly: 0 };
   private readonly used = new Set<ProductName>();
   /** What each keep spec of each rule keeps: priced whole by the ledger (copies put, reads at each move). */
-  private readonly kept = new Map<KeepSpec, { bytes: number; frames: number }>();
+  private readonly kept = new Map<KeepSpec, { bytes: number; frames: number; stepBytes: number[] }>();
   private frames = 0;
   private rawBytes = 0;
   private keptBytes = 0;
@@ -164,26 +165,31 @@ class PlanBuilder {
     for (const [specIndex, spec] of d.keep.entries()) {
       const bytes = estimateProductBytes(spec, frame, this.estimates);
       this.used.add(spec.product);
-      const k = this.kept.get(spec) ?? { bytes: 0, frames: 0 };
+      const k = this.kept.get(spec) ?? { bytes: 0, frames: 0, stepBytes: spec.lifecycle.map(() => 0) };
       k.bytes += bytes;
       k.frames += 1;
       this.kept.set(spec, k);
       count.keptBytes += bytes;
       this.keptBytes += bytes;
       for (const [stepIndex, step] of spec.lifecycle.entries()) {
-        const key = `${spec.product}\0${d.rule}\0${step.tier}\0${step.days}`;
+        // A step that reduces the data keeps it in its own form from then on.
+        const form = formAt(spec.lifecycle, spec, stepIndex);
+        const stepBytes = form === spec ? bytes : estimateProductBytes({ ...spec, ...form }, frame, this.estimates);
+        if (form !== spec) this.used.add(form.product);
+        k.stepBytes[stepIndex] += stepBytes;
+        const key = `${formKey(form)}\0${d.rule}\0${step.tier}\0${step.days}`;
         let row = this.rows.get(key);
         if (!row) {
           const { minDays } = tierPrice(this.facility, this.policy, step.tier);
           row = {
-            product: spec.product, rule: d.rule, tier: step.tier, days: step.days, billedDays: step.days === null ? null : Math.max(step.days, minDays),
-            frames: 0, bytes: 0, estimated: isEstimated(spec.product), money: 0, perYear: 0, forever: step.days === null,
+            product: form.product, rule: d.rule, tier: step.tier, days: step.days, billedDays: step.days === null ? null : Math.max(step.days, minDays),
+            frames: 0, bytes: 0, estimated: isEstimated(form.product), money: 0, perYear: 0, forever: step.days === null,
           };
           this.rows.set(key, row);
           this.rowOrder.set(row, [ruleIndex < 0 ? Infinity : ruleIndex, specIndex, stepIndex]);
         }
         row.frames += 1;
-        row.bytes += bytes;
+        row.bytes += stepBytes;
       }
     }
     const products = new Set(d.keep.map((k) => k.product));
@@ -204,7 +210,7 @@ class PlanBuilder {
     let micro = 0n;
     for (const [spec, k] of this.kept) {
       // From just before the copies exist, so the first step's puts count too.
-      const p = projected([{ id: 0, bytes: Math.round(k.bytes), created: 0, lifecycle: spec.lifecycle }], prices, -1);
+      const p = projected([{ id: 0, bytes: Math.round(k.bytes), created: 0, lifecycle: spec.lifecycle, stepBytes: k.stepBytes.map(Math.round) }], prices, -1);
       const containers = BigInt(Math.ceil(k.frames / this.facility.containers.max_frames));
       for (const cost of p.tiers.values()) micro += cost.objects * containers + cost.retrieval + cost.egress;
     }

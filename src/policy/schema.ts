@@ -62,10 +62,22 @@ export const whenSchema = z
   })
   .meta({ description: 'conditions that must all hold; absent labels (not yet known) never match' });
 
+/** Forms raw data can be reduced to as it ages (a lifecycle step's `as`). */
+export const formSchema = z.discriminatedUnion('product', [
+  z.strictObject({ product: z.literal('raw'), codec: z.lazy(() => codecSchema).optional() }),
+  z.strictObject({ product: z.literal('binned'), factor: BIN_FACTOR_SCHEMA, codec: z.lazy(() => codecSchema).optional() }),
+  z.strictObject({ product: z.literal('peaks'), box: PEAK_BOX_SCHEMA.optional() }),
+  z.strictObject({ product: z.literal('quantized'), step: QUANTIZE_STEP_SCHEMA.optional(), codec: z.lazy(() => codecSchema).optional() }),
+]).meta({ description: 'the form raw data takes from this step on: { product: binned, factor: 2 }, peaks, quantized, or raw in another codec' });
+
+/** The key of a step that is not a tier. */
+export const STEP_FORM_KEY = 'as';
+
 const lifecycleStep = z
-  .record(z.string(), duration)
-  .refine((step) => Object.keys(step).length === 1, { message: 'one tier per step' })
-  .meta({ description: 'one step: { <tier>: <duration> }', minProperties: 1, maxProperties: 1 });
+  .object({ [STEP_FORM_KEY]: formSchema.optional() })
+  .catchall(duration)
+  .refine((step) => Object.keys(step).filter((k) => k !== STEP_FORM_KEY).length === 1, { message: 'one tier per step' })
+  .meta({ description: 'one step: { <tier>: <duration> }, optionally with as: <form> (the data is reduced to it when the step begins)', minProperties: 1, maxProperties: 2 });
 
 const lifecycle = z.array(lifecycleStep).min(1).meta({ description: 'tiers in order, each for a duration; forever only last' });
 
@@ -122,4 +134,5 @@ export const policySchema = z
 export type PolicyFile = z.output<typeof policySchema>;
 export type RuleFile = z.output<typeof ruleSchema>;
 export type KeepFile = z.output<typeof keepSchema>;
+export type FormFile = z.output<typeof formSchema>;
 export type WhenFile = z.output<typeof whenSchema>;

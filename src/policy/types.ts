@@ -45,6 +45,15 @@ export type ProductName = 'raw' | 'binned' | 'peaks' | 'quantized' | 'intensitie
 export interface LifecycleStep {
   tier: string;
   days: number | null;
+  /** From this step on the data is kept in this form instead (raw reduced with age: binned, peaks, quantized, another codec). */
+  as?: ProductForm;
+}
+
+/** What a kept product is: the product, its codec config and its parameters (a keep spec without its lifecycle). */
+export interface ProductForm {
+  product: ProductName;
+  codec: { id: string; [key: string]: unknown };
+  params: Record<string, number>;
 }
 
 export interface KeepSpec {

@@ -78,3 +78,18 @@ test('cost by year: accrued for the years gone, projected beyond; the year keepi
   const beamtime = 2000;
   t.is(years.findIndex((y) => y > beamtime) + 1, 3, 'storing passes 2000 EUR of beamtime in year 3');
 });
+
+test('a reducing lifecycle step: 1 TB raw on hdd for 73 days (2 EUR), then binned to 0.25 TB on tape for 2 years (5 EUR), reading 1 TB out of hdd', (t) => {
+  const prices = new Map([...PRICES, ['hdd', price(10, { retrievalPerTb: 3 })], ['tape', price(10, { perObject: 0.5 })]]);
+  const lifecycle = [{ tier: 'hdd', days: 73 }, { tier: 'tape', days: 730, as: { product: 'binned', codec: { id: 'bitshuffle-lz4' }, params: { factor: 2 } } }];
+  const raw: LedgerContainer = { id: 1, bytes: TB, created: 0, lifecycle, stepBytes: [TB, TB / 4] };
+  const p = projected([raw], prices, -1);
+  t.deepEqual(p.tiers.get('hdd'), { storage: 2_000_000n, objects: 0n, earlyDeletion: 0n, retrieval: 3_000_000n, egress: 0n }, 'the raw terabyte is read out of hdd once, to be reduced');
+  t.deepEqual(p.tiers.get('tape'), { storage: 5_000_000n, objects: 500_000n, earlyDeletion: 0n, retrieval: 0n, egress: 0n }, 'the binned quarter terabyte is stored on tape');
+  t.is(eur(p.total), 10.5);
+  // Once reduced, the binned container carries the lifecycle from its step: nothing of the hdd step is its.
+  const binned: LedgerContainer = { id: 2, bytes: TB / 4, created: 0, lifecycle, fromStep: 1 };
+  const later = projected([binned], prices, 73 * DAY);
+  t.is(later.tiers.get('hdd'), undefined);
+  t.is(later.tiers.get('tape')!.storage, 5_000_000n);
+});

@@ -34,6 +34,7 @@ export function exitCode(summary: Pick<MigrateSummary, 'failed' | 'paused' | 'in
 export function planJson(plan: LifecyclePlan) {
   return {
     asOf: plan.asOf,
+    reductions: plan.reductions.map((r) => ({ experiment: r.experiment, container: r.path, product: r.product, bytes: r.bytes, from: r.from.tier, to: r.toTier, form: r.form, due: r.due, until: r.until, why: r.why })),
     moves: plan.moves.map((m) => ({ experiment: m.experiment, container: m.path, product: m.product, bytes: m.bytes, from: m.from.tier, to: m.toTier, due: m.due, until: m.until, why: m.why })),
     deletions: plan.deletions.map((d) => ({ experiment: d.experiment, container: d.path, product: d.product, bytes: d.bytes, tier: d.placement.tier, location: d.placement.location, lifecycleEnd: d.lifecycleEnd, policy: d.policy, rules: d.rules, why: d.why })),
     resume: plan.resume.map((t) => ({ transfer: t.id, container: t.containerId, to: t.destTier, state: t.state, reason: t.reason })),
@@ -44,7 +45,11 @@ export function planJson(plan: LifecyclePlan) {
 function printPlan(plan: LifecyclePlan): void {
   console.log(`migration plan as of ${plan.asOf}`);
   if (plan.resume.length > 0) console.log(`${plan.resume.length} unfinished transfer(s) resume first: ${plan.resume.map((t) => `#${t.id} to ${t.destTier} (${t.state}${t.reason ? `: ${t.reason}` : ''})`).join(', ')}`);
-  if (plan.moves.length === 0) console.log('nothing is due to move');
+  if (plan.reductions.length > 0) {
+    console.log('due to be kept in another form (reduced, read back and recorded, then the old copy deleted):');
+    console.log(table(['experiment', 'container', 'from', 'to', 'bytes', 'why'], plan.reductions.map((r) => [r.experiment, r.path, r.from.tier, r.toTier, formatBytes(r.bytes), r.why])));
+  }
+  if (plan.moves.length === 0) console.log(plan.reductions.length > 0 ? 'nothing else is due to move' : 'nothing is due to move');
   else {
     console.log(table(['experiment', 'container', 'from', 'to', 'bytes', 'why'], plan.moves.map((m) => [m.experiment, m.path, m.from.tier, m.toTier, formatBytes(m.bytes), m.why])));
     const totals = new Map<string, { n: number; bytes: number }>();
@@ -60,11 +65,12 @@ function printPlan(plan: LifecyclePlan): void {
 
 function printSummary(s: MigrateSummary): void {
   if (s.recovered.aggregates > 0) console.error(`cleaned up after a stopped migration: ${s.recovered.aggregates} unfinished tape aggregate(s) removed; their containers stay where they were`);
+  if (s.reduced.containers > 0) console.log(`reduced ${s.reduced.containers} container(s) as their lifecycle says: ${formatBytes(s.reduced.bytesBefore)} -> ${formatBytes(s.reduced.bytesAfter)}`);
   console.log(`migrated ${s.moved.containers} container(s), ${formatBytes(s.moved.bytes)}${s.resumed > 0 ? ` (${s.resumed} resumed from an earlier pass)` : ''}`);
   for (const a of s.aggregates) console.log(`  tape aggregate ${a.name} on ${a.tier}: ${a.members} container(s), ${formatBytes(a.bytes)}`);
   for (const p of s.paused) console.error(p.message);
   for (const f of s.failed) console.error(`failed: ${f.path} to ${f.tier}: ${f.reason}`);
   for (const h of s.held) console.error(`held: ${h.path} on ${h.tier}: ${h.why}`);
   if (s.interrupted) console.error('stopped by a signal: what was committed stays; run migrate again to continue');
-  if (s.moved.containers === 0 && s.failed.length === 0 && s.paused.length === 0 && !s.interrupted) console.log('nothing to do');
+  if (s.moved.containers === 0 && s.reduced.containers === 0 && s.failed.length === 0 && s.paused.length === 0 && !s.interrupted) console.log('nothing to do');
 }
