@@ -2,9 +2,10 @@
 // binned 2x2 on tape. Migration reduces (read back), records, deletes the raw copy, and moves
 // the binned containers to tape in the same pass.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CLI_BIN } from '../helpers/cli.ts';
 import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
 import { DEFAULT_TIERS, HOUR_MS, facilityYaml, later, makeArchive, query } from './helpers.ts';
 
@@ -69,4 +70,29 @@ test('raw on hdd for an hour, then binned on tape: the dry-run prices both forms
   t.is(again.reduced.containers, 0);
   t.is(again.moved.containers, 0);
   t.is(a.cli('verify').code, 0);
+});
+
+test('SIGKILL during a reducing migration: every hit stays kept in one form or the other, and the next pass finishes', async (t) => {
+  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: POLICY, runs: 3 });
+  const hits = query<{ n: number }>(a, 'SELECT COUNT(*) AS n FROM frames WHERE hit = 1')[0].n;
+  const asOf = later(2 * HOUR_MS);
+  const kept = () => query<{ frames: number }>(a, `SELECT COUNT(DISTINCT d.frame_id) AS frames FROM decisions d
+    JOIN placements p ON p.container_id = d.container_id AND p.state IN ('active', 'verified') WHERE d.superseded_by IS NULL`)[0].frames;
+  const kills: string[] = [];
+  for (let delay = 1400; query(a, "SELECT 1 FROM containers WHERE product = 'raw' AND id IN (SELECT container_id FROM placements WHERE state IN ('active', 'verified'))").length > 0 && delay < 8000; delay += 150) {
+    const child = spawn(process.execPath, [CLI_BIN, '--data-dir', a.data, 'migrate', '--as-of', asOf], { stdio: 'ignore' });
+    const exited = new Promise((done) => child.once('exit', done));
+    await new Promise((done) => setTimeout(done, delay));
+    child.kill('SIGKILL');
+    await exited;
+    kills.push(`${query<{ n: number }>(a, "SELECT COUNT(*) AS n FROM containers WHERE product = 'binned'")[0].n} binned`);
+    t.is(kept(), hits, 'each hit has a decision naming a container that holds its data');
+  }
+  const r = a.json<{ failed: unknown[] }>('migrate', '--as-of', asOf);
+  t.deepEqual(r.failed, []);
+  t.is(kept(), hits);
+  t.deepEqual(query(a, "SELECT DISTINCT c.product, p.tier FROM containers c JOIN placements p ON p.container_id = c.id WHERE p.state IN ('active', 'verified')"), [{ product: 'binned', tier: 'tape' }]);
+  t.is(query(a, "SELECT * FROM deletions WHERE state != 'deleted'").length, 0);
+  t.is(a.cli('verify').code, 0, 'nothing orphaned, missing or corrupt');
+  t.log(`after each kill: ${kills.join(', ')}`);
 });
