@@ -140,18 +140,9 @@ export interface MetadataChange {
 }
 
 /** A container made from archived data (`policy apply`, a lifecycle that reduces with age) and read back, with its one copy. */
-export interface DerivedContainer {
-  experimentId: number;
-  path: string;
-  product: string;
-  codec: string;
-  nFrames: number;
-  bytes: number;
-  sha256: string;
+export interface DerivedContainer extends Required<NewContainer> {
   /** Counted from here: the earliest container its frames came from, so retention does not restart. */
   createdAt: string;
-  lifecycle: LifecycleSpan[];
-  form: ContainerForm;
   tier: string;
   location: string;
   step: number;

@@ -33,7 +33,7 @@ export interface ApplyPlan {
   /** Containers kept as they are (the policy asks for exactly what they hold); `lifecycle` when theirs changes. */
   keep: { containerId: number; path: string; product: string; bytes: number; lifecycle?: string }[];
   /** Containers to write, per form: frames, the tier they go to, bytes estimated. */
-  write: { product: string; codec: string; params: Record<string, number>; tier: string; lifecycle: string; frames: number; fromContainers: number; estimatedBytes: number }[];
+  write: { product: string; codec: string; params: Record<string, number>; tier: string; lifecycle: string; frames: number; containers: number; fromContainers: number; estimatedBytes: number }[];
   /** Containers nothing keeps any more: deleted once the new ones are recorded. */
   drop: { containerId: number; path: string; product: string; bytes: number }[];
   /** Products whose new lifecycle has already ended for these frames (counted from when their data was archived): not written. */
@@ -190,6 +190,7 @@ export function planApply(ctx: Pick<LifecycleContext, 'catalog' | 'facility'>, p
     worked.groups.push({ keep: g.keep, tier, step: at.step, validUntil: tier === at.tier && at.until ? at.until.toISOString() : tier === at.tier ? null : now.toISOString(), createdAt, frames: g.frames });
     plan.write.push({
       product: g.keep.product, codec: g.keep.codec.id, params: g.keep.params, tier, lifecycle: describeLifecycle(g.keep.lifecycle), frames: g.frames.length,
+      containers: Math.ceil(g.frames.length / ctx.facility.config.containers.max_frames),
       fromContainers: new Set(g.frames.map((f) => f.containerId)).size, estimatedBytes: Math.round(g.frames.reduce((n, f) => n + f.bytes, 0)),
     });
   }
@@ -205,15 +206,14 @@ function finishPlan(worked: Worked, apply: ApplyCatalog, containers: Map<number,
   const switched = plan.resumes?.state === 'dropping';
   const dropIds = switched
     ? new Set(apply.unreferencedCopies(worked.experimentId).map((c) => c.containerId))
-    : new Set([...containers.values()].filter((c) => c.live && !stays.has(c.id) && c.applicationId === null).map((c) => c.id));
-  // Before the switch: containers an unfinished application wrote are part of what comes after.
-  if (!switched && plan.resumes) for (const c of containers.values()) if (c.applicationId === plan.resumes.id) stays.add(c.id);
+    // Before the switch, what this application has written so far is part of what comes after.
+    : new Set([...containers.values()].filter((c) => c.live && !stays.has(c.id) && (plan.resumes === null || c.applicationId !== plan.resumes.id)).map((c) => c.id));
   for (const id of dropIds) {
     const c = containers.get(id)!;
     plan.drop.push({ containerId: id, path: c.path, product: c.product, bytes: c.bytes });
   }
   const live = [...containers.values()].filter((c) => c.live && !dropIds.has(c.id));
-  plan.after.containers = live.length + plan.write.length;
+  plan.after.containers = live.length + plan.write.reduce((n, w) => n + w.containers, 0);
   plan.after.bytes = live.reduce((n, c) => n + c.bytes, 0) + plan.write.reduce((n, w) => n + w.estimatedBytes, 0);
   plan.after.estimated = plan.write.length > 0;
   return worked;

@@ -25,21 +25,9 @@ export interface PlannedMove {
   why: string;
 }
 
-/** A container whose lifecycle has reached a step that keeps its data in another form: reduced (and then moved there). */
-export interface PlannedReduction {
-  containerId: number;
-  experiment: string;
-  path: string;
-  product: string;
-  bytes: number;
-  from: LivePlacement;
+/** A container whose lifecycle has reached a step that keeps its data in another form: reduced, then on `toTier` (written there, or staged for it). */
+export interface PlannedReduction extends PlannedMove {
   form: ContainerForm;
-  /** The step the container is on by then, and its tier (the reduced container is written there, or staged for it). */
-  toTier: string;
-  toStep: number;
-  due: string;
-  until: string | null;
-  why: string;
 }
 
 export interface PlannedDeletion {
