@@ -5,7 +5,7 @@
 import { dirname, basename } from 'node:path';
 import type { KeepSpec } from '../policy/types.ts';
 import type { LifecycleContext } from './context.ts';
-import { writeDerived, type DeriveSink } from './derive.ts';
+import { removeUnrecorded, writeDerived, type DeriveSink } from './derive.ts';
 import { deleteCopies } from './expire.ts';
 import type { PlannedReduction } from './plan.ts';
 import { containerLifecycle } from './plan.ts';
@@ -52,6 +52,8 @@ async function reduceOne(ctx: LifecycleContext, jobId: number, r: PlannedReducti
     },
   };
   const until = stepEnd(lifecycle, new Date(source.createdAt), r.toStep);
+  // What a killed pass left there (a temporary file, a container it did not record) goes first.
+  await removeUnrecorded(ctx, sink);
   await writeDerived(ctx, sink, {
     keep, tier, step: r.toStep, createdAt: source.createdAt,
     // Staged on the ingest tier for a tape or S3 step: due to move at once.

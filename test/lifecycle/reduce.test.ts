@@ -75,24 +75,36 @@ test('raw on hdd for an hour, then binned on tape: the dry-run prices both forms
 test('SIGKILL during a reducing migration: every hit stays kept in one form or the other, and the next pass finishes', async (t) => {
   const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: POLICY, runs: 3 });
   const hits = query<{ n: number }>(a, 'SELECT COUNT(*) AS n FROM frames WHERE hit = 1')[0].n;
+  const raw = query<{ n: number }>(a, "SELECT COUNT(*) AS n FROM containers WHERE product = 'raw'")[0].n;
   const asOf = later(2 * HOUR_MS);
   const kept = () => query<{ frames: number }>(a, `SELECT COUNT(DISTINCT d.frame_id) AS frames FROM decisions d
     JOIN placements p ON p.container_id = d.container_id AND p.state IN ('active', 'verified') WHERE d.superseded_by IS NULL`)[0].frames;
-  const kills: string[] = [];
-  for (let delay = 1400; query(a, "SELECT 1 FROM containers WHERE product = 'raw' AND id IN (SELECT container_id FROM placements WHERE state IN ('active', 'verified'))").length > 0 && delay < 8000; delay += 150) {
+  const binned = () => query<{ n: number }>(a, "SELECT COUNT(*) AS n FROM containers WHERE product = 'binned'")[0].n;
+  const tmpFiles = () => readdirSync(join(a.data, 'tiers/hdd'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')).length;
+  /** Runs a pass and kills it the moment `when` holds (polled), or lets it end. */
+  const killWhen = async (when: () => boolean): Promise<boolean> => {
     const child = spawn(process.execPath, [CLI_BIN, '--data-dir', a.data, 'migrate', '--as-of', asOf], { stdio: 'ignore' });
-    const exited = new Promise((done) => child.once('exit', done));
-    await new Promise((done) => setTimeout(done, delay));
-    child.kill('SIGKILL');
-    await exited;
-    kills.push(`${query<{ n: number }>(a, "SELECT COUNT(*) AS n FROM containers WHERE product = 'binned'")[0].n} binned`);
-    t.is(kept(), hits, 'each hit has a decision naming a container that holds its data');
+    let exited = false;
+    const exit = new Promise((done) => child.once('exit', () => done((exited = true))));
+    while (!exited && !when()) await new Promise((done) => setTimeout(done, 5));
+    const killed = !exited && child.kill('SIGKILL');
+    await exit;
+    return killed;
+  };
+  // Killed while a reduced container is being written, then right after each one is recorded.
+  const kills = [await killWhen(() => tmpFiles() > 0)];
+  t.is(kept(), hits, 'each hit has a decision naming a container that holds its data');
+  for (let k = binned() + 1; k < raw; k++) {
+    kills.push(await killWhen(() => binned() >= k));
+    t.is(kept(), hits);
   }
+  t.true(kills.filter(Boolean).length >= 2, `killed: ${kills.join(', ')}`);
   const r = a.json<{ failed: unknown[] }>('migrate', '--as-of', asOf);
   t.deepEqual(r.failed, []);
   t.is(kept(), hits);
   t.deepEqual(query(a, "SELECT DISTINCT c.product, p.tier FROM containers c JOIN placements p ON p.container_id = c.id WHERE p.state IN ('active', 'verified')"), [{ product: 'binned', tier: 'tape' }]);
+  t.is(binned(), raw, 'each raw container reduced once');
   t.is(query(a, "SELECT * FROM deletions WHERE state != 'deleted'").length, 0);
-  t.is(a.cli('verify').code, 0, 'nothing orphaned, missing or corrupt');
-  t.log(`after each kill: ${kills.join(', ')}`);
+  const verify = a.cli('verify');
+  t.is(verify.code, 0, `nothing orphaned, missing or corrupt: ${verify.stdout}${verify.stderr}`);
 });
