@@ -68,21 +68,20 @@ export function ledgerReads(source: ReportSource, experimentId?: number): ReadRo
 export function heldContainers(source: ReportSource, experimentId?: number): HeldContainerRow[] {
   const rows = source.db
     .prepare(`SELECT c.experiment_id AS experimentId, c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, c.form, p.tier, p.valid_until AS validUntil,
-                     s.rawBytes, s.nPeaks, s.pixelType, s.width, s.height
+                     CASE WHEN c.lifecycle LIKE '%"as":%' THEN
+                       (SELECT json_object('rawBytes', SUM(f.raw_bytes), 'nPeaks', SUM(COALESCE(f.n_peaks, 0)), 'pixelType', MIN(f.pixel_type), 'width', MIN(f.width), 'height', MIN(f.height))
+                        FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.container_id = c.id AND d.superseded_by IS NULL)
+                     END AS frames
               FROM containers c JOIN placements p ON p.container_id = c.id
-              LEFT JOIN (SELECT d.container_id, SUM(f.raw_bytes) AS rawBytes, SUM(COALESCE(f.n_peaks, 0)) AS nPeaks, MIN(f.pixel_type) AS pixelType,
-                                MIN(f.width) AS width, MIN(f.height) AS height
-                         FROM containers r JOIN decisions d ON d.container_id = r.id JOIN frames f ON f.id = d.frame_id
-                         WHERE r.lifecycle LIKE '%"as":%' AND d.superseded_by IS NULL ${ofExperiment('r.experiment_id', experimentId)}
-                         GROUP BY d.container_id) s ON s.container_id = c.id
               WHERE p.id = (SELECT MAX(q.id) FROM placements q WHERE q.container_id = c.id AND q.state IN ('active', 'verified') AND q.ended_at IS NULL)
                 ${ofExperiment('c.experiment_id', experimentId)}`)
-    .all({ id: experimentId }) as (Omit<HeldContainerRow, 'lifecycle' | 'form' | 'frames'> & { lifecycle: string | null; form: string | null; rawBytes: number | null; nPeaks: number; pixelType: string; width: number; height: number })[];
-  return rows.map(({ rawBytes, nPeaks, pixelType, width, height, ...r }) => ({
+    .all({ id: experimentId }) as (Omit<HeldContainerRow, 'lifecycle' | 'form' | 'frames'> & { lifecycle: string | null; form: string | null; frames: string | null })[];
+  // Only containers whose lifecycle reduces the data later have their frames added up.
+  return rows.map((r) => ({
     ...r,
     lifecycle: r.lifecycle === null ? null : (JSON.parse(r.lifecycle) as LifecycleSpan[]),
     form: r.form === null ? null : (JSON.parse(r.form) as ContainerForm),
-    frames: rawBytes === null ? null : { rawBytes, nPeaks, pixelType, width, height },
+    frames: r.frames === null ? null : (JSON.parse(r.frames) as NonNullable<HeldContainerRow['frames']>),
   }));
 }
 
