@@ -3,8 +3,10 @@
 // Read-only: nothing here writes to the catalog.
 import { basename, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
+import type { ContainerForm } from '../catalog/types.ts';
 import { SxError } from '../errors.ts';
 import { DEFAULT_COMPRESSION_RATIO, type ProductEstimates } from './estimates.ts';
+import { formKey } from './forms.ts';
 import type { ExperimentFacts, FrameFacts } from './types.ts';
 
 interface FrameRow {
@@ -52,7 +54,23 @@ export function* iterateFrameFacts(catalog: Catalog, experimentId: number, exper
   const rows = catalog.db
     .prepare(`SELECT ${FRAME_COLUMNS} FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? ORDER BY f.id`)
     .iterate(experimentId) as IterableIterator<FrameRow>;
-  for (const row of rows) yield toFacts(experimentName, row);
+  // Beside them, in the same order, each frame's share of the containers that hold it now.
+  const shares = catalog.db
+    .prepare(`SELECT d.frame_id AS frameId, c.form, CAST(c.bytes AS REAL) / c.n_frames AS bytes
+              FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id JOIN containers c ON c.id = d.container_id
+              WHERE r.experiment_id = ? AND d.superseded_by IS NULL AND c.form IS NOT NULL
+                AND EXISTS (SELECT 1 FROM placements p WHERE p.container_id = c.id AND p.state IN ('active', 'verified'))
+              ORDER BY d.frame_id`)
+    .iterate(experimentId) as IterableIterator<{ frameId: number; form: string; bytes: number }>;
+  const keys = new Map<string, string>();
+  const keyOf = (form: string) => keys.get(form) ?? keys.set(form, formKey(JSON.parse(form) as ContainerForm)).get(form)!;
+  let share = shares.next();
+  for (const row of rows) {
+    while (!share.done && share.value.frameId < row.id) share = shares.next();
+    const kept: { form: string; bytes: number }[] = [];
+    for (; !share.done && share.value.frameId === row.id; share = shares.next()) kept.push({ form: keyOf(share.value.form), bytes: share.value.bytes });
+    yield kept.length > 0 ? { ...toFacts(experimentName, row), kept } : toFacts(experimentName, row);
+  }
 }
 
 /**

@@ -163,7 +163,8 @@ class PlanBuilder {
     }
     const ruleIndex = this.policy.rules.findIndex((r) => r.name === d.rule);
     for (const [specIndex, spec] of d.keep.entries()) {
-      const bytes = estimateProductBytes(spec, frame, this.estimates);
+      // Kept in this form already: what its container takes, not an estimate.
+      const bytes = frame.kept?.find((k) => k.form === formKey(spec))?.bytes ?? estimateProductBytes(spec, frame, this.estimates);
       this.used.add(spec.product);
       const k = this.kept.get(spec) ?? { bytes: 0, frames: 0, stepBytes: spec.lifecycle.map(() => 0) };
       k.bytes += bytes;

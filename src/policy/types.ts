@@ -18,6 +18,8 @@ export interface FrameFacts {
   width: number;
   height: number;
   pixelType: string;
+  /** The frame's share of each container that holds it now, by form (`formKey`): what it takes kept as it is. */
+  kept?: readonly { form: string; bytes: number }[];
 }
 
 /** Experiment metadata a policy can test (`applies_to`, rule conditions, overrides). */
