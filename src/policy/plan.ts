@@ -164,7 +164,8 @@ class PlanBuilder {
     const ruleIndex = this.policy.rules.findIndex((r) => r.name === d.rule);
     for (const [specIndex, spec] of d.keep.entries()) {
       // Kept in this form already: what its container takes, not an estimate.
-      const bytes = frame.kept?.find((k) => k.form === formKey(spec))?.bytes ?? estimateProductBytes(spec, frame, this.estimates);
+      const measured = frame.kept?.find((k) => k.form === formKey(spec))?.bytes;
+      const bytes = measured ?? estimateProductBytes(spec, frame, this.estimates);
       this.used.add(spec.product);
       const k = this.kept.get(spec) ?? { bytes: 0, frames: 0, stepBytes: spec.lifecycle.map(() => 0) };
       k.bytes += bytes;
@@ -184,13 +185,14 @@ class PlanBuilder {
           const { minDays } = tierPrice(this.facility, this.policy, step.tier);
           row = {
             product: form.product, rule: d.rule, tier: step.tier, days: step.days, billedDays: step.days === null ? null : Math.max(step.days, minDays),
-            frames: 0, bytes: 0, estimated: isEstimated(form.product), money: 0, perYear: 0, forever: step.days === null,
+            frames: 0, bytes: 0, estimated: false, money: 0, perYear: 0, forever: step.days === null,
           };
           this.rows.set(key, row);
           this.rowOrder.set(row, [ruleIndex < 0 ? Infinity : ruleIndex, specIndex, stepIndex]);
         }
         row.frames += 1;
         row.bytes += stepBytes;
+        if (form !== spec || measured === undefined) row.estimated ||= isEstimated(form.product);
       }
     }
     const products = new Set(d.keep.map((k) => k.product));
