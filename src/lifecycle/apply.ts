@@ -235,7 +235,7 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
     throw new SxError('usage', `experiment "${experiment}": policy ${unfinished.policy} is being applied by ${unfinished.owner}, which is still running`);
   }
   if (!unfinished) refuseBusy(apply, exp.id, experiment, ctx.isAlive);
-  let worked = planApply(ctx, policy, experiment);
+  const worked = planApply(ctx, policy, experiment);
   const { plan } = worked;
   const summary: ApplySummary = { ...plan, application: unfinished?.id ?? 0, written: { containers: 0, bytes: 0 }, dropped: { containers: 0, bytes: 0 }, failed: [], interrupted: false, removedUnrecorded: 0 };
   if (!unfinished) {
@@ -245,7 +245,6 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
       throw new SxError('usage', `experiment "${experiment}" was under ${policy.name} v${policy.version} before; to put it back, give the policy a new version`);
     }
     const id = ctx.catalog.registerPolicy(policy.name, policy.version, policy.text, policy.contentHash);
-    worked = { ...worked, policyId: id };
     const before: ApplicationBefore = { containers: plan.before.containers, bytes: plan.before.bytes, policies: policiesInForce(apply, exp.id) };
     summary.application = apply.start(exp.id, id, ctx.owner, before, worked.pending);
   }
@@ -255,8 +254,7 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
     recorded: () => apply.writtenPaths(application),
     record: (c, members) => apply.recordDerived(application, c, members),
   };
-  let state = apply.unfinished(exp.id)!.state;
-  if (state === 'writing') {
+  if (apply.unfinished(exp.id)!.state === 'writing') {
     summary.removedUnrecorded = await removeUnrecorded(ctx, target);
     const done = apply.pendingKeys(summary.application);
     const total = worked.groups.reduce((n, g) => n + g.frames.length, 0);
@@ -269,9 +267,7 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
       const written = await writeDerived(ctx, target, { ...group, frames: todo }, () => ctx.onProgress?.(++frames, total));
       for (const c of written) (summary.written.containers += 1, summary.written.bytes += c.bytes);
     }
-    // Pending rows of reused containers were recorded at the start; a resumed run adds any that are new.
     apply.switchDecisions(summary.application, worked.relifed);
-    state = 'dropping';
   }
   const jobId = ctx.store.startJob('apply', { experiment, policy: `${policy.name} v${policy.version}`, application: summary.application }, ctx.owner);
   for (const copy of apply.unreferencedCopies(exp.id)) {
