@@ -141,23 +141,37 @@ test('SIGKILL at any point of an application leaves the catalog consistent, and 
   const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: KEEP_ALL, runs: 3, detector: 'det1024' });
   const raw = liveContainers(a);
   const frames = query<{ n: number }>(a, 'SELECT COUNT(*) AS n FROM frames')[0].n;
-  const states = new Set<string>();
-  // Each run starts where the killed one stopped and gets a little longer, until one finishes.
-  for (let delay = 1600; query<{ state: string }>(a, "SELECT state FROM applications WHERE state = 'done'").length === 0 && delay < 8000; delay += 200) {
+  const state = () => query<{ state: string }>(a, 'SELECT state FROM applications')[0]?.state ?? 'not started';
+  const count = (sql: string) => query<{ n: number }>(a, sql)[0].n;
+  /** Runs the application and kills it the moment `when` holds (polled), or lets it end. */
+  const killWhen = async (when: () => boolean): Promise<string> => {
     const child = spawn(process.execPath, [CLI_BIN, '--data-dir', a.data, 'policy', 'apply', 'peaks-only', 'lyso'], { stdio: 'ignore' });
-    const exited = new Promise((done) => child.once('exit', done));
-    await new Promise((done) => setTimeout(done, delay));
-    child.kill('SIGKILL');
-    await exited;
-    const app = query<{ state: string }>(a, 'SELECT state FROM applications');
-    states.add(app[0]?.state ?? 'not started');
-    // Consistent: every frame decided exactly once in force; before the switch every raw container still holds data.
+    let exited = false;
+    const exit = new Promise((done) => child.once('exit', () => done((exited = true))));
+    while (!exited && !when()) await new Promise((done) => setTimeout(done, 5));
+    const killed = !exited && child.kill('SIGKILL');
+    await exit;
+    return killed ? state() : 'ran to its end';
+  };
+  const checkConsistent = () => {
+    // Every frame decided exactly once in force; before the switch every raw container still holds data.
     const inForce = query<{ frames: number; policies: number }>(a, 'SELECT COUNT(DISTINCT frame_id) AS frames, COUNT(DISTINCT policy_id) AS policies FROM decisions WHERE superseded_by IS NULL')[0];
     t.is(inForce.frames, frames);
     t.is(inForce.policies, 1);
-    if (app[0]?.state !== 'dropping' && app[0]?.state !== 'done') t.deepEqual(liveContainers(a).filter((c) => c.application_id === null), raw);
+    if (state() === 'writing' || state() === 'not started') t.deepEqual(liveContainers(a).filter((c) => c.application_id === null), raw);
     for (const c of liveContainers(a)) t.is(sha256(c.location!), c.sha256, `${c.path} is what the catalog says`);
+  };
+  // Killed while a new container is being written, after one is recorded, and while the old ones are deleted.
+  const kills: string[] = [];
+  for (const when of [
+    () => tierFiles(a).some((f) => f.endsWith('.tmp')),
+    () => count('SELECT COUNT(*) AS n FROM containers WHERE application_id IS NOT NULL') >= 1,
+    () => count("SELECT COUNT(*) AS n FROM deletions WHERE state = 'deleted'") >= 1,
+  ]) {
+    kills.push(await killWhen(when));
+    checkConsistent();
   }
+  t.true(kills.filter((k) => k !== 'ran to its end').length >= 2, kills.join(', '));
   const r = a.cli('policy', 'apply', 'peaks-only', 'lyso', '--json');
   t.is(r.code, 0, r.stderr);
   t.is(query<{ state: string }>(a, 'SELECT state FROM applications')[0].state, 'done');
@@ -168,5 +182,5 @@ test('SIGKILL at any point of an application leaves the catalog consistent, and 
   t.is(query(a, 'SELECT * FROM pending_decisions').length, 0);
   t.true(h5pyChecks(now).every((c) => c.ok));
   t.is(a.cli('verify').code, 0);
-  t.log(`killed in: ${[...states].join(', ')}`);
+  t.log(`killed in: ${kills.join(', ')}`);
 });
