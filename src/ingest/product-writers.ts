@@ -8,6 +8,7 @@ import type { PeakList } from '../core/peakfinder8.ts';
 import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
 import { CONTAINER_DIMS, binGeometry, containerGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
+import { formKey } from '../policy/forms.ts';
 import { keepCodecProblems, keepCodecs, type KeepCodecs } from '../policy/keep-codecs.ts';
 import type { KeepSpec, Policy } from '../policy/types.ts';
 import type { BinFactor } from '../reduce/binning.ts';
@@ -48,9 +49,7 @@ export const CATALOG_PRODUCTS = new Set(['intensities']);
 
 /** Same product, codec, parameters and lifecycle: same container (it moves and expires as one). */
 export function writerKey(keep: KeepSpec): string {
-  // Keys sorted: `{ id, level }` and `{ level, id }` are one codec, so one container.
-  const sorted = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return JSON.stringify([keep.product, sorted(keep.codec), sorted(keep.params), keep.lifecycle]);
+  return `${formKey(keep)}${JSON.stringify(keep.lifecycle)}`;
 }
 
 export interface WriterContext {

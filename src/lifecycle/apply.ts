@@ -13,6 +13,7 @@ import { SxError } from '../errors.ts';
 import { CATALOG_PRODUCTS, writerKey } from '../ingest/product-writers.ts';
 import { decide, isPending } from '../policy/engine.ts';
 import { estimateProductBytes } from '../policy/estimates.ts';
+import { formKey } from '../policy/forms.ts';
 import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../policy/facts.ts';
 import type { KeepSpec, Policy } from '../policy/types.ts';
 import type { LifecycleContext } from './context.ts';
@@ -62,9 +63,6 @@ interface Worked {
   groups: DeriveGroup[];
   relifed: { containerId: number; lifecycle: KeepSpec['lifecycle'] }[];
 }
-
-const formKey = (f: { product: string; codec: KeepSpec['codec']; params: KeepSpec['params'] }) =>
-  writerKey({ product: f.product as KeepSpec['product'], codec: f.codec, params: f.params, lifecycle: [] });
 
 const day = (iso: string) => iso.slice(0, 10);
 

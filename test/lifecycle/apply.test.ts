@@ -159,7 +159,9 @@ test('SIGKILL at any point of an application leaves the catalog consistent, and 
     t.is(inForce.frames, frames);
     t.is(inForce.policies, 1);
     if (state() === 'writing' || state() === 'not started') t.deepEqual(liveContainers(a).filter((c) => c.application_id === null), raw);
-    for (const c of liveContainers(a)) t.is(sha256(c.location!), c.sha256, `${c.path} is what the catalog says`);
+    // A copy whose deletion was under way when the kill came may be gone already: the next run finishes it.
+    const deleting = new Set(query<{ location: string }>(a, "SELECT location FROM deletions WHERE state = 'deleting'").map((d) => d.location));
+    for (const c of liveContainers(a)) if (!deleting.has(c.location!)) t.is(sha256(c.location!), c.sha256, `${c.path} is what the catalog says`);
   };
   // Killed while a new container is being written, after one is recorded, and while the old ones are deleted.
   const kills: string[] = [];
