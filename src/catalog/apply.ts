@@ -133,14 +133,12 @@ export class ApplyCatalog {
       .iterate(experimentId) as IterableIterator<CurrentDecision>;
   }
 
-  /** Frames of the experiment that have a decision under this policy, in force or superseded. */
-  framesDecidedBy(experimentId: number, policyId: number): { current: number; superseded: number } {
+  /** Whether a frame of the experiment had a decision under this policy that was superseded since. */
+  hadPolicyBefore(experimentId: number, policyId: number): boolean {
     return this.db
-      .prepare(`SELECT COUNT(DISTINCT CASE WHEN d.superseded_by IS NULL THEN d.frame_id END) AS current,
-                       COUNT(DISTINCT CASE WHEN d.superseded_by IS NOT NULL THEN d.frame_id END) AS superseded
-                FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id
-                WHERE r.experiment_id = ? AND d.policy_id = ?`)
-      .get(experimentId, policyId) as { current: number; superseded: number };
+      .prepare(`SELECT 1 FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id
+                WHERE r.experiment_id = ? AND d.policy_id = ? AND d.superseded_by IS NOT NULL LIMIT 1`)
+      .get(experimentId, policyId) !== undefined;
   }
 
   /** The id of a policy version the catalog has recorded, by its content hash. */

@@ -239,7 +239,7 @@ export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experim
   if (!unfinished) {
     if (plan.frames === plan.alreadyDecided) return summary;
     // A frame has one decision per policy version and product: a version it had before cannot be put back.
-    if (worked.policyId !== undefined && apply.framesDecidedBy(exp.id, worked.policyId).superseded > 0) {
+    if (worked.policyId !== undefined && apply.hadPolicyBefore(exp.id, worked.policyId)) {
       throw new SxError('usage', `experiment "${experiment}" was under ${policy.name} v${policy.version} before; to put it back, give the policy a new version`);
     }
     const id = ctx.catalog.registerPolicy(policy.name, policy.version, policy.text, policy.contentHash);

@@ -2,7 +2,7 @@ import { ApplyCatalog } from '../catalog/apply.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { experimentCost, type ExperimentCost } from './experiment-cost.ts';
-import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage, framesByRule, keptByProduct, type ProductRow, type RuleRow } from '../catalog/reports.ts';
+import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage, framesByRule, keptByProduct, type FrameCounts, type ProductRow, type RuleRow } from '../catalog/reports.ts';
 
 const TB = 1e12;
 
@@ -14,19 +14,13 @@ export interface TierUsage {
   costPerYear: number;
 }
 
-export interface ExperimentReport {
+/** Frame counts as in FrameCounts: `indexed` counts frames with an imported indexing result. */
+export interface ExperimentReport extends FrameCounts {
   experiment: string;
   proposal: string | null;
   facility: string | null;
   sampleTags: string[];
   runs: number;
-  frames: number;
-  /** Frames the processing core labelled, and how many of those are hits. */
-  labelled: number;
-  hits: number;
-  /** Frames with an indexing result (imported CrystFEL streams). */
-  indexed: number;
-  rawBytes: number;
   storedBytes: number;
   /** raw / stored: how much smaller the kept data is than the frames as recorded. */
   reduction: number;

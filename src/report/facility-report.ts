@@ -4,7 +4,7 @@
 // per experiment in JS over copies read for all experiments at once: copies are few next to frames.
 import { experimentTotals, heldByExperimentAndTier, type ExperimentTotalsRow, type HeldTierRow } from '../catalog/facility-report.ts';
 import { heldContainers, ledgerCopies, ledgerReads } from '../catalog/ledger.ts';
-import type { ReportSource } from '../catalog/reports.ts';
+import type { FrameCounts, ReportSource } from '../catalog/reports.ts';
 import { formatBytes } from '../bytes.ts';
 import { table } from '../cli/format.ts';
 import { formatMicro } from '../cost/money.ts';
@@ -17,17 +17,12 @@ import { toLedgerContainer, toLedgerCopy, toLedgerRead } from './ledger-inputs.t
 export type FacilityGroupBy = 'proposal' | 'facility' | 'tier';
 
 /** Money in integer micro-units (1e-6 of the currency), as in the experiment report. */
-export interface FacilityExperimentRow {
+export interface FacilityExperimentRow extends FrameCounts {
   experiment: string;
   proposal: string | null;
   facility: string | null;
   createdAt: string;
   runs: number;
-  frames: number;
-  labelled: number;
-  hits: number;
-  indexed: number;
-  rawBytes: number;
   containers: number;
   keptBytes: number;
   /** raw / kept: how much smaller the kept data is (0 when nothing is kept). */
