@@ -1,20 +1,9 @@
 import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
-import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
-import {
-  PIXEL_BYTES,
-  allocPixelsUnsafe,
-  assertLittleEndianHost,
-  bytesOf,
-  checkCodecConfig,
-  checkDecodeArgs,
-  checkEncodeFrame,
-  describe,
-  isIntIn,
-  runStep,
-} from './codec-support.ts';
+import { assertLittleEndianHost, bytesOf, checkCodecConfig, checkDecodeArgs, checkEncodeFrame, describe, isIntIn, runStep } from './codec-support.ts';
 import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
+import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe } from '../src/pixels.ts';
 
 export interface BitshuffleLz4Config extends CodecConfig {
   id: 'bitshuffle-lz4';

@@ -2,8 +2,8 @@
 // the house message style, pixel-array <-> byte views, and the error wrapping of a codec step.
 import { endianness } from 'node:os';
 import { SxError } from '../src/errors.ts';
-import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
 import type { CodecConfig, FrameArray, OptionSpec } from './types.ts';
+import { PIXEL_TYPES, pixelTypeOfArray, type PixelArray, type PixelType } from '../src/pixels.ts';
 
 /**
  * Checks `config` for codec `id`: the id, every option present against its spec, no unknown
@@ -51,38 +51,9 @@ export function describe(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
-/** Bytes per pixel of each pixel type. */
-export const PIXEL_BYTES: Record<PixelType, number> = { uint16: 2, uint32: 4, int32: 4, float32: 4 };
-export const PIXEL_TYPES = Object.keys(PIXEL_BYTES) as PixelType[];
-
-const ARRAY_OF: Record<PixelType, new (buffer: ArrayBuffer, offset: number, length: number) => PixelArray> = {
-  uint16: Uint16Array,
-  uint32: Uint32Array,
-  int32: Int32Array,
-  float32: Float32Array,
-};
-
-/** The pixel type of a typed array, or undefined for anything else. */
-export function pixelTypeOfArray(data: unknown): PixelType | undefined {
-  if (data instanceof Uint16Array) return 'uint16';
-  if (data instanceof Uint32Array) return 'uint32';
-  if (data instanceof Int32Array) return 'int32';
-  if (data instanceof Float32Array) return 'float32';
-  return undefined;
-}
-
 /** The bytes of a typed array (a view, no copy). */
 export function bytesOf(data: ArrayBufferView): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/**
- * A pixel array of `length` whose memory is not zeroed: only for outputs a decoder overwrites
- * completely (it saves a memset of the whole frame per decode).
- */
-export function allocPixelsUnsafe(type: PixelType, length: number): PixelArray {
-  const buffer = Buffer.allocUnsafeSlow(length * PIXEL_BYTES[type]).buffer as ArrayBuffer;
-  return new ARRAY_OF[type](buffer, 0, length);
 }
 
 /** Codecs store pixels little-endian, as the HDF5 datasets declare them; typed arrays use the host's order. */

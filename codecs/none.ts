@@ -1,15 +1,7 @@
 import { SxError } from '../src/errors.ts';
-import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
-import {
-  PIXEL_BYTES,
-  allocPixelsUnsafe,
-  assertLittleEndianHost,
-  bytesOf,
-  checkCodecConfig,
-  checkDecodeArgs,
-  checkEncodeFrame,
-} from './codec-support.ts';
+import { assertLittleEndianHost, bytesOf, checkCodecConfig, checkDecodeArgs, checkEncodeFrame } from './codec-support.ts';
 import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
+import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe } from '../src/pixels.ts';
 
 export interface NoneConfig extends CodecConfig {
   id: 'none';

@@ -1,4 +1,3 @@
-import { allocPixels } from '../src/store/hdf5.ts';
 import {
   checkPeaksInput,
   PEAK_BOXES_HEADER_BYTES,
@@ -8,6 +7,7 @@ import {
   peakBoxCoordBytes,
 } from './peaks.ts';
 import type { FrameArray, FrameContext } from './types.ts';
+import { allocPixels } from '../src/pixels.ts';
 
 /**
  * `PeaksCodec.encode` in plain TypeScript, byte for byte what native/kernels/peak-boxes.cpp

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
-import type { PixelArray, PixelType } from '../src/store/hdf5.ts';
-import { PIXEL_BYTES, allocPixelsUnsafe } from './codec-support.ts';
 import { checkFrame } from './quantized.ts';
 import type { ArrayToBytesCodec, CodecConfig, FrameArray, FrameContext } from './types.ts';
+import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe } from '../src/pixels.ts';
 
 export interface PeaksConfig extends CodecConfig {
   id: 'peaks';

@@ -1,5 +1,5 @@
-import type { PixelArray } from '../src/store/hdf5.ts';
 import { quantizeExact } from './quantized.ts';
+import type { PixelArray } from '../src/pixels.ts';
 
 // The kernel's clamps and markers per type (QuantizeTraits in native/kernels/quantize.hpp).
 function traits(data: PixelArray): { maxCode: number; marker?: number; integer: boolean; maxValue: number } {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
-import type { PixelArray } from '../src/store/hdf5.ts';
 import type { ArrayToArrayCodec, CodecConfig, FrameArray } from './types.ts';
+import type { PixelArray } from '../src/pixels.ts';
 
 export interface QuantizedConfig extends CodecConfig {
   id: 'quantized';

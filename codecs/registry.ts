@@ -3,13 +3,13 @@
 // code. And the container codecs -> their HDF5 filter settings: the policy language offers
 // exactly their options (src/policy/schema.ts) and ingest writes exactly these filters.
 import { SxError } from '../src/errors.ts';
-import type { Hdf5Filter } from '../src/store/hdf5.ts';
 import { bitshuffleLz4Container } from './bitshuffle-lz4.ts';
 import { bloscContainer } from './blosc.ts';
 import { describe } from './codec-support.ts';
 import { noneContainer } from './none.ts';
 import type { Codec, CodecClass, CodecConfig, ContainerCodec } from './types.ts';
 import { zstdContainer } from './zstd.ts';
+import type { Hdf5Filter } from '../src/hdf5-filter.ts';
 
 const LOADERS = {
   binned: async () => (await import('./binned.ts')).BinnedCodec,

@@ -6,7 +6,8 @@
 // - 'array-to-bytes': a frame to compressed bytes (bitshuffle-lz4, peaks);
 // - 'bytes-to-bytes': bytes to compressed bytes (zstd, blosc).
 import type { z } from 'zod';
-import type { Hdf5Filter, PixelArray, PixelType } from '../src/store/hdf5.ts';
+import type { PixelArray, PixelType } from '../src/pixels.ts';
+import type { Hdf5Filter } from '../src/hdf5-filter.ts';
 
 export interface CodecConfig {
   id: string;

@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { SxError } from './errors.ts';
+import type { PixelArray } from './pixels.ts';
 
-/** Frame pixel types the native kernels accept. */
-export type NativeFrame = Uint16Array | Uint32Array | Int32Array | Float32Array;
+/** Frame pixel types the native kernels accept: every pixel type. */
+export type NativeFrame = PixelArray;
 
 /** peakfinder8's parameters as the addon reads them (see PeakFinderParams in src/core/peakfinder8.ts). */
 export interface NativePeakFinderParams {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { readGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
-import { openFrameSource, type FrameSource } from '../ingest/hdf5-source.ts';
+import { openFrameSource, type FrameSource } from '../frames/hdf5-source.ts';
 import { isSxError } from '../errors.ts';
 import { LabelPool } from './label-pool.ts';
 import type { FrameLabels } from './labels.ts';

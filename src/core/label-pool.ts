@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { SxError } from '../errors.ts';
-import type { PixelArray } from '../store/hdf5.ts';
 import type { FrameLabels } from './labels.ts';
 import type { PeakFinderParams } from './peakfinder8.ts';
+import type { PixelArray } from '../pixels.ts';
 
 export interface LabelWorkerData {
   geometryFile: string;

@@ -1,7 +1,7 @@
 import { SxError } from '../errors.ts';
-import type { PixelArray } from '../store/hdf5.ts';
 import { findPeaks, type PeakFinderInput, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
 import type { PixelMap } from './pixel-map.ts';
+import type { PixelArray } from '../pixels.ts';
 
 /** What the processing core says about one frame. */
 export interface FrameLabels {

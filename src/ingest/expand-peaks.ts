@@ -6,8 +6,8 @@ import { SxError } from '../errors.ts';
 import { writeAtomically, type WrittenFile } from '../store/atomic.ts';
 import { CxiContainerWriter, readContainerMeta, type ContainerMeta } from '../store/cxi-container.ts';
 import { readPeakTables, type PeakTable } from '../store/cxi-peaks.ts';
-import { openHdf5File } from './hdf5-read.ts';
-import { openFrameSource } from './hdf5-source.ts';
+import { openHdf5File } from '../frames/hdf5-read.ts';
+import { openFrameSource } from '../frames/hdf5-source.ts';
 
 export interface ExpandPeaksOptions {
   /** A peaks container written by ingest. */

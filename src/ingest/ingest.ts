@@ -4,13 +4,13 @@ import type { NewFrame, StartedRun } from '../catalog/types.ts';
 import { LabelPool } from '../core/label-pool.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { ResultsStore } from '../results/results-store.ts';
-import type { PixelArray } from '../store/hdf5.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
 import { checkTiersWritable, prepare, type Prepared } from './prepare.ts';
 import { OWNER, isAlive } from '../process-owner.ts';
 import { recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
+import type { PixelArray } from '../pixels.ts';
 
 export type { BadFile, IngestOptions, IngestResult, SkippedFrame, WrittenContainer } from './types.ts';
 

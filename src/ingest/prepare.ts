@@ -14,7 +14,7 @@ import { parseGeometry, readGeometryText, type Geometry } from '../formats/cryst
 import { checkApplies } from '../policy/engine.ts';
 import { loadPolicy, resolvePolicyFile } from '../policy/load.ts';
 import type { ExperimentFacts, Policy } from '../policy/types.ts';
-import { openFrameSource, type FrameLayout, type FrameSource } from './hdf5-source.ts';
+import { openFrameSource, type FrameLayout, type FrameSource } from '../frames/hdf5-source.ts';
 import { CATALOG_PRODUCTS, checkContainerCodecs } from './product-writers.ts';
 import type { BadFile, IngestOptions } from './types.ts';
 

@@ -1,7 +1,6 @@
 import { statfsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pixelTypeOfArray } from '../../codecs/codec-support.ts';
 import { getCodec } from '../../codecs/registry.ts';
 import type { ArrayToArrayCodec, ArrayToBytesCodec, FrameArray } from '../../codecs/types.ts';
 import type { PeakList } from '../core/peakfinder8.ts';
@@ -16,8 +15,9 @@ import { AtomicFile, type WrittenFile } from '../store/atomic.ts';
 import { verifyContainer } from '../store/verify.ts';
 import { CXI_DATA_PATH, CxiContainerWriter, type ContainerCodecRecord, type ContainerFrame } from '../store/cxi-container.ts';
 import { CXI_RESULT_PATH } from '../store/cxi-peaks.ts';
-import type { Hdf5Filter, PixelArray, PixelType } from '../store/hdf5.ts';
 import { BinnedContainerWriter, CXI_MASK_PATH, DEFLATE_FILTER, PeaksContainerWriter } from '../store/product-containers.ts';
+import { pixelTypeOfArray, type PixelArray, type PixelType } from '../pixels.ts';
+import type { Hdf5Filter } from '../hdf5-filter.ts';
 
 /** The frame a product is made from, with what the products need beside the pixels. */
 export interface SourceFrame {

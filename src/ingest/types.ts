@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import type { DeadRun, NewExperiment, RunState } from '../catalog/types.ts';
 import type { Facility } from '../config/facility.ts';
 import type { PeakFinderParams } from '../core/peakfinder8.ts';
-import type { FrameLayout } from './hdf5-source.ts';
+import type { FrameLayout } from '../frames/hdf5-source.ts';
 
 export interface IngestOptions {
   files: string[];

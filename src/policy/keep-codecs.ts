@@ -7,9 +7,9 @@ import { QuantizedCodec } from '../../codecs/quantized.ts';
 import { containerFilter } from '../../codecs/registry.ts';
 import type { CodecConfig } from '../../codecs/types.ts';
 import { isSxError } from '../errors.ts';
-import type { Hdf5Filter } from '../store/hdf5.ts';
 import { DEFAULT_CODEC_ID, DEFAULT_PEAKS_BOX, DEFAULT_QUANTIZED_STEP, IMPLICIT_CODECS, type FormFile, type KeepFile } from './schema.ts';
 import type { KeepSpec } from './types.ts';
+import type { Hdf5Filter } from '../hdf5-filter.ts';
 
 type KeepCodecSpec = Pick<KeepSpec, 'product' | 'codec' | 'params'>;
 

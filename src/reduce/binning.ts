@@ -1,9 +1,10 @@
 import { describeArgument, isNativeFrame } from '../arguments.ts';
 import { SxError } from '../errors.ts';
 import { loadNative } from '../native.ts';
+import type { PixelArray } from '../pixels.ts';
 
 /** Frame pixel types that can be binned. */
-export type BinnableFrame = Uint16Array | Uint32Array | Int32Array | Float32Array;
+export type BinnableFrame = PixelArray;
 
 /** The binned pixel type for a frame type: 32-bit, because a uint16 bin sum reaches 16 x 65535. */
 export type BinnedData<F extends BinnableFrame> = F extends Float32Array

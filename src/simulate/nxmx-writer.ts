@@ -1,7 +1,8 @@
 import { basename, dirname, join } from 'node:path';
 import { writeAtomically, type WrittenFile } from '../store/atomic.ts';
 import { containerFilter, type ContainerCodecId } from '../../codecs/registry.ts';
-import { ensureGroup, FrameStackWriter, loadH5, type H5File, type PixelArray, type PixelType } from '../store/hdf5.ts';
+import { ensureGroup, FrameStackWriter, loadH5, type H5File } from '../store/hdf5.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
 
 /** Frames per data file when nothing says otherwise; Eiger's own default is 100 as well. */
 export const DEFAULT_FRAMES_PER_DATA_FILE = 100;

@@ -1,6 +1,8 @@
 import { SxError } from '../errors.ts';
 import { writePeakTables, type PeakTable } from './cxi-peaks.ts';
-import { FrameStackWriter, closeWritten, ensureGroup, loadH5, type H5File, type Hdf5Filter, type PixelArray, type PixelType } from './hdf5.ts';
+import type { Hdf5Filter } from '../hdf5-filter.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
+import { FrameStackWriter, closeWritten, ensureGroup, loadH5, type H5File } from './hdf5.ts';
 
 /** Where frames sit in an sxarchive container: CXI's layout, so CrystFEL and Cheetah tools read it. */
 export const CXI_DATA_PATH = '/entry_1/data_1/data';

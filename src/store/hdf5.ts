@@ -3,21 +3,9 @@ import type { Dataset, Group, File as H5File } from 'h5wasm/node';
 import { install_local_plugins } from 'h5wasm-plugins';
 import { crc32 } from 'node:zlib';
 import { SxError } from '../errors.ts';
+import type { Hdf5Filter } from '../hdf5-filter.ts';
+import { allocPixels, type PixelArray, type PixelType } from '../pixels.ts';
 
-/** Pixel types sxarchive reads and writes, named as numpy names them. */
-export type PixelType = 'uint16' | 'uint32' | 'int32' | 'float32';
-export type PixelArray = Uint16Array | Uint32Array | Int32Array | Float32Array;
-
-/**
- * An HDF5 filter as a dataset's creation property list holds it: the registered filter id and
- * its client data values (`cd_values`), as h5py's `get_filter` reports them. The codecs know
- * which filter and values a codec config means (`ContainerCodec.hdf5Filter`); the store only
- * applies them.
- */
-export interface Hdf5Filter {
-  id: number;
-  cd_values: number[];
-}
 
 const H5_DTYPE: Record<PixelType, string> = {
   uint16: '<H',
@@ -49,15 +37,6 @@ export function pixelTypeOf(dtype: unknown, where: string): PixelType {
     if (code === dtype) return name as PixelType;
   }
   throw new SxError('input', `${where}: unsupported pixel type ${JSON.stringify(dtype)}; expected uint16, uint32, int32 or float32`);
-}
-
-export function allocPixels(type: PixelType, length: number): PixelArray {
-  switch (type) {
-    case 'uint16': return new Uint16Array(length);
-    case 'uint32': return new Uint32Array(length);
-    case 'int32': return new Int32Array(length);
-    case 'float32': return new Float32Array(length);
-  }
 }
 
 /** Creates every missing group on `path` (like `mkdir -p`) and returns the last one. */

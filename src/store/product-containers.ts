@@ -20,7 +20,9 @@ import { crc32 } from 'node:zlib';
 import { SxError } from '../errors.ts';
 import { CXI_DATA_PATH, createCxiFile, writeFrameMeta, type ContainerCodecRecord, type ContainerFrame } from './cxi-container.ts';
 import { writePeakTables, type PeakTable } from './cxi-peaks.ts';
-import { FrameStackWriter, allocPixels, closeWritten, ensureGroup, h5DtypeOf, type Dataset, type H5File, type Hdf5Filter, type PixelArray, type PixelType } from './hdf5.ts';
+import type { Hdf5Filter } from '../hdf5-filter.ts';
+import { allocPixels, type PixelArray, type PixelType } from '../pixels.ts';
+import { FrameStackWriter, closeWritten, ensureGroup, h5DtypeOf, type Dataset, type H5File } from './hdf5.ts';
 
 export const CXI_MASK_PATH = '/entry_1/data_1/mask';
 export const PEAK_BOXES_PATH = '/entry_1/data_1/peak_boxes';

@@ -15,7 +15,7 @@ import { binFrame } from '../../src/reduce/binning.ts';
 import { binFrameReference } from '../../src/reduce/binning-reference.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
 import { BitshuffleLz4Codec } from '../../codecs/bitshuffle-lz4.ts';
-import { openFrameSource } from '../../src/ingest/hdf5-source.ts';
+import { openFrameSource } from '../../src/frames/hdf5-source.ts';
 import { readGeometry } from '../../src/formats/crystfel-geometry.ts';
 import { buildPixelMap } from '../../src/core/pixel-map.ts';
 import { Labeller } from '../../src/core/labels.ts';

@@ -2,8 +2,8 @@ import test from 'ava';
 import { BinnedCodec } from '../../codecs/binned.ts';
 import { SxError } from '../../src/errors.ts';
 import { binFrameReference } from '../../src/reduce/binning-reference.ts';
-import type { PixelArray } from '../../src/store/hdf5.ts';
 import { makeRandom, poisson } from './helpers.ts';
+import type { PixelArray } from '../../src/pixels.ts';
 
 const FACTORS = [2, 3, 4] as const;
 

@@ -1,7 +1,7 @@
 // Shared test helpers for the codec tests (used by quantized.test.ts).
-import type { PixelArray, PixelType } from '../../src/store/hdf5.ts';
 
 import { poisson } from '../helpers/random.ts';
+import type { PixelArray, PixelType } from '../../src/pixels.ts';
 
 export { makeRandom, PIXEL_TYPES, poisson } from '../helpers/random.ts';
 

@@ -9,10 +9,10 @@ import { BitshuffleLz4Codec, bitshuffle } from '../../codecs/bitshuffle-lz4.ts';
 import { BloscCodec } from '../../codecs/blosc.ts';
 import { bytesOf } from '../../codecs/codec-support.ts';
 import { ZstdCodec } from '../../codecs/zstd.ts';
-import type { PixelType } from '../../src/store/hdf5.ts';
 import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { assertSameBytes, PIXEL_TYPES, randomPixels } from './lossless-helpers.ts';
+import type { PixelType } from '../../src/pixels.ts';
 
 const SCRIPT = fileURLToPath(new URL('../python/codec_interop.py', import.meta.url));
 const DTYPE: Record<PixelType, string> = { uint16: '<u2', uint32: '<u4', int32: '<i4', float32: '<f4' };

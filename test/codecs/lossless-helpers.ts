@@ -1,6 +1,6 @@
 import type { ExecutionContext } from 'ava';
-import type { PixelArray, PixelType } from '../../src/store/hdf5.ts';
 import { makeRandom, PIXEL_TYPES } from '../helpers/random.ts';
+import type { PixelArray, PixelType } from '../../src/pixels.ts';
 
 export { makeRandom, PIXEL_TYPES };
 

@@ -3,9 +3,9 @@ import { PeaksCodec, readPeakBoxesHeader } from '../../codecs/peaks.ts';
 import { encodePeakBoxesReference } from '../../codecs/peaks-reference.ts';
 import { ZstdCodec } from '../../codecs/zstd.ts';
 import { SxError } from '../../src/errors.ts';
-import { allocPixels, type PixelArray, type PixelType } from '../../src/store/hdf5.ts';
 import { makeRandom, photonFrame, PIXEL_TYPES } from './helpers.ts';
 import { simulateRunWithPeaks } from './sim-run.ts';
+import { allocPixels, type PixelArray, type PixelType } from '../../src/pixels.ts';
 
 function randomPeaks(n: number, width: number, height: number, rand: () => number) {
   const fs = new Float32Array(n + 3);

@@ -3,8 +3,8 @@ import { BitshuffleLz4Codec } from '../../codecs/bitshuffle-lz4.ts';
 import { dequantizeReference, quantizeReference } from '../../codecs/quantized-reference.ts';
 import { QuantizedCodec, quantizeErrorBound, quantizeExact } from '../../codecs/quantized.ts';
 import { SxError } from '../../src/errors.ts';
-import type { PixelArray } from '../../src/store/hdf5.ts';
 import { makeRandom, photonFrame, PIXEL_TYPES, poisson } from './helpers.ts';
+import type { PixelArray } from '../../src/pixels.ts';
 
 const STEPS = [0.01, 0.1, 0.5, 1, 1.5, 2];
 

@@ -1,4 +1,4 @@
-import type { PixelType } from '../../src/store/hdf5.ts';
+import type { PixelType } from '../../src/pixels.ts';
 
 export const PIXEL_TYPES: PixelType[] = ['uint16', 'uint32', 'int32', 'float32'];
 

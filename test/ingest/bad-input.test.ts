@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSxError } from '../../src/errors.ts';
-import { openFrameSource } from '../../src/ingest/hdf5-source.ts';
+import { openFrameSource } from '../../src/frames/hdf5-source.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
 import { loadH5 } from '../../src/store/hdf5.ts';
 import { DEBIAN_PYTHON } from '../helpers/h5py.ts';

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { writeAtomically, sha256File } from '../../src/store/atomic.ts';
 import { CONTAINER_CODEC_IDS, containerFilter } from '../../codecs/registry.ts';
 import { CXI_DATA_PATH, CxiContainerWriter, readContainerMeta, type ContainerCodecRecord } from '../../src/store/cxi-container.ts';
-import { allocPixels, loadH5, readFrame, type Dataset, type PixelType } from '../../src/store/hdf5.ts';
+import { loadH5, readFrame, type Dataset } from '../../src/store/hdf5.ts';
 import { readWithH5py } from '../helpers/h5py.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { allocPixels, type PixelType } from '../../src/pixels.ts';
 
 const H = 37;
 const W = 53;

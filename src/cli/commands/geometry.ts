@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SxError } from '../../errors.ts';
-import { openHdf5File } from '../../ingest/hdf5-read.ts';
+import { openHdf5File } from '../../frames/hdf5-read.ts';
 import { readContainerMeta } from '../../store/cxi-container.ts';
 import type { GlobalOptions } from '../main.ts';
 

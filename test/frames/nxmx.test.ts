@@ -2,13 +2,13 @@ import test from 'ava';
 import { cpSync, mkdirSync, renameSync, statSync, truncateSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isSxError } from '../../src/errors.ts';
-import { openFrameSource, type FrameSource } from '../../src/ingest/hdf5-source.ts';
+import { openFrameSource, type FrameSource } from '../../src/frames/hdf5-source.ts';
 import { dataFilePath } from '../../src/simulate/nxmx-writer.ts';
 import { simulate, validateSimulateOptions, type SimulateResult } from '../../src/simulate/simulate.ts';
 import { sxarchiveJson } from '../helpers/cli.ts';
 import { readWithH5py } from '../helpers/h5py.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { runPython, sha256Of } from './helpers.ts';
+import { runPython, sha256Of } from '../ingest/helpers.ts';
 
 const FRAMES = 7;
 const PER_FILE = 3;

@@ -1,10 +1,10 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openFrameSource, type FrameSource } from '../../src/ingest/hdf5-source.ts';
+import { openFrameSource, type FrameSource } from '../../src/frames/hdf5-source.ts';
 import { loadH5 } from '../../src/store/hdf5.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { runPython, selectWithH5py, sha256Of, SHARED_DATA } from './helpers.ts';
+import { runPython, selectWithH5py, sha256Of, SHARED_DATA } from '../ingest/helpers.ts';
 
 const CRYSTFEL_TESTS = join(SHARED_DATA, 'formats/crystfel_tests');
 

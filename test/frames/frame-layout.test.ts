@@ -1,6 +1,6 @@
 import test from 'ava';
 import { isSxError } from '../../src/errors.ts';
-import { checkDims, expandDataPath, formatEvent, inferDims, type PathLister } from '../../src/ingest/frame-layout.ts';
+import { checkDims, expandDataPath, formatEvent, inferDims, type PathLister } from '../../src/frames/frame-layout.ts';
 
 /** A file as a map of group path -> member names; every leaf listed in `datasets`. */
 function lister(groups: Record<string, string[]>, datasets: string[]): PathLister {

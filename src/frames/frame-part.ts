@@ -1,8 +1,9 @@
 import { SxError } from '../errors.ts';
-import type { Dataset, PixelArray } from '../store/hdf5.ts';
+import type { Dataset } from '../store/hdf5.ts';
 import { checkDims, formatDims, formatEvent, inferDims, type FrameDim } from './frame-layout.ts';
 import { withHdf5Errors } from './hdf5-read.ts';
 import { elementTypeOf, toPixels, type ElementType } from './pixel-convert.ts';
+import type { PixelArray } from '../pixels.ts';
 
 /** One dataset's share of a frame source: its frames, how to name them and how to read one. */
 export interface FramePart {

@@ -1,5 +1,6 @@
 import { SxError } from '../errors.ts';
-import type { Dataset, PixelArray, PixelType } from '../store/hdf5.ts';
+import type { Dataset } from '../store/hdf5.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
 
 /**
  * How a dataset's element type becomes one of sxarchive's pixel types. uint16, uint32, int32

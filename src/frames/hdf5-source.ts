@@ -1,12 +1,13 @@
 import { BrokenSoftLink, ExternalLink } from 'h5wasm/node';
 import { SxError } from '../errors.ts';
 import { CXI_GEOMETRY_PATH } from '../store/cxi-container.ts';
-import type { Dataset, H5File, PixelArray, PixelType } from '../store/hdf5.ts';
+import type { Dataset, H5File } from '../store/hdf5.ts';
 import { expandDataPath, type FrameLayout } from './frame-layout.ts';
 import { describeFramePart, type FramePart } from './frame-part.ts';
 import { hdf5Reason, openHdf5File, withHdf5Errors, type H5 } from './hdf5-read.ts';
 import { findSeriesLinks, isNxmxMaster, NXMX_DATA_GROUP, openSeries, type SeriesLink } from './nxmx.ts';
 import { isPeaksContainer, openPeaksPart } from './peaks-part.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
 
 export type { FrameDim, FrameLayout } from './frame-layout.ts';
 

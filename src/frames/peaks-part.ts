@@ -4,11 +4,12 @@
 import { decodePeakBoxes } from '../../codecs/peaks.ts';
 import { SxError } from '../errors.ts';
 import { CXI_DATA_PATH } from '../store/cxi-container.ts';
-import type { Group, H5File, PixelType } from '../store/hdf5.ts';
+import type { Group, H5File } from '../store/hdf5.ts';
 import { PEAK_BOXES_OFFSET_PATH, PEAK_BOXES_PATH, readPeakBoxes } from '../store/product-containers.ts';
 import { formatEvent, type FrameLayout } from './frame-layout.ts';
 import type { FramePart } from './frame-part.ts';
 import { withHdf5Errors, type H5 } from './hdf5-read.ts';
+import type { PixelType } from '../pixels.ts';
 
 /**
  * Whether `h5file` is a peaks container to be read as full frames: it holds the boxes, and the
