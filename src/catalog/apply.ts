@@ -3,6 +3,7 @@
 // policy in one transaction.
 import type Database from 'better-sqlite3';
 import { recountRuleTotals } from './run-totals.ts';
+import { prepared } from './statements.ts';
 import type { ContainerForm, DerivedContainer, LifecycleSpan } from './types.ts';
 
 export type ApplicationState = 'writing' | 'dropping' | 'done';
@@ -92,24 +93,28 @@ const APPLICATION_SELECT = `SELECT a.*, p.name || ' v' || p.version AS policy FR
 
 const now = () => new Date().toISOString();
 
+/**
+ * An open catalog holds one as `catalog.apply`.
+ *
+ * @example catalog.apply.applications(exp.id).map((a) => [a.policy, a.state])
+ */
 export class ApplyCatalog {
   constructor(private readonly db: Database.Database) {}
 
   /** The experiment's application that has not finished (writing or dropping), if any. */
   unfinished(experimentId: number): Application | undefined {
-    const row = this.db.prepare(`${APPLICATION_SELECT} WHERE a.experiment_id = ? AND a.state != 'done' ORDER BY a.id DESC LIMIT 1`).get(experimentId) as ApplicationRow | undefined;
+    const row = prepared(this.db, `${APPLICATION_SELECT} WHERE a.experiment_id = ? AND a.state != 'done' ORDER BY a.id DESC LIMIT 1`).get(experimentId) as ApplicationRow | undefined;
     return row && toApplication(row);
   }
 
   /** Every application of the experiment, oldest first (reports show what each saved). */
   applications(experimentId: number): Application[] {
-    return (this.db.prepare(`${APPLICATION_SELECT} WHERE a.experiment_id = ? ORDER BY a.id`).all(experimentId) as ApplicationRow[]).map(toApplication);
+    return (prepared(this.db, `${APPLICATION_SELECT} WHERE a.experiment_id = ? ORDER BY a.id`).all(experimentId) as ApplicationRow[]).map(toApplication);
   }
 
   /** Every container of the experiment, with whether a copy holds its data now. */
   containers(experimentId: number): ExperimentContainer[] {
-    const rows = this.db
-      .prepare(`SELECT c.id, c.path, c.product, c.codec, c.n_frames AS nFrames, c.bytes, c.created_at AS createdAt, c.lifecycle, c.form,
+    const rows = prepared(this.db, `SELECT c.id, c.path, c.product, c.codec, c.n_frames AS nFrames, c.bytes, c.created_at AS createdAt, c.lifecycle, c.form,
                        c.application_id AS applicationId,
                        EXISTS (SELECT 1 FROM placements p WHERE p.container_id = c.id AND p.state IN ('active', 'verified')) AS live,
                        (SELECT MAX(d.deleted_at) FROM deletions d WHERE d.container_id = c.id AND d.state = 'deleted') AS deletedAt
@@ -125,8 +130,7 @@ export class ApplyCatalog {
 
   /** The decisions in force for the experiment's frames, by frame. */
   currentDecisions(experimentId: number): IterableIterator<CurrentDecision> {
-    return this.db
-      .prepare(`SELECT d.frame_id AS frameId, d.policy_id AS policyId, p.name || ' v' || p.version AS policy, d.rule, d.product,
+    return prepared(this.db, `SELECT d.frame_id AS frameId, d.policy_id AS policyId, p.name || ' v' || p.version AS policy, d.rule, d.product,
                        d.container_id AS containerId, d.container_index AS containerIndex
                 FROM decisions d JOIN policies p ON p.id = d.policy_id JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id
                 WHERE r.experiment_id = ? AND d.superseded_by IS NULL ORDER BY d.frame_id, d.id`)
@@ -135,21 +139,19 @@ export class ApplyCatalog {
 
   /** Whether a frame of the experiment had a decision under this policy that was superseded since. */
   hadPolicyBefore(experimentId: number, policyId: number): boolean {
-    return this.db
-      .prepare(`SELECT 1 FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id
+    return prepared(this.db, `SELECT 1 FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id
                 WHERE r.experiment_id = ? AND d.policy_id = ? AND d.superseded_by IS NOT NULL LIMIT 1`)
       .get(experimentId, policyId) !== undefined;
   }
 
   /** The id of a policy version the catalog has recorded, by its content hash. */
   policyId(contentHash: string): number | undefined {
-    return (this.db.prepare('SELECT id FROM policies WHERE content_hash = ?').get(contentHash) as { id: number } | undefined)?.id;
+    return (prepared(this.db, 'SELECT id FROM policies WHERE content_hash = ?').get(contentHash) as { id: number } | undefined)?.id;
   }
 
   /** Live copies of the experiment's containers that no decision in force refers to (what an application drops). */
   unreferencedCopies(experimentId: number): { containerId: number; placementId: number }[] {
-    return this.db
-      .prepare(`SELECT c.id AS containerId, p.id AS placementId FROM containers c JOIN placements p ON p.container_id = c.id
+    return prepared(this.db, `SELECT c.id AS containerId, p.id AS placementId FROM containers c JOIN placements p ON p.container_id = c.id
                 WHERE c.experiment_id = ? AND p.state IN ('active', 'verified')
                   AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.container_id = c.id AND d.superseded_by IS NULL)
                   AND NOT EXISTS (SELECT 1 FROM pending_decisions q WHERE q.container_id = c.id)
@@ -159,17 +161,17 @@ export class ApplyCatalog {
 
   /** What else is at work on the experiment: ingest runs, unfinished transfers of its containers, unfinished recalls. */
   busy(experimentId: number): { runs: { number: number; owner: string | null }[]; transfers: number; recalls: number } {
-    const runs = this.db.prepare("SELECT number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(experimentId) as { number: number; owner: string | null }[];
-    const { transfers } = this.db.prepare(`SELECT COUNT(*) AS transfers FROM transfers t JOIN containers c ON c.id = t.container_id
+    const runs = prepared(this.db, "SELECT number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(experimentId) as { number: number; owner: string | null }[];
+    const { transfers } = prepared(this.db, `SELECT COUNT(*) AS transfers FROM transfers t JOIN containers c ON c.id = t.container_id
                                            WHERE c.experiment_id = ? AND t.state IN ('planned', 'copying', 'verifying', 'committed', 'paused')`).get(experimentId) as { transfers: number };
-    const { recalls } = this.db.prepare("SELECT COUNT(*) AS recalls FROM recalls WHERE experiment_id = ? AND state IN ('queued', 'restoring', 'staging')").get(experimentId) as { recalls: number };
+    const { recalls } = prepared(this.db, "SELECT COUNT(*) AS recalls FROM recalls WHERE experiment_id = ? AND state IN ('queued', 'restoring', 'staging')").get(experimentId) as { recalls: number };
     return { runs, transfers, recalls };
   }
 
   /** A new application, writing, with the decisions that need no new container (labels, catalog products, containers kept as they are). */
   start(experimentId: number, policyId: number, owner: string, before: ApplicationBefore, decisions: readonly PendingDecision[]): number {
     return this.db.transaction(() => {
-      const id = Number(this.db.prepare("INSERT INTO applications (experiment_id, policy_id, state, owner, before, created_at) VALUES (?, ?, 'writing', ?, ?, ?)")
+      const id = Number(prepared(this.db, "INSERT INTO applications (experiment_id, policy_id, state, owner, before, created_at) VALUES (?, ?, 'writing', ?, ?, ?)")
         .run(experimentId, policyId, owner, JSON.stringify(before), now()).lastInsertRowid);
       this.addPending(id, decisions);
       return id;
@@ -179,33 +181,32 @@ export class ApplyCatalog {
   /** The application is this process's now, unless its owner is another process still alive. */
   takeOver(id: number, owner: string, isAlive: (owner: string) => boolean): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare('SELECT owner FROM applications WHERE id = ?').get(id) as { owner: string | null };
+      const row = prepared(this.db, 'SELECT owner FROM applications WHERE id = ?').get(id) as { owner: string | null };
       if (row.owner !== null && row.owner !== owner && isAlive(row.owner)) return false;
-      this.db.prepare('UPDATE applications SET owner = ? WHERE id = ?').run(owner, id);
+      prepared(this.db, 'UPDATE applications SET owner = ? WHERE id = ?').run(owner, id);
       return true;
     }).immediate();
   }
 
   /** Decisions the application has recorded already, as `frameId:product`. */
   pendingKeys(id: number): Set<string> {
-    const rows = this.db.prepare('SELECT frame_id AS frameId, product FROM pending_decisions WHERE application_id = ?').all(id) as { frameId: number; product: string }[];
+    const rows = prepared(this.db, 'SELECT frame_id AS frameId, product FROM pending_decisions WHERE application_id = ?').all(id) as { frameId: number; product: string }[];
     return new Set(rows.map((r) => `${r.frameId}:${r.product}`));
   }
 
   /** Paths of the containers the application has recorded. */
   writtenPaths(id: number): Set<string> {
-    return new Set((this.db.prepare('SELECT path FROM containers WHERE application_id = ?').all(id) as { path: string }[]).map((r) => r.path));
+    return new Set((prepared(this.db, 'SELECT path FROM containers WHERE application_id = ?').all(id) as { path: string }[]).map((r) => r.path));
   }
 
   /** A container the application wrote and read back: the container, its verified copy and its frames' pending decisions, together. */
   recordDerived(id: number, c: DerivedContainer, decisions: readonly Omit<PendingDecision, 'containerId'>[]): number {
     return this.db.transaction(() => {
       const at = now();
-      const containerId = Number(this.db
-        .prepare(`INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form, application_id)
+      const containerId = Number(prepared(this.db, `INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form, application_id)
                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, c.createdAt, JSON.stringify(c.lifecycle), JSON.stringify(c.form), id).lastInsertRowid);
-      this.db.prepare(`INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state, step, verified_at) VALUES (?, ?, ?, ?, ?, 'verified', ?, ?)`)
+      prepared(this.db, `INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state, step, verified_at) VALUES (?, ?, ?, ?, ?, 'verified', ?, ?)`)
         .run(containerId, c.tier, c.location, at, c.validUntil, c.step, at);
       this.addPending(id, decisions.map((d) => ({ ...d, containerId })));
       return containerId;
@@ -219,27 +220,27 @@ export class ApplyCatalog {
    */
   switchDecisions(id: number, relifed: readonly { containerId: number; lifecycle: LifecycleSpan[] }[]): void {
     this.db.transaction(() => {
-      const app = this.db.prepare('SELECT experiment_id AS experimentId, policy_id AS policyId FROM applications WHERE id = ?').get(id) as { experimentId: number; policyId: number };
+      const app = prepared(this.db, 'SELECT experiment_id AS experimentId, policy_id AS policyId FROM applications WHERE id = ?').get(id) as { experimentId: number; policyId: number };
       const at = now();
-      this.db.prepare(`UPDATE decisions SET superseded_by = ? WHERE superseded_by IS NULL
+      prepared(this.db, `UPDATE decisions SET superseded_by = ? WHERE superseded_by IS NULL
                        AND frame_id IN (SELECT frame_id FROM pending_decisions WHERE application_id = ?)`).run(id, id);
-      this.db.prepare(`INSERT INTO decisions (frame_id, policy_id, rule, product, codec, tier, container_id, container_index, decided_at)
+      prepared(this.db, `INSERT INTO decisions (frame_id, policy_id, rule, product, codec, tier, container_id, container_index, decided_at)
                        SELECT frame_id, ?, rule, product, codec, tier, container_id, container_index, ? FROM pending_decisions WHERE application_id = ?
                        ORDER BY frame_id`).run(app.policyId, at, id);
-      this.db.prepare('DELETE FROM pending_decisions WHERE application_id = ?').run(id);
-      const setLifecycle = this.db.prepare('UPDATE containers SET lifecycle = ? WHERE id = ?');
+      prepared(this.db, 'DELETE FROM pending_decisions WHERE application_id = ?').run(id);
+      const setLifecycle = prepared(this.db, 'UPDATE containers SET lifecycle = ? WHERE id = ?');
       for (const r of relifed) setLifecycle.run(JSON.stringify(r.lifecycle), r.containerId);
       recountRuleTotals(this.db, app.experimentId);
-      this.db.prepare("UPDATE applications SET state = 'dropping', switched_at = ? WHERE id = ?").run(at, id);
+      prepared(this.db, "UPDATE applications SET state = 'dropping', switched_at = ? WHERE id = ?").run(at, id);
     }).immediate();
   }
 
   finish(id: number, summary: Record<string, unknown>): void {
-    this.db.prepare("UPDATE applications SET state = 'done', summary = ?, finished_at = ?, owner = NULL WHERE id = ?").run(JSON.stringify(summary), now(), id);
+    prepared(this.db, "UPDATE applications SET state = 'done', summary = ?, finished_at = ?, owner = NULL WHERE id = ?").run(JSON.stringify(summary), now(), id);
   }
 
   private addPending(id: number, decisions: readonly PendingDecision[]): void {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO pending_decisions (application_id, frame_id, rule, product, codec, tier, container_id, container_index)
+    const insert = prepared(this.db, `INSERT OR IGNORE INTO pending_decisions (application_id, frame_id, rule, product, codec, tier, container_id, container_index)
                                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     for (const d of decisions) insert.run(id, d.frameId, d.rule, d.product, d.codec, d.tier, d.containerId, d.containerIndex);
   }

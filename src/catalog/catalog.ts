@@ -2,8 +2,14 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SxError } from '../errors.ts';
-import { addRunFrameTotals } from './run-totals.ts';
+import { ApplyCatalog } from './apply.ts';
+import { SqliteFrameQueries, type FrameQueries } from './frames.ts';
+import { LifecycleCatalog } from './lifecycle.ts';
 import { migrate, readMigrations, type Migration } from './migrator.ts';
+import { reportQueries, type ReportQueries } from './report-queries.ts';
+import { SqliteResultQueries, type ResultQueries } from './results.ts';
+import { addRunFrameTotals } from './run-totals.ts';
+import { prepared } from './statements.ts';
 
 export const CATALOG_FILE = 'catalog.sqlite';
 
@@ -82,19 +88,51 @@ function refuseMetadataChanges(name: string, changes: MetadataChange[]): void {
  * The SQLite catalog: the only state shared between sxarchive's stages. Opening it applies
  * pending migrations (not when opened read-only).
  *
+ * Code outside src/catalog/ takes the part it needs (`Pick<Catalog, 'getExperiment' | 'frames'>`),
+ * which speaks in plain rows, never in SQLite's types. It is all synchronous, as better-sqlite3
+ * is: an in-process query takes microseconds, less than a promise would add. A PostgreSQL
+ * backend would be asynchronous: its adapter would implement these narrow interfaces with
+ * promises, and only the callers those Picks name would change.
+ *
  * @example
  * const catalog = openCatalog('sxarchive-data/catalog.sqlite');
  * const exp = catalog.ensureExperiment({ name: 'lyso-2026' });
  */
 export class Catalog {
+  /** The database handle, for the catalog's own query modules and for tests that check rows. */
   readonly db: Database.Database;
+  /** One experiment's frames as the policy engine, the dry-run and result matching read them. */
+  readonly frames: FrameQueries;
+  /** Imported indexing results and the labels they give frames. */
+  readonly results: ResultQueries;
+  /** What the reports and the cost ledger read, one experiment or all at once. */
+  readonly reports: ReportQueries;
+  /** Placements, transfers, deletions, jobs and recalls. */
+  readonly lifecycle: LifecycleCatalog;
+  /** The catalog side of `policy apply`. */
+  readonly apply: ApplyCatalog;
 
   constructor(db: Database.Database) {
     this.db = db;
+    this.frames = new SqliteFrameQueries(db);
+    this.results = new SqliteResultQueries(db);
+    this.reports = reportQueries(this);
+    this.lifecycle = new LifecycleCatalog(db);
+    this.apply = new ApplyCatalog(db);
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Runs `work` in one write transaction (BEGIN IMMEDIATE): what it records is all there, or none of it. */
+  writeTransaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  /** Runs `work` in one read transaction: all its queries see the same catalog while others write. */
+  readTransaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
   }
 
   /**
@@ -120,7 +158,7 @@ export class Catalog {
   }
 
   private hasRuns(experimentId: number): boolean {
-    return this.db.prepare('SELECT 1 FROM runs WHERE experiment_id = ?').get(experimentId) !== undefined;
+    return prepared(this.db, 'SELECT 1 FROM runs WHERE experiment_id = ?').get(experimentId) !== undefined;
   }
 
   private ensureExperimentIn(e: NewExperiment): { experiment: Experiment; created: boolean } {
@@ -132,8 +170,7 @@ export class Catalog {
       const { experiment } = this.setExperimentMetadata(e.name, { facility: wanted.facility, proposal: wanted.proposal, sampleTags: wanted.sampleTags });
       return { experiment, created: false };
     }
-    this.db
-      .prepare('INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    prepared(this.db, 'INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(e.name, e.proposal ?? null, e.facility ?? null, JSON.stringify([...new Set(e.sampleTags ?? [])]), JSON.stringify(e.metadata ?? {}), now());
     return { experiment: this.findExperiment(e.name)!, created: true };
   }
@@ -149,11 +186,11 @@ export class Catalog {
       if (changes.sampleTags !== undefined && !sameTags(changes.sampleTags, exp.sampleTags)) changed.push({ field: 'sample_tags', recorded: exp.sampleTags, given: [...new Set(changes.sampleTags)] });
       if (changes.beamtimeHours !== undefined && changes.beamtimeHours !== exp.beamtimeHours) changed.push({ field: 'beamtime_hours', recorded: exp.beamtimeHours, given: changes.beamtimeHours });
       const at = now();
-      const record = this.db.prepare('INSERT INTO experiment_changes (experiment_id, field, old_value, new_value, changed_at) VALUES (?, ?, ?, ?, ?)');
+      const record = prepared(this.db, 'INSERT INTO experiment_changes (experiment_id, field, old_value, new_value, changed_at) VALUES (?, ?, ?, ?, ?)');
       for (const c of changed) {
         const column = c.field === 'sample_tags' ? 'sample_tags' : c.field;
         const value = c.field === 'sample_tags' ? JSON.stringify(c.given) : c.given;
-        this.db.prepare(`UPDATE experiments SET ${column} = ? WHERE id = ?`).run(value, exp.id);
+        prepared(this.db, `UPDATE experiments SET ${column} = ? WHERE id = ?`).run(value, exp.id);
         record.run(exp.id, c.field, JSON.stringify(c.recorded), JSON.stringify(c.given), at);
       }
       return { experiment: this.findExperiment(name)!, changed };
@@ -162,12 +199,12 @@ export class Catalog {
 
   /** The experiment's recorded metadata changes, oldest first. */
   experimentChanges(experimentId: number): { field: string; old: unknown; new: unknown; at: string }[] {
-    const rows = this.db.prepare('SELECT field, old_value, new_value, changed_at FROM experiment_changes WHERE experiment_id = ? ORDER BY id').all(experimentId) as { field: string; old_value: string; new_value: string; changed_at: string }[];
+    const rows = prepared(this.db, 'SELECT field, old_value, new_value, changed_at FROM experiment_changes WHERE experiment_id = ? ORDER BY id').all(experimentId) as { field: string; old_value: string; new_value: string; changed_at: string }[];
     return rows.map((r) => ({ field: r.field, old: JSON.parse(r.old_value), new: JSON.parse(r.new_value), at: r.changed_at }));
   }
 
   findExperiment(name: string): Experiment | undefined {
-    const row = this.db.prepare('SELECT * FROM experiments WHERE name = ?').get(name) as ExperimentRow | undefined;
+    const row = prepared(this.db, 'SELECT * FROM experiments WHERE name = ?').get(name) as ExperimentRow | undefined;
     return row && toExperiment(row);
   }
 
@@ -184,15 +221,14 @@ export class Catalog {
   }
 
   listExperiments(): Experiment[] {
-    return (this.db.prepare('SELECT * FROM experiments ORDER BY id').all() as ExperimentRow[]).map(toExperiment);
+    return (prepared(this.db, 'SELECT * FROM experiments ORDER BY id').all() as ExperimentRow[]).map(toExperiment);
   }
 
   /** `labelling` records how the run's frames were labelled (geometry, peak-finder settings). */
   createRun(experimentId: number, labelling?: Record<string, unknown>, extra: { state?: RunState; owner?: string; sources?: string[] } = {}): { id: number; number: number } {
-    this.db.prepare('UPDATE experiments SET runs_started = MAX(runs_started, (SELECT COALESCE(MAX(number), 0) FROM runs WHERE experiment_id = ?)) + 1 WHERE id = ?').run(experimentId, experimentId);
-    const { next } = this.db.prepare('SELECT runs_started AS next FROM experiments WHERE id = ?').get(experimentId) as { next: number };
-    const info = this.db
-      .prepare('INSERT INTO runs (experiment_id, number, started_at, labelling, state, owner, sources) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    prepared(this.db, 'UPDATE experiments SET runs_started = MAX(runs_started, (SELECT COALESCE(MAX(number), 0) FROM runs WHERE experiment_id = ?)) + 1 WHERE id = ?').run(experimentId, experimentId);
+    const { next } = prepared(this.db, 'SELECT runs_started AS next FROM experiments WHERE id = ?').get(experimentId) as { next: number };
+    const info = prepared(this.db, 'INSERT INTO runs (experiment_id, number, started_at, labelling, state, owner, sources) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(experimentId, next, now(), labelling ? JSON.stringify(labelling) : null, extra.state ?? 'complete', extra.owner ?? null, JSON.stringify(extra.sources ?? []));
     return { id: Number(info.lastInsertRowid), number: next };
   }
@@ -206,7 +242,7 @@ export class Catalog {
     return this.db.transaction((): StartedRun => {
       const policyId = this.registerPolicy(run.policy.name, run.policy.version, run.policy.text, run.policy.contentHash);
       const { experiment, created } = this.ensureExperimentIn(run.experiment);
-      const running = this.db.prepare("SELECT number, owner, sources, started_at FROM runs WHERE experiment_id = ? AND state = 'running'").all(experiment.id) as { number: number; owner: string | null; sources: string; started_at: string }[];
+      const running = prepared(this.db, "SELECT number, owner, sources, started_at FROM runs WHERE experiment_id = ? AND state = 'running'").all(experiment.id) as { number: number; owner: string | null; sources: string; started_at: string }[];
       for (const other of running) {
         if (other.owner === null || !isAlive(other.owner)) continue;
         const shared = (JSON.parse(other.sources) as string[]).filter((f) => run.sources.includes(f));
@@ -223,19 +259,19 @@ export class Catalog {
   finishRun(runId: number, state: Exclude<RunState, 'running'>, summary: Record<string, unknown>, removeCreatedExperiment: boolean): { removed: boolean } {
     return this.db.transaction(() => {
       const removed = this.removeIfEmpty(runId, removeCreatedExperiment);
-      if (!removed) this.db.prepare('UPDATE runs SET state = ?, finished_at = ?, summary = ? WHERE id = ?').run(state, now(), JSON.stringify(summary), runId);
+      if (!removed) prepared(this.db, 'UPDATE runs SET state = ?, finished_at = ?, summary = ? WHERE id = ?').run(state, now(), JSON.stringify(summary), runId);
       return { removed };
     }).immediate();
   }
 
   private removeIfEmpty(runId: number, removeEmptyExperiment: boolean): boolean {
-    const frames = (this.db.prepare('SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(runId) as { n: number }).n;
+    const frames = (prepared(this.db, 'SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(runId) as { n: number }).n;
     if (frames > 0) return false;
-    const { experiment_id: experimentId } = this.db.prepare('SELECT experiment_id FROM runs WHERE id = ?').get(runId) as { experiment_id: number };
-    this.db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
+    const { experiment_id: experimentId } = prepared(this.db, 'SELECT experiment_id FROM runs WHERE id = ?').get(runId) as { experiment_id: number };
+    prepared(this.db, 'DELETE FROM runs WHERE id = ?').run(runId);
     if (removeEmptyExperiment) {
       // Only an experiment with nothing else in it: no runs, results, containers or recorded changes.
-      this.db.prepare(`DELETE FROM experiments WHERE id = ?
+      prepared(this.db, `DELETE FROM experiments WHERE id = ?
         AND NOT EXISTS (SELECT 1 FROM runs WHERE experiment_id = ?) AND NOT EXISTS (SELECT 1 FROM results WHERE experiment_id = ?)
         AND NOT EXISTS (SELECT 1 FROM containers WHERE experiment_id = ?) AND NOT EXISTS (SELECT 1 FROM experiment_changes WHERE experiment_id = ?)`)
         .run(experimentId, experimentId, experimentId, experimentId, experimentId);
@@ -251,13 +287,13 @@ export class Catalog {
     return this.db.transaction(() => {
       const exp = this.findExperiment(experimentName);
       if (!exp) return [];
-      const running = this.db.prepare("SELECT id, number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(exp.id) as { id: number; number: number; owner: string | null }[];
+      const running = prepared(this.db, "SELECT id, number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(exp.id) as { id: number; number: number; owner: string | null }[];
       const dead: DeadRun[] = [];
       for (const r of running) {
         if (r.owner !== null && isAlive(r.owner)) continue;
-        const frames = (this.db.prepare('SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(r.id) as { n: number }).n;
+        const frames = (prepared(this.db, 'SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(r.id) as { n: number }).n;
         const removed = this.removeIfEmpty(r.id, true);
-        if (!removed) this.db.prepare("UPDATE runs SET state = 'interrupted', finished_at = ? WHERE id = ?").run(now(), r.id);
+        if (!removed) prepared(this.db, "UPDATE runs SET state = 'interrupted', finished_at = ? WHERE id = ?").run(now(), r.id);
         dead.push({ id: r.id, number: r.number, frames, removed });
       }
       return dead;
@@ -266,24 +302,24 @@ export class Catalog {
 
   /** Events of `source` already recorded for the experiment (by any run). */
   recordedEvents(experimentId: number, source: string): Set<string> {
-    const rows = this.db.prepare('SELECT f.event FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? AND f.source = ?').all(experimentId, source) as { event: string }[];
+    const rows = prepared(this.db, 'SELECT f.event FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? AND f.source = ?').all(experimentId, source) as { event: string }[];
     return new Set(rows.map((r) => r.event));
   }
 
   /** Whether a container is recorded at `path` (relative to its tier). */
   hasContainer(path: string): boolean {
-    return this.db.prepare('SELECT 1 FROM containers WHERE path = ?').get(path) !== undefined;
+    return prepared(this.db, 'SELECT 1 FROM containers WHERE path = ?').get(path) !== undefined;
   }
 
   /** Imported indexing results for an event of the experiment (any source; the caller matches the file). */
   indexingResults(experimentId: number, event: string): { source: string; indexed: boolean; nCrystals: number }[] {
-    const rows = this.db.prepare('SELECT source, indexed, n_crystals FROM results WHERE experiment_id = ? AND event = ? AND indexed IS NOT NULL').all(experimentId, event) as { source: string; indexed: number; n_crystals: number | null }[];
+    const rows = prepared(this.db, 'SELECT source, indexed, n_crystals FROM results WHERE experiment_id = ? AND event = ? AND indexed IS NOT NULL').all(experimentId, event) as { source: string; indexed: number; n_crystals: number | null }[];
     return rows.map((r) => ({ source: r.source, indexed: r.indexed === 1, nCrystals: r.n_crystals ?? 0 }));
   }
 
   /** Inserts frames in one transaction and returns their ids in order. */
   insertFrames(runId: number, frames: NewFrame[]): number[] {
-    const insert = this.db.prepare(
+    const insert = prepared(this.db,
       `INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes, hit, n_peaks, resolution, peaks, indexed, n_crystals)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -309,14 +345,13 @@ export class Catalog {
 
   /** Registers a policy version; the same text is the same row, different text under a used version is refused. */
   registerPolicy(name: string, version: number, text: string, contentHash: string): number {
-    const byHash = this.db.prepare('SELECT id FROM policies WHERE content_hash = ?').get(contentHash) as { id: number } | undefined;
+    const byHash = prepared(this.db, 'SELECT id FROM policies WHERE content_hash = ?').get(contentHash) as { id: number } | undefined;
     if (byHash) return byHash.id;
-    const clash = this.db.prepare('SELECT id FROM policies WHERE name = ? AND version = ?').get(name, version);
+    const clash = prepared(this.db, 'SELECT id FROM policies WHERE name = ? AND version = ?').get(name, version);
     if (clash) {
       throw new SxError('catalog', `policy ${name} version ${version} is already recorded with different content; a changed policy needs a new version`);
     }
-    const info = this.db
-      .prepare('INSERT INTO policies (name, version, content_hash, text, created_at) VALUES (?, ?, ?, ?, ?)')
+    const info = prepared(this.db, 'INSERT INTO policies (name, version, content_hash, text, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(name, version, contentHash, text, now());
     return Number(info.lastInsertRowid);
   }
@@ -328,23 +363,23 @@ export class Catalog {
    */
   recordBatch(batch: Batch): { frameIds: number[]; containerIds: number[] } {
     return this.db.transaction(() => {
-      const known = this.db.prepare('SELECT r.number FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? AND f.source = ? AND f.event = ?');
+      const known = prepared(this.db, 'SELECT r.number FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? AND f.source = ? AND f.event = ?');
       for (const f of batch.frames) {
         const other = known.get(batch.experimentId, f.source, f.event) as { number: number } | undefined;
         if (other) throw new SxError('catalog', `${f.source} event ${f.event} was recorded meanwhile by run ${other.number} of this experiment (another ingest of the same file); this batch is not recorded`);
       }
       const frameIds = this.insertFrames(batch.runId, batch.frames);
       const at = now();
-      const insertContainer = this.db.prepare(
+      const insertContainer = prepared(this.db,
         'INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
-      const place = this.db.prepare("INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state) VALUES (?, ?, ?, ?, ?, 'active')");
+      const place = prepared(this.db, "INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state) VALUES (?, ?, ?, ?, ?, 'active')");
       const containerIds = batch.containers.map(({ container: c, tier, location, validUntil }) => {
         const id = Number(insertContainer.run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, at, JSON.stringify(c.lifecycle), c.form ? JSON.stringify(c.form) : null).lastInsertRowid);
         place.run(id, tier, location, at, validUntil);
         return id;
       });
-      const decide = this.db.prepare(
+      const decide = prepared(this.db,
         'INSERT INTO decisions (frame_id, policy_id, rule, product, codec, tier, container_id, container_index, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       for (const d of batch.decisions) {

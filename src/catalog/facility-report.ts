@@ -2,9 +2,9 @@
 // experiment at once, one query per kind of fact, so the report costs the same few queries
 // however many experiments the facility has. The ledger's rows for all experiments come from
 // src/catalog/ledger.ts called without an experiment id.
-import type { Catalog } from './catalog.ts';
 import type { ReportSource } from './reports.ts';
 import { recountRunFrameTotals } from './run-totals.ts';
+import { prepared } from './statements.ts';
 
 export interface ExperimentTotalsRow {
   id: number;
@@ -31,8 +31,7 @@ export interface ExperimentTotalsRow {
  * @example experimentTotals(catalog, '2026-01-01T00:00:00.000Z') // [{ name: 'lyso', frames: 16, ... }]
  */
 export function experimentTotals(source: ReportSource, since?: string): ExperimentTotalsRow[] {
-  return source.db
-    .prepare(`WITH chosen AS (
+  return prepared(source.db, `WITH chosen AS (
                 SELECT e.id, e.name, e.proposal, e.facility, e.created_at FROM experiments e
                 WHERE @since IS NULL OR e.created_at >= @since
                    OR EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.id AND r.started_at >= @since)),
@@ -62,8 +61,7 @@ export interface HeldTierRow {
  * `currentTierUsage` (src/catalog/reports.ts) counts for one experiment, for all of them.
  */
 export function heldByExperimentAndTier(source: ReportSource, at: string): HeldTierRow[] {
-  return source.db
-    .prepare(`SELECT c.experiment_id AS experimentId, p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
+  return prepared(source.db, `SELECT c.experiment_id AS experimentId, p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
               FROM placements p JOIN containers c ON c.id = p.container_id
               WHERE p.state IN ('active', 'verified', 'trimmed', 'expired')
                 AND p.valid_from <= @at AND (p.ended_at IS NULL OR p.ended_at > @at)
@@ -79,7 +77,7 @@ export function heldByExperimentAndTier(source: ReportSource, at: string): HeldT
  * consecutive ids, as one recordBatch gives them. Every third frame is a hit, every other hit
  * indexed; hits are decided by rule `hits`, the others by `blanks`.
  */
-export function insertFramesForBenchmark(catalog: Catalog, options: { runId: number; policyId: number; containerIds: number[]; framesPerContainer: number; rawBytes: number }): void {
+export function insertFramesForBenchmark(catalog: ReportSource, options: { runId: number; policyId: number; containerIds: number[]; framesPerContainer: number; rawBytes: number }): void {
   const { runId, policyId, containerIds, framesPerContainer, rawBytes } = options;
   if (containerIds.some((id, i) => id !== containerIds[0] + i)) throw new RangeError('expected containers with consecutive ids');
   const db = catalog.db;

@@ -3,6 +3,7 @@
 // for one experiment, or (no id: the facility report) for all of them at once.
 import type { ContainerForm, LifecycleSpan } from './types.ts';
 import type { ReportSource } from './reports.ts';
+import { prepared } from './statements.ts';
 
 export interface CopyRow {
   experimentId: number;
@@ -43,8 +44,7 @@ const ofExperiment = (column: string, experimentId: number | undefined) => (expe
  * removal times were recorded ended at its planned end.
  */
 export function ledgerCopies(source: ReportSource, experimentId?: number): CopyRow[] {
-  return source.db
-    .prepare(`SELECT c.experiment_id AS experimentId, p.container_id AS containerId, p.tier, c.bytes, p.valid_from AS validFrom,
+  return prepared(source.db, `SELECT c.experiment_id AS experimentId, p.container_id AS containerId, p.tier, c.bytes, p.valid_from AS validFrom,
                      COALESCE(p.ended_at, CASE WHEN p.state IN ('trimmed', 'expired') THEN p.valid_until END) AS endedAt
               FROM placements p JOIN containers c ON c.id = p.container_id
               WHERE p.state IN ('active', 'verified', 'trimmed', 'expired') ${ofExperiment('c.experiment_id', experimentId)}`)
@@ -53,8 +53,7 @@ export function ledgerCopies(source: ReportSource, experimentId?: number): CopyR
 
 /** Reads out of a tier: the source side of every migration that committed, and every recalled container. */
 export function ledgerReads(source: ReportSource, experimentId?: number): ReadRow[] {
-  return source.db
-    .prepare(`SELECT c.experiment_id AS experimentId, p.tier, c.bytes, t.updated_at AS at
+  return prepared(source.db, `SELECT c.experiment_id AS experimentId, p.tier, c.bytes, t.updated_at AS at
               FROM transfers t JOIN placements p ON p.id = t.source_placement_id JOIN containers c ON c.id = t.container_id
               WHERE t.kind = 'migrate' AND t.state IN ('committed', 'trimmed') ${ofExperiment('c.experiment_id', experimentId)}
               UNION ALL
@@ -66,8 +65,7 @@ export function ledgerReads(source: ReportSource, experimentId?: number): ReadRo
 
 /** Containers with a copy that still holds data, one row each (its most recent copy). */
 export function heldContainers(source: ReportSource, experimentId?: number): HeldContainerRow[] {
-  const rows = source.db
-    .prepare(`SELECT c.experiment_id AS experimentId, c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, c.form, p.tier, p.valid_until AS validUntil,
+  const rows = prepared(source.db, `SELECT c.experiment_id AS experimentId, c.id, c.bytes, c.created_at AS createdAt, c.lifecycle, c.form, p.tier, p.valid_until AS validUntil,
                      CASE WHEN c.lifecycle LIKE '%"as":%' THEN
                        (SELECT json_object('rawBytes', SUM(f.raw_bytes), 'nPeaks', SUM(COALESCE(f.n_peaks, 0)), 'pixelType', MIN(f.pixel_type), 'width', MIN(f.width), 'height', MIN(f.height))
                         FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.container_id = c.id AND d.superseded_by IS NULL)
@@ -87,8 +85,7 @@ export function heldContainers(source: ReportSource, experimentId?: number): Hel
 
 /** When the experiment's data was taken: its first run's start to its last run's end (or, for a run still going, its last container). */
 export function collectionSpan(source: ReportSource, experimentId: number): { first: string | null; last: string | null } {
-  return source.db
-    .prepare(`SELECT (SELECT MIN(started_at) FROM runs WHERE experiment_id = @id) AS first,
+  return prepared(source.db, `SELECT (SELECT MIN(started_at) FROM runs WHERE experiment_id = @id) AS first,
                      NULLIF(MAX(COALESCE((SELECT MAX(finished_at) FROM runs WHERE experiment_id = @id), ''),
                                 COALESCE((SELECT MAX(created_at) FROM containers WHERE experiment_id = @id), '')), '') AS last`)
     .get({ id: experimentId }) as { first: string | null; last: string | null };
@@ -103,8 +100,7 @@ export interface RetentionRow {
 
 /** Every container of the experiment with what says how long it is kept. */
 export function containerRetention(source: ReportSource, experimentId: number): RetentionRow[] {
-  const rows = source.db
-    .prepare(`SELECT c.created_at AS createdAt, c.lifecycle,
+  const rows = prepared(source.db, `SELECT c.created_at AS createdAt, c.lifecycle,
                      CASE WHEN SUM(p.valid_until IS NULL) > 0 THEN NULL ELSE MAX(p.valid_until) END AS lastUntil
               FROM containers c LEFT JOIN placements p ON p.container_id = c.id AND p.state != 'failed'
               WHERE c.experiment_id = ? GROUP BY c.id`)

@@ -2,6 +2,7 @@
 // deletions and jobs. Every state change is one transaction, so a crash leaves each row in
 // one state or the next, never between; leases keep two processes off one container.
 import type Database from 'better-sqlite3';
+import { prepared } from './statements.ts';
 import type { ContainerForm, DerivedContainer, LifecycleSpan } from './types.ts';
 
 export interface LivePlacement {
@@ -123,11 +124,10 @@ const TRANSFER_COLUMNS = `id, job_id AS jobId, kind, container_id AS containerId
   dest_step AS destStep, dest_placement_id AS destPlacementId, replaces_placement_id AS replacesPlacementId, state, reason, lease_owner AS leaseOwner, lease_until AS leaseUntil`;
 
 /**
- * Lifecycle state in the catalog. Takes the catalog's database handle (`Catalog.db`).
+ * Lifecycle state in the catalog; an open catalog holds one as `catalog.lifecycle`.
  *
  * @example
- * const store = new LifecycleCatalog(catalog.db);
- * for (const p of store.livePlacements({ experiment: 'lyso' })) console.log(p.tier, p.path);
+ * for (const p of catalog.lifecycle.livePlacements({ experiment: 'lyso' })) console.log(p.tier, p.path);
  */
 export class LifecycleCatalog {
   private readonly db: Database.Database;
@@ -143,51 +143,50 @@ export class LifecycleCatalog {
     if (filter.experiment !== undefined) (where.push('e.name = ?'), args.push(filter.experiment));
     if (filter.tier !== undefined) (where.push('p.tier = ?'), args.push(filter.tier));
     if (filter.containerId !== undefined) (where.push('c.id = ?'), args.push(filter.containerId));
-    const rows = this.db.prepare(`SELECT ${PLACEMENT_COLUMNS} FROM ${PLACEMENT_FROM} WHERE ${where.join(' AND ')} ORDER BY c.id, p.id`).all(...args) as PlacementRow[];
+    const rows = prepared(this.db, `SELECT ${PLACEMENT_COLUMNS} FROM ${PLACEMENT_FROM} WHERE ${where.join(' AND ')} ORDER BY c.id, p.id`).all(...args) as PlacementRow[];
     return rows.map(toPlacement);
   }
 
   placement(id: number): (LivePlacement & { stateNow: string }) | undefined {
-    const row = this.db.prepare(`SELECT ${PLACEMENT_COLUMNS}, p.state AS stateNow FROM ${PLACEMENT_FROM} WHERE p.id = ?`).get(id) as (PlacementRow & { stateNow: string }) | undefined;
+    const row = prepared(this.db, `SELECT ${PLACEMENT_COLUMNS}, p.state AS stateNow FROM ${PLACEMENT_FROM} WHERE p.id = ?`).get(id) as (PlacementRow & { stateNow: string }) | undefined;
     return row && { ...toPlacement(row), stateNow: row.stateNow };
   }
 
   /** The policies and rules whose decisions put frames into the container (for its lifecycle and deletion record). */
   containerRules(containerId: number): { policy: string; policyText: string; rule: string; product: string }[] {
-    return this.db
-      .prepare(`SELECT DISTINCT p.name || ' v' || p.version AS policy, p.text AS policyText, d.rule, d.product
+    return prepared(this.db, `SELECT DISTINCT p.name || ' v' || p.version AS policy, p.text AS policyText, d.rule, d.product
                 FROM decisions d JOIN policies p ON p.id = d.policy_id WHERE d.container_id = ? ORDER BY d.rule`)
       .all(containerId) as { policy: string; policyText: string; rule: string; product: string }[];
   }
 
   /** Fills in the lifecycle of a container recorded before lifecycles were. */
   setContainerLifecycle(containerId: number, lifecycle: LifecycleSpan[]): void {
-    this.db.prepare('UPDATE containers SET lifecycle = ? WHERE id = ? AND lifecycle IS NULL').run(JSON.stringify(lifecycle), containerId);
+    prepared(this.db, 'UPDATE containers SET lifecycle = ? WHERE id = ? AND lifecycle IS NULL').run(JSON.stringify(lifecycle), containerId);
   }
 
   // --- jobs
 
   startJob(kind: JobKind, params: Record<string, unknown>, owner: string): number {
     const at = now();
-    return Number(this.db.prepare("INSERT INTO jobs (kind, state, params, owner, created_at, updated_at) VALUES (?, 'running', ?, ?, ?, ?)").run(kind, JSON.stringify(params), owner, at, at).lastInsertRowid);
+    return Number(prepared(this.db, "INSERT INTO jobs (kind, state, params, owner, created_at, updated_at) VALUES (?, 'running', ?, ?, ?, ?)").run(kind, JSON.stringify(params), owner, at, at).lastInsertRowid);
   }
 
   finishJob(id: number, state: 'complete' | 'partial' | 'failed' | 'interrupted', summary: Record<string, unknown>, error?: string): void {
     const at = now();
-    this.db.prepare('UPDATE jobs SET state = ?, summary = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, JSON.stringify(summary), error ?? null, at, at, id);
+    prepared(this.db, 'UPDATE jobs SET state = ?, summary = ?, error = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, JSON.stringify(summary), error ?? null, at, at, id);
   }
 
   jobState(id: number): string {
-    return (this.db.prepare('SELECT state FROM jobs WHERE id = ?').get(id) as { state: string }).state;
+    return (prepared(this.db, 'SELECT state FROM jobs WHERE id = ?').get(id) as { state: string }).state;
   }
 
   /** Jobs left 'running' by processes that are gone: closed as interrupted. */
   closeDeadJobs(isAlive: (owner: string) => boolean): number {
     return this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT id, owner FROM jobs WHERE state = 'running'").all() as { id: number; owner: string | null }[];
+      const rows = prepared(this.db, "SELECT id, owner FROM jobs WHERE state = 'running'").all() as { id: number; owner: string | null }[];
       const dead = rows.filter((r) => r.owner === null || !isAlive(r.owner));
       const at = now();
-      for (const r of dead) this.db.prepare("UPDATE jobs SET state = 'interrupted', updated_at = ?, finished_at = ? WHERE id = ?").run(at, at, r.id);
+      for (const r of dead) prepared(this.db, "UPDATE jobs SET state = 'interrupted', updated_at = ?, finished_at = ? WHERE id = ?").run(at, at, r.id);
       return dead.length;
     }).immediate();
   }
@@ -196,11 +195,11 @@ export class LifecycleCatalog {
 
   /** Transfers not yet finished (planned, copying, verifying, committed, paused). */
   activeTransfers(): Transfer[] {
-    return this.db.prepare(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE state IN ('planned', 'copying', 'verifying', 'committed', 'paused') ORDER BY id`).all() as Transfer[];
+    return prepared(this.db, `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE state IN ('planned', 'copying', 'verifying', 'committed', 'paused') ORDER BY id`).all() as Transfer[];
   }
 
   transfer(id: number): Transfer {
-    return this.db.prepare(`SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ?`).get(id) as Transfer;
+    return prepared(this.db, `SELECT ${TRANSFER_COLUMNS} FROM transfers WHERE id = ?`).get(id) as Transfer;
   }
 
   /**
@@ -208,7 +207,7 @@ export class LifecycleCatalog {
    * already gets no second one (the unique index); returns the ids of those recorded.
    */
   planTransfers(jobId: number | null, items: { kind: TransferKind; containerId: number; sourcePlacementId: number; destTier: string; destStep: number; replacesPlacementId?: number }[]): number[] {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO transfers (job_id, kind, container_id, source_placement_id, dest_tier, dest_step, replaces_placement_id, state, created_at, updated_at)
+    const insert = prepared(this.db, `INSERT OR IGNORE INTO transfers (job_id, kind, container_id, source_placement_id, dest_tier, dest_step, replaces_placement_id, state, created_at, updated_at)
                                     VALUES (?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?)`);
     return this.db.transaction(() => {
       const at = now();
@@ -223,7 +222,7 @@ export class LifecycleCatalog {
 
   /** The container's most recent transfer: its state and reason. */
   lastTransfer(containerId: number): { state: TransferState; reason: string | null } | undefined {
-    return this.db.prepare('SELECT state, reason FROM transfers WHERE container_id = ? ORDER BY id DESC LIMIT 1').get(containerId) as { state: TransferState; reason: string | null } | undefined;
+    return prepared(this.db, 'SELECT state, reason FROM transfers WHERE container_id = ? ORDER BY id DESC LIMIT 1').get(containerId) as { state: TransferState; reason: string | null } | undefined;
   }
 
   /**
@@ -232,11 +231,11 @@ export class LifecycleCatalog {
    */
   takeLease(table: 'transfers' | 'deletions', id: number, owner: string, isAlive: (owner: string) => boolean): boolean {
     return this.db.transaction(() => {
-      const row = this.db.prepare(`SELECT lease_owner AS leaseOwner, lease_until AS leaseUntil FROM ${table} WHERE id = ?`).get(id) as { leaseOwner: string | null; leaseUntil: string | null } | undefined;
+      const row = prepared(this.db, `SELECT lease_owner AS leaseOwner, lease_until AS leaseUntil FROM ${table} WHERE id = ?`).get(id) as { leaseOwner: string | null; leaseUntil: string | null } | undefined;
       if (!row) return false;
       const free = row.leaseOwner === null || row.leaseOwner === owner || row.leaseUntil === null || row.leaseUntil < now() || !isAlive(row.leaseOwner);
       if (!free) return false;
-      this.db.prepare(`UPDATE ${table} SET lease_owner = ?, lease_until = ? WHERE id = ?`).run(owner, new Date(Date.now() + LEASE_MS).toISOString(), id);
+      prepared(this.db, `UPDATE ${table} SET lease_owner = ?, lease_until = ? WHERE id = ?`).run(owner, new Date(Date.now() + LEASE_MS).toISOString(), id);
       return true;
     }).immediate();
   }
@@ -244,14 +243,14 @@ export class LifecycleCatalog {
   /** Extends the leases `owner` holds on these rows by another LEASE_MS (a copy longer than a lease keeps its work). */
   renewLeases(table: 'transfers' | 'deletions', ids: Iterable<number>, owner: string): void {
     const until = new Date(Date.now() + LEASE_MS).toISOString();
-    const renew = this.db.prepare(`UPDATE ${table} SET lease_until = ? WHERE id = ? AND lease_owner = ?`);
+    const renew = prepared(this.db, `UPDATE ${table} SET lease_until = ? WHERE id = ? AND lease_owner = ?`);
     this.db.transaction(() => {
       for (const id of ids) renew.run(until, id, owner);
     })();
   }
 
   releaseLease(table: 'transfers' | 'deletions', id: number): void {
-    this.db.prepare(`UPDATE ${table} SET lease_owner = NULL, lease_until = NULL WHERE id = ?`).run(id);
+    prepared(this.db, `UPDATE ${table} SET lease_owner = NULL, lease_until = NULL WHERE id = ?`).run(id);
   }
 
   /**
@@ -264,22 +263,22 @@ export class LifecycleCatalog {
       const at = now();
       let placementId = t.destPlacementId;
       if (placementId === null) {
-        placementId = Number(this.db.prepare(`INSERT INTO placements (container_id, tier, location, valid_from, state, step, aggregate_id)
+        placementId = Number(prepared(this.db, `INSERT INTO placements (container_id, tier, location, valid_from, state, step, aggregate_id)
                                               VALUES (?, ?, ?, ?, 'writing', ?, ?)`).run(t.containerId, dest.tier, dest.location, at, dest.step, dest.aggregateId ?? null).lastInsertRowid);
       } else {
-        this.db.prepare("UPDATE placements SET location = ?, aggregate_id = ?, member_offset = NULL, state = 'writing', ended_at = NULL WHERE id = ?").run(dest.location, dest.aggregateId ?? null, placementId);
+        prepared(this.db, "UPDATE placements SET location = ?, aggregate_id = ?, member_offset = NULL, state = 'writing', ended_at = NULL WHERE id = ?").run(dest.location, dest.aggregateId ?? null, placementId);
       }
-      this.db.prepare("UPDATE transfers SET state = 'copying', dest_placement_id = ?, reason = NULL, updated_at = ? WHERE id = ?").run(placementId, at, transferId);
+      prepared(this.db, "UPDATE transfers SET state = 'copying', dest_placement_id = ?, reason = NULL, updated_at = ? WHERE id = ?").run(placementId, at, transferId);
       return placementId;
     }).immediate();
   }
 
   setMemberOffset(placementId: number, offset: number): void {
-    this.db.prepare('UPDATE placements SET member_offset = ? WHERE id = ?').run(offset, placementId);
+    prepared(this.db, 'UPDATE placements SET member_offset = ? WHERE id = ?').run(offset, placementId);
   }
 
   markVerifying(transferId: number): void {
-    this.db.prepare("UPDATE transfers SET state = 'verifying', updated_at = ? WHERE id = ? AND state = 'copying'").run(now(), transferId);
+    prepared(this.db, "UPDATE transfers SET state = 'verifying', updated_at = ? WHERE id = ? AND state = 'copying'").run(now(), transferId);
   }
 
   /**
@@ -290,8 +289,8 @@ export class LifecycleCatalog {
     this.db.transaction(() => {
       const t = this.transfer(transferId);
       const at = now();
-      this.db.prepare("UPDATE placements SET state = 'verified', verified_at = ?, valid_from = ?, valid_until = ? WHERE id = ?").run(at, at, validUntil, t.destPlacementId);
-      this.db.prepare("UPDATE transfers SET state = 'committed', updated_at = ? WHERE id = ?").run(at, transferId);
+      prepared(this.db, "UPDATE placements SET state = 'verified', verified_at = ?, valid_from = ?, valid_until = ? WHERE id = ?").run(at, at, validUntil, t.destPlacementId);
+      prepared(this.db, "UPDATE transfers SET state = 'committed', updated_at = ? WHERE id = ?").run(at, transferId);
     }).immediate();
   }
 
@@ -300,9 +299,9 @@ export class LifecycleCatalog {
     this.db.transaction(() => {
       const t = this.transfer(transferId);
       const at = now();
-      if (t.kind === 'repair') this.db.prepare("UPDATE placements SET state = 'failed', ended_at = ? WHERE id = ?").run(at, t.replacesPlacementId);
-      else this.db.prepare("UPDATE placements SET state = 'trimmed', ended_at = ? WHERE id = ?").run(at, t.sourcePlacementId);
-      this.db.prepare("UPDATE transfers SET state = 'trimmed', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?").run(at, transferId);
+      if (t.kind === 'repair') prepared(this.db, "UPDATE placements SET state = 'failed', ended_at = ? WHERE id = ?").run(at, t.replacesPlacementId);
+      else prepared(this.db, "UPDATE placements SET state = 'trimmed', ended_at = ? WHERE id = ?").run(at, t.sourcePlacementId);
+      prepared(this.db, "UPDATE transfers SET state = 'trimmed', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?").run(at, transferId);
     }).immediate();
   }
 
@@ -311,8 +310,8 @@ export class LifecycleCatalog {
     this.db.transaction(() => {
       const t = this.transfer(transferId);
       const at = now();
-      if (t.destPlacementId !== null) this.db.prepare("UPDATE placements SET state = 'failed', ended_at = ? WHERE id = ? AND state = 'writing'").run(at, t.destPlacementId);
-      this.db.prepare("UPDATE transfers SET state = 'failed', reason = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?").run(reason, at, transferId);
+      if (t.destPlacementId !== null) prepared(this.db, "UPDATE placements SET state = 'failed', ended_at = ? WHERE id = ? AND state = 'writing'").run(at, t.destPlacementId);
+      prepared(this.db, "UPDATE transfers SET state = 'failed', reason = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?").run(reason, at, transferId);
     }).immediate();
   }
 
@@ -321,24 +320,24 @@ export class LifecycleCatalog {
     this.db.transaction(() => {
       const t = this.transfer(transferId);
       const at = now();
-      if (t.destPlacementId !== null) this.db.prepare("UPDATE placements SET state = 'failed', ended_at = ? WHERE id = ? AND state = 'writing'").run(at, t.destPlacementId);
-      this.db.prepare("UPDATE transfers SET state = 'paused', reason = ?, dest_placement_id = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?").run(reason, at, transferId);
+      if (t.destPlacementId !== null) prepared(this.db, "UPDATE placements SET state = 'failed', ended_at = ? WHERE id = ? AND state = 'writing'").run(at, t.destPlacementId);
+      prepared(this.db, "UPDATE transfers SET state = 'paused', reason = ?, dest_placement_id = NULL, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?").run(reason, at, transferId);
     }).immediate();
   }
 
   /** A copy read back with the catalog's checksum. */
   markVerified(placementId: number): void {
-    this.db.prepare('UPDATE placements SET verified_at = ? WHERE id = ?').run(now(), placementId);
+    prepared(this.db, 'UPDATE placements SET verified_at = ? WHERE id = ?').run(now(), placementId);
   }
 
   /** Placements being written by unfinished transfers (their partial objects are not orphans). */
   writingPlacements(): { tier: string; key: string }[] {
-    return this.db.prepare(`SELECT p.tier, COALESCE(a.name, c.path) AS key FROM placements p JOIN containers c ON c.id = p.container_id
+    return prepared(this.db, `SELECT p.tier, COALESCE(a.name, c.path) AS key FROM placements p JOIN containers c ON c.id = p.container_id
                             LEFT JOIN aggregates a ON a.id = p.aggregate_id WHERE p.state = 'writing'`).all() as { tier: string; key: string }[];
   }
 
   recordFinding(jobId: number, f: { tier: string; kind: 'corrupt' | 'missing' | 'orphaned'; containerId?: number; placementId?: number; location: string; detail: string; repairedBy?: number }): void {
-    this.db.prepare('INSERT INTO verify_findings (job_id, tier, kind, container_id, placement_id, location, detail, repaired_by, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    prepared(this.db, 'INSERT INTO verify_findings (job_id, tier, kind, container_id, placement_id, location, detail, repaired_by, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(jobId, f.tier, f.kind, f.containerId ?? null, f.placementId ?? null, f.location, f.detail, f.repairedBy ?? null, now());
   }
 
@@ -348,15 +347,15 @@ export class LifecycleCatalog {
   createAggregate(tier: string, owner: string): Aggregate {
     return this.db.transaction(() => {
       const at = now();
-      const id = Number(this.db.prepare("INSERT INTO aggregates (tier, name, state, owner, created_at) VALUES (?, '', 'open', ?, ?)").run(tier, owner, at).lastInsertRowid);
+      const id = Number(prepared(this.db, "INSERT INTO aggregates (tier, name, state, owner, created_at) VALUES (?, '', 'open', ?, ?)").run(tier, owner, at).lastInsertRowid);
       const name = `aggregates/${at.slice(0, 7)}/agg-${String(id).padStart(8, '0')}.tar`;
-      this.db.prepare('UPDATE aggregates SET name = ? WHERE id = ?').run(name, id);
+      prepared(this.db, 'UPDATE aggregates SET name = ? WHERE id = ?').run(name, id);
       return this.aggregate(id);
     }).immediate();
   }
 
   aggregate(id: number): Aggregate {
-    return this.db.prepare('SELECT id, tier, name, state, owner, bytes, sha256, members FROM aggregates WHERE id = ?').get(id) as Aggregate;
+    return prepared(this.db, 'SELECT id, tier, name, state, owner, bytes, sha256, members FROM aggregates WHERE id = ?').get(id) as Aggregate;
   }
 
   aggregates(filter: { tier?: string; state?: Aggregate['state'] } = {}): Aggregate[] {
@@ -364,15 +363,15 @@ export class LifecycleCatalog {
     const args: string[] = [];
     if (filter.tier !== undefined) (where.push('tier = ?'), args.push(filter.tier));
     if (filter.state !== undefined) (where.push('state = ?'), args.push(filter.state));
-    return this.db.prepare(`SELECT id, tier, name, state, owner, bytes, sha256, members FROM aggregates WHERE ${where.join(' AND ')} ORDER BY id`).all(...args) as Aggregate[];
+    return prepared(this.db, `SELECT id, tier, name, state, owner, bytes, sha256, members FROM aggregates WHERE ${where.join(' AND ')} ORDER BY id`).all(...args) as Aggregate[];
   }
 
   /** The aggregate is complete on its target: its members' transfers go on to verifying, in the same transaction. */
   closeAggregate(id: number, bytes: number, sha256: string, members: number): void {
     this.db.transaction(() => {
       const at = now();
-      this.db.prepare("UPDATE aggregates SET state = 'closed', bytes = ?, sha256 = ?, members = ?, closed_at = ? WHERE id = ?").run(bytes, sha256, members, at, id);
-      this.db.prepare(`UPDATE transfers SET state = 'verifying', updated_at = ? WHERE state = 'copying'
+      prepared(this.db, "UPDATE aggregates SET state = 'closed', bytes = ?, sha256 = ?, members = ?, closed_at = ? WHERE id = ?").run(bytes, sha256, members, at, id);
+      prepared(this.db, `UPDATE transfers SET state = 'verifying', updated_at = ? WHERE state = 'copying'
                        AND dest_placement_id IN (SELECT id FROM placements WHERE aggregate_id = ?)`).run(at, id);
     }).immediate();
   }
@@ -381,21 +380,21 @@ export class LifecycleCatalog {
   failAggregate(id: number, reason: string): void {
     this.db.transaction(() => {
       const at = now();
-      const transfers = this.db.prepare(`SELECT id FROM transfers WHERE state IN ('copying', 'verifying')
+      const transfers = prepared(this.db, `SELECT id FROM transfers WHERE state IN ('copying', 'verifying')
                                          AND dest_placement_id IN (SELECT id FROM placements WHERE aggregate_id = ?)`).all(id) as { id: number }[];
       for (const t of transfers) this.fail(t.id, reason);
-      this.db.prepare("UPDATE placements SET state = 'failed', ended_at = ? WHERE aggregate_id = ? AND state = 'writing'").run(at, id);
-      this.db.prepare("UPDATE aggregates SET state = 'failed', reason = ?, closed_at = ? WHERE id = ?").run(reason, at, id);
+      prepared(this.db, "UPDATE placements SET state = 'failed', ended_at = ? WHERE aggregate_id = ? AND state = 'writing'").run(at, id);
+      prepared(this.db, "UPDATE aggregates SET state = 'failed', reason = ?, closed_at = ? WHERE id = ?").run(reason, at, id);
     }).immediate();
   }
 
   /** Members of the aggregate that still hold data, or are being written. */
   liveMembers(aggregateId: number): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM placements WHERE aggregate_id = ? AND state IN ('writing', 'active', 'verified')").get(aggregateId) as { n: number }).n;
+    return (prepared(this.db, "SELECT COUNT(*) AS n FROM placements WHERE aggregate_id = ? AND state IN ('writing', 'active', 'verified')").get(aggregateId) as { n: number }).n;
   }
 
   markAggregateDeleted(id: number): void {
-    this.db.prepare("UPDATE aggregates SET state = 'deleted', deleted_at = ? WHERE id = ?").run(now(), id);
+    prepared(this.db, "UPDATE aggregates SET state = 'deleted', deleted_at = ? WHERE id = ?").run(now(), id);
   }
 
   // --- deletions (expiry)
@@ -403,42 +402,42 @@ export class LifecycleCatalog {
   /** Records a planned deletion of a copy, unless one is recorded for it already (a failed one is planned again); returns its id. */
   planDeletion(jobId: number, d: NewDeletion): number {
     return this.db.transaction(() => {
-      const existing = this.db.prepare('SELECT id, state FROM deletions WHERE placement_id = ?').get(d.placementId) as { id: number; state: DeletionState } | undefined;
+      const existing = prepared(this.db, 'SELECT id, state FROM deletions WHERE placement_id = ?').get(d.placementId) as { id: number; state: DeletionState } | undefined;
       // A deletion that failed before is tried again.
-      if (existing?.state === 'failed') this.db.prepare("UPDATE deletions SET state = 'planned', reason = NULL, job_id = ? WHERE id = ?").run(jobId, existing.id);
+      if (existing?.state === 'failed') prepared(this.db, "UPDATE deletions SET state = 'planned', reason = NULL, job_id = ? WHERE id = ?").run(jobId, existing.id);
       if (existing) return existing.id;
-      return Number(this.db.prepare(`INSERT INTO deletions (job_id, container_id, placement_id, tier, location, bytes, sha256, policy, rules, lifecycle_end, state, created_at)
+      return Number(prepared(this.db, `INSERT INTO deletions (job_id, container_id, placement_id, tier, location, bytes, sha256, policy, rules, lifecycle_end, state, created_at)
                                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?)`)
         .run(jobId, d.containerId, d.placementId, d.tier, d.location, d.bytes, d.sha256, d.policy, JSON.stringify(d.rules), d.lifecycleEnd, now()).lastInsertRowid);
     }).immediate();
   }
 
   activeDeletions(): Deletion[] {
-    return this.db.prepare(`SELECT id, container_id AS containerId, placement_id AS placementId, tier, location, bytes, state, lease_owner AS leaseOwner, lease_until AS leaseUntil
+    return prepared(this.db, `SELECT id, container_id AS containerId, placement_id AS placementId, tier, location, bytes, state, lease_owner AS leaseOwner, lease_until AS leaseUntil
                             FROM deletions WHERE state IN ('planned', 'deleting') ORDER BY id`).all() as Deletion[];
   }
 
   markDeleting(id: number): void {
-    this.db.prepare("UPDATE deletions SET state = 'deleting' WHERE id = ?").run(id);
+    prepared(this.db, "UPDATE deletions SET state = 'deleting' WHERE id = ?").run(id);
   }
 
   /** The data is gone: the placement becomes 'expired' and the deletion record is complete, together. */
   markDeleted(id: number): void {
     this.db.transaction(() => {
       const at = now();
-      const { placementId } = this.db.prepare('SELECT placement_id AS placementId FROM deletions WHERE id = ?').get(id) as { placementId: number };
-      this.db.prepare("UPDATE placements SET state = 'expired', ended_at = ? WHERE id = ?").run(at, placementId);
-      this.db.prepare("UPDATE deletions SET state = 'deleted', deleted_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").run(at, id);
+      const { placementId } = prepared(this.db, 'SELECT placement_id AS placementId FROM deletions WHERE id = ?').get(id) as { placementId: number };
+      prepared(this.db, "UPDATE placements SET state = 'expired', ended_at = ? WHERE id = ?").run(at, placementId);
+      prepared(this.db, "UPDATE deletions SET state = 'deleted', deleted_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").run(at, id);
     }).immediate();
   }
 
   failDeletion(id: number, reason: string): void {
-    this.db.prepare("UPDATE deletions SET state = 'failed', reason = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").run(reason, id);
+    prepared(this.db, "UPDATE deletions SET state = 'failed', reason = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?").run(reason, id);
   }
 
   /** Peak lists of the frames that have one (peaks-only needs them). */
   framePeaks(frameIds: readonly number[]): Map<number, Buffer> {
-    const get = this.db.prepare('SELECT peaks FROM frames WHERE id = ? AND peaks IS NOT NULL');
+    const get = prepared(this.db, 'SELECT peaks FROM frames WHERE id = ? AND peaks IS NOT NULL');
     const out = new Map<number, Buffer>();
     for (const id of frameIds) {
       const row = get.get(id) as { peaks: Buffer } | undefined;
@@ -449,7 +448,7 @@ export class LifecycleCatalog {
 
   /** A container's frames by the decisions in force: their rules and where each is in it. */
   containerFrames(containerId: number): { frameId: number; rule: string; index: number }[] {
-    return this.db.prepare(`SELECT frame_id AS frameId, rule, container_index AS "index" FROM decisions WHERE container_id = ? AND superseded_by IS NULL ORDER BY container_index`)
+    return prepared(this.db, `SELECT frame_id AS frameId, rule, container_index AS "index" FROM decisions WHERE container_id = ? AND superseded_by IS NULL ORDER BY container_index`)
       .all(containerId) as { frameId: number; rule: string; index: number }[];
   }
 
@@ -461,21 +460,20 @@ export class LifecycleCatalog {
   recordReduction(sourceId: number, c: DerivedContainer, members: readonly { frameId: number; product: string; codec: string; containerIndex: number }[], deletion: { jobId: number; policy: string | null; rules: string[]; lifecycleEnd: string }): number {
     return this.db.transaction(() => {
       const at = now();
-      const source = this.db.prepare('SELECT bytes, n_frames AS nFrames FROM containers WHERE id = ?').get(sourceId) as { bytes: number; nFrames: number };
-      const id = Number(this.db
-        .prepare(`INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      const source = prepared(this.db, 'SELECT bytes, n_frames AS nFrames FROM containers WHERE id = ?').get(sourceId) as { bytes: number; nFrames: number };
+      const id = Number(prepared(this.db, `INSERT INTO containers (experiment_id, path, product, codec, n_frames, bytes, sha256, created_at, lifecycle, form) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(c.experimentId, c.path, c.product, c.codec, c.nFrames, c.bytes, c.sha256, c.createdAt, JSON.stringify(c.lifecycle), JSON.stringify(c.form)).lastInsertRowid);
-      this.db.prepare(`INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state, step, verified_at) VALUES (?, ?, ?, ?, ?, 'verified', ?, ?)`)
+      prepared(this.db, `INSERT INTO placements (container_id, tier, location, valid_from, valid_until, state, step, verified_at) VALUES (?, ?, ?, ?, ?, 'verified', ?, ?)`)
         .run(id, c.tier, c.location, at, c.validUntil, c.step, at);
       // Kept bytes per rule: each frame's share of the new container instead of the old one's.
-      const shares = this.db.prepare(`SELECT f.run_id AS runId, d.rule, COUNT(*) AS frames FROM decisions d JOIN frames f ON f.id = d.frame_id
+      const shares = prepared(this.db, `SELECT f.run_id AS runId, d.rule, COUNT(*) AS frames FROM decisions d JOIN frames f ON f.id = d.frame_id
                                       WHERE d.container_id = ? AND d.superseded_by IS NULL GROUP BY f.run_id, d.rule`).all(sourceId) as { runId: number; rule: string; frames: number }[];
-      const move = this.db.prepare('UPDATE decisions SET product = ?, codec = ?, container_id = ?, container_index = ? WHERE container_id = ? AND frame_id = ? AND superseded_by IS NULL');
+      const move = prepared(this.db, 'UPDATE decisions SET product = ?, codec = ?, container_id = ?, container_index = ? WHERE container_id = ? AND frame_id = ? AND superseded_by IS NULL');
       for (const m of members) move.run(m.product, m.codec, id, m.containerIndex, sourceId, m.frameId);
-      const adjust = this.db.prepare('UPDATE rule_totals SET kept_bytes = kept_bytes + ? WHERE run_id = ? AND rule = ?');
+      const adjust = prepared(this.db, 'UPDATE rule_totals SET kept_bytes = kept_bytes + ? WHERE run_id = ? AND rule = ?');
       for (const s of shares) adjust.run(s.frames * (c.bytes / c.nFrames - source.bytes / source.nFrames), s.runId, s.rule);
-      const copies = this.db.prepare("SELECT id, tier, location FROM placements WHERE container_id = ? AND state IN ('active', 'verified')").all(sourceId) as { id: number; tier: string; location: string }[];
-      const { sha256 } = this.db.prepare('SELECT sha256 FROM containers WHERE id = ?').get(sourceId) as { sha256: string };
+      const copies = prepared(this.db, "SELECT id, tier, location FROM placements WHERE container_id = ? AND state IN ('active', 'verified')").all(sourceId) as { id: number; tier: string; location: string }[];
+      const { sha256 } = prepared(this.db, 'SELECT sha256 FROM containers WHERE id = ?').get(sourceId) as { sha256: string };
       for (const p of copies) {
         this.planDeletion(deletion.jobId, { containerId: sourceId, placementId: p.id, tier: p.tier, location: p.location, bytes: source.bytes, sha256, policy: deletion.policy, rules: deletion.rules, lifecycleEnd: deletion.lifecycleEnd });
       }
@@ -487,8 +485,7 @@ export class LifecycleCatalog {
 
   /** The experiment's kept frames in containers, by the decisions in force: which container holds each, and where in it. */
   keptFrames(experimentId: number, product?: string): KeptFrame[] {
-    return this.db
-      .prepare(`SELECT f.id AS frameId, f.source, f.event, d.product, d.container_id AS containerId, d.container_index AS containerIndex, c.path
+    return prepared(this.db, `SELECT f.id AS frameId, f.source, f.event, d.product, d.container_id AS containerId, d.container_index AS containerIndex, c.path
                 FROM decisions d JOIN frames f ON f.id = d.frame_id JOIN runs r ON r.id = f.run_id JOIN containers c ON c.id = d.container_id
                 WHERE r.experiment_id = ? AND d.container_id IS NOT NULL AND d.superseded_by IS NULL ${product === undefined ? '' : 'AND d.product = ?'}
                 ORDER BY c.id, d.container_index`)
@@ -497,49 +494,47 @@ export class LifecycleCatalog {
 
   /** When a container's data was deleted at the end of its lifecycle (none if it was not). */
   deletedAt(containerId: number): string | undefined {
-    return (this.db.prepare("SELECT MAX(deleted_at) AS at FROM deletions WHERE container_id = ? AND state = 'deleted'").get(containerId) as { at: string | null }).at ?? undefined;
+    return (prepared(this.db, "SELECT MAX(deleted_at) AS at FROM deletions WHERE container_id = ? AND state = 'deleted'").get(containerId) as { at: string | null }).at ?? undefined;
   }
 
   /** The unfinished recall of the same request into the same folder, or a new one (queued, with its items). */
   openRecall(jobId: number, experimentId: number, dest: string, request: Record<string, unknown>, items: { containerId: number; placementId: number }[]): { id: number; resumed: boolean } {
     return this.db.transaction(() => {
       const text = JSON.stringify(request);
-      const existing = this.db.prepare("SELECT id FROM recalls WHERE experiment_id = ? AND dest = ? AND request = ? AND state NOT IN ('delivered', 'failed') ORDER BY id DESC").get(experimentId, dest, text) as { id: number } | undefined;
+      const existing = prepared(this.db, "SELECT id FROM recalls WHERE experiment_id = ? AND dest = ? AND request = ? AND state NOT IN ('delivered', 'failed') ORDER BY id DESC").get(experimentId, dest, text) as { id: number } | undefined;
       if (existing) return { id: existing.id, resumed: true };
       const at = now();
-      const id = Number(this.db.prepare("INSERT INTO recalls (job_id, experiment_id, dest, request, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)").run(jobId, experimentId, dest, text, at, at).lastInsertRowid);
-      const insert = this.db.prepare("INSERT INTO recall_items (recall_id, container_id, placement_id, state) VALUES (?, ?, ?, 'queued')");
+      const id = Number(prepared(this.db, "INSERT INTO recalls (job_id, experiment_id, dest, request, state, created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?)").run(jobId, experimentId, dest, text, at, at).lastInsertRowid);
+      const insert = prepared(this.db, "INSERT INTO recall_items (recall_id, container_id, placement_id, state) VALUES (?, ?, ?, 'queued')");
       for (const item of items) insert.run(id, item.containerId, item.placementId);
       return { id, resumed: false };
     }).immediate();
   }
 
   recallItems(recallId: number): { id: number; containerId: number; placementId: number; state: string }[] {
-    return this.db.prepare('SELECT id, container_id AS containerId, placement_id AS placementId, state FROM recall_items WHERE recall_id = ? ORDER BY id').all(recallId) as { id: number; containerId: number; placementId: number; state: string }[];
+    return prepared(this.db, 'SELECT id, container_id AS containerId, placement_id AS placementId, state FROM recall_items WHERE recall_id = ? ORDER BY id').all(recallId) as { id: number; containerId: number; placementId: number; state: string }[];
   }
 
   setRecallItem(id: number, state: 'restoring' | 'staged' | 'delivered' | 'failed', reason?: string, placementId?: number): void {
-    this.db.prepare('UPDATE recall_items SET state = ?, reason = ?, placement_id = COALESCE(?, placement_id) WHERE id = ?').run(state, reason ?? null, placementId ?? null, id);
+    prepared(this.db, 'UPDATE recall_items SET state = ?, reason = ?, placement_id = COALESCE(?, placement_id) WHERE id = ?').run(state, reason ?? null, placementId ?? null, id);
   }
 
   setRecall(id: number, state: 'restoring' | 'staging' | 'delivered' | 'failed', reason?: string): void {
-    this.db.prepare('UPDATE recalls SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason ?? null, now(), id);
+    prepared(this.db, 'UPDATE recalls SET state = ?, reason = ?, updated_at = ? WHERE id = ?').run(state, reason ?? null, now(), id);
   }
 
   // --- summaries
 
   /** Per tier: live containers and their bytes. */
   tierUsage(): { tier: string; containers: number; bytes: number }[] {
-    return this.db
-      .prepare(`SELECT p.tier, COUNT(*) AS containers, COALESCE(SUM(c.bytes), 0) AS bytes FROM placements p JOIN containers c ON c.id = p.container_id
+    return prepared(this.db, `SELECT p.tier, COUNT(*) AS containers, COALESCE(SUM(c.bytes), 0) AS bytes FROM placements p JOIN containers c ON c.id = p.container_id
                 WHERE p.state IN ('active', 'verified') GROUP BY p.tier ORDER BY p.tier`)
       .all() as { tier: string; containers: number; bytes: number }[];
   }
 
   /** Per tier: unfinished transfers to and from it, and planned deletions on it. */
   pendingByTier(): { tier: string; incoming: number; outgoing: number; paused: number; deletions: number }[] {
-    return this.db
-      .prepare(`WITH t AS (SELECT tr.dest_tier AS tier, 1 AS incoming, 0 AS outgoing, tr.state = 'paused' AS paused, 0 AS deletions
+    return prepared(this.db, `WITH t AS (SELECT tr.dest_tier AS tier, 1 AS incoming, 0 AS outgoing, tr.state = 'paused' AS paused, 0 AS deletions
                            FROM transfers tr WHERE tr.state IN ('planned', 'copying', 'verifying', 'committed', 'paused')
                            UNION ALL SELECT p.tier, 0, 1, 0, 0 FROM transfers tr JOIN placements p ON p.id = tr.source_placement_id
                            WHERE tr.state IN ('planned', 'copying', 'verifying', 'committed', 'paused')

@@ -1,7 +1,11 @@
 // The catalog queries behind the reports (src/report/): read-only, one experiment at a time.
 import type Database from 'better-sqlite3';
+import { prepared } from './statements.ts';
 
-/** The part of the catalog the report queries need: its database handle (`Catalog.db`). */
+/**
+ * What the report queries run on: the catalog's database handle (`Catalog.db`). Only the
+ * catalog itself and tests pass it; src/report/ reads the same queries as `catalog.reports`.
+ */
 export interface ReportSource {
   readonly db: Database.Database;
 }
@@ -30,8 +34,7 @@ export interface TierRow {
  * const { frames, hits } = countExperimentFrames(catalog, exp.id);
  */
 export function countExperimentFrames(source: ReportSource, experimentId: number): FrameCounts {
-  return source.db
-    .prepare(`SELECT COALESCE(SUM(t.frames), 0) AS frames, COALESCE(SUM(t.raw_bytes), 0) AS rawBytes, COALESCE(SUM(t.labelled), 0) AS labelled,
+  return prepared(source.db, `SELECT COALESCE(SUM(t.frames), 0) AS frames, COALESCE(SUM(t.raw_bytes), 0) AS rawBytes, COALESCE(SUM(t.labelled), 0) AS labelled,
                      COALESCE(SUM(t.hits), 0) AS hits, COALESCE(SUM(t.indexed), 0) AS indexed
               FROM runs r JOIN run_frame_totals t ON t.run_id = r.id WHERE r.experiment_id = ?`)
     .get(experimentId) as FrameCounts;
@@ -39,7 +42,7 @@ export function countExperimentFrames(source: ReportSource, experimentId: number
 
 /** @example countRuns(catalog, exp.id) // 2 */
 export function countRuns(source: ReportSource, experimentId: number): number {
-  return (source.db.prepare('SELECT COUNT(*) AS n FROM runs WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
+  return (prepared(source.db, 'SELECT COUNT(*) AS n FROM runs WHERE experiment_id = ?').get(experimentId) as { n: number }).n;
 }
 
 /** A container a copy holds the data of now (one whose data expiry or `policy apply` deleted does not). */
@@ -47,8 +50,7 @@ const HOLDS_DATA = "EXISTS (SELECT 1 FROM placements p WHERE p.container_id = c.
 
 /** Containers that hold data now, and their bytes. @example const { containers, bytes } = countContainers(catalog, exp.id); */
 export function countContainers(source: ReportSource, experimentId: number): { containers: number; bytes: number } {
-  return source.db
-    .prepare(`SELECT COUNT(*) AS containers, COALESCE(SUM(bytes), 0) AS bytes FROM containers c WHERE experiment_id = ? AND ${HOLDS_DATA}`)
+  return prepared(source.db, `SELECT COUNT(*) AS containers, COALESCE(SUM(bytes), 0) AS bytes FROM containers c WHERE experiment_id = ? AND ${HOLDS_DATA}`)
     .get(experimentId) as { containers: number; bytes: number };
 }
 
@@ -57,8 +59,7 @@ export const APPLIED = ' (policy apply)';
 
 /** What expiry deleted of the experiment's data: containers, bytes and when it last did. */
 export function countExpired(source: ReportSource, experimentId: number): { containers: number; bytes: number; lastDeletedAt: string | null } {
-  return source.db
-    .prepare(`SELECT COUNT(DISTINCT d.container_id) AS containers, COALESCE(SUM(d.bytes), 0) AS bytes, MAX(d.deleted_at) AS lastDeletedAt
+  return prepared(source.db, `SELECT COUNT(DISTINCT d.container_id) AS containers, COALESCE(SUM(d.bytes), 0) AS bytes, MAX(d.deleted_at) AS lastDeletedAt
               FROM deletions d JOIN containers c ON c.id = d.container_id
               WHERE c.experiment_id = ? AND d.state = 'deleted' AND (d.policy IS NULL OR d.policy NOT LIKE '%${APPLIED}')`)
     .get(experimentId) as { containers: number; bytes: number; lastDeletedAt: string | null };
@@ -74,8 +75,7 @@ export function countExpired(source: ReportSource, experimentId: number): { cont
  * currentTierUsage(catalog, exp.id, new Date().toISOString()) // [{ tier: 'hdd', containers: 1, bytes: 5123 }]
  */
 export function currentTierUsage(source: ReportSource, experimentId: number, at: string): TierRow[] {
-  return source.db
-    .prepare(`SELECT p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
+  return prepared(source.db, `SELECT p.tier AS tier, COUNT(*) AS containers, SUM(c.bytes) AS bytes
               FROM placements p JOIN containers c ON c.id = p.container_id
               WHERE c.experiment_id = @id AND p.state IN ('active', 'verified', 'trimmed', 'expired')
                 AND p.valid_from <= @at AND (p.ended_at IS NULL OR p.ended_at > @at)
@@ -91,8 +91,7 @@ export function currentTierUsage(source: ReportSource, experimentId: number, at:
  * listFrameHits(catalog, exp.id) // [{ source: '/data/run7.h5', event: '//0', hit: false }, ...]
  */
 export function listFrameHits(source: ReportSource, experimentId: number): { source: string; event: string; hit: boolean | null }[] {
-  const rows = source.db
-    .prepare('SELECT f.source, f.event, f.hit FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? ORDER BY f.id')
+  const rows = prepared(source.db, 'SELECT f.source, f.event, f.hit FROM frames f JOIN runs r ON r.id = f.run_id WHERE r.experiment_id = ? ORDER BY f.id')
     .all(experimentId) as { source: string; event: string; hit: number | null }[];
   return rows.map((r) => ({ source: r.source, event: r.event, hit: r.hit === null ? null : r.hit !== 0 }));
 }
@@ -106,8 +105,7 @@ export interface ProductRow {
 
 /** Containers that hold data now per product (raw, binned, peaks, quantized), with their frames and bytes. */
 export function keptByProduct(source: ReportSource, experimentId: number): ProductRow[] {
-  return source.db
-    .prepare(`SELECT product, COUNT(*) AS containers, SUM(n_frames) AS frames, SUM(bytes) AS bytes
+  return prepared(source.db, `SELECT product, COUNT(*) AS containers, SUM(n_frames) AS frames, SUM(bytes) AS bytes
               FROM containers c WHERE experiment_id = ? AND ${HOLDS_DATA} GROUP BY product ORDER BY product`)
     .all(experimentId) as ProductRow[];
 }
@@ -128,8 +126,7 @@ export interface RuleRow {
  * pass over 10 M decisions takes seconds.
  */
 export function framesByRule(source: ReportSource, experimentId: number): RuleRow[] {
-  return source.db
-    .prepare(`SELECT t.rule, SUM(t.frames) AS frames, SUM(t.raw_bytes) AS rawBytes, SUM(t.kept_frames) AS keptFrames,
+  return prepared(source.db, `SELECT t.rule, SUM(t.frames) AS frames, SUM(t.raw_bytes) AS rawBytes, SUM(t.kept_frames) AS keptFrames,
                      CAST(ROUND(SUM(t.kept_bytes)) AS INTEGER) AS keptBytes
               FROM runs r JOIN rule_totals t ON t.run_id = r.id WHERE r.experiment_id = ?
               GROUP BY t.rule ORDER BY frames DESC, t.rule`)

@@ -2,6 +2,7 @@
 // counting frames row by row. New frames are added here once per batch; label changes by a
 // trigger.
 import type Database from 'better-sqlite3';
+import { prepared } from './statements.ts';
 
 export interface FrameTotals {
   frames: number;
@@ -14,7 +15,7 @@ export interface FrameTotals {
 /** Adds a batch of new frames to its run's totals (inside the transaction that inserts them). */
 export function addRunFrameTotals(db: Database.Database, runId: number, t: FrameTotals): void {
   if (t.frames === 0) return;
-  db.prepare(`INSERT INTO run_frame_totals (run_id, frames, raw_bytes, labelled, hits, indexed) VALUES (?, ?, ?, ?, ?, ?)
+  prepared(db, `INSERT INTO run_frame_totals (run_id, frames, raw_bytes, labelled, hits, indexed) VALUES (?, ?, ?, ?, ?, ?)
               ON CONFLICT (run_id) DO UPDATE SET frames = frames + excluded.frames, raw_bytes = raw_bytes + excluded.raw_bytes,
                 labelled = labelled + excluded.labelled, hits = hits + excluded.hits, indexed = indexed + excluded.indexed`)
     .run(runId, t.frames, t.rawBytes, t.labelled, t.hits, t.indexed);
@@ -22,7 +23,7 @@ export function addRunFrameTotals(db: Database.Database, runId: number, t: Frame
 
 /** Counts a run's totals again from its frames (after frames were written other than by insertFrames). */
 export function recountRunFrameTotals(db: Database.Database, runId: number): void {
-  db.prepare(`INSERT INTO run_frame_totals (run_id, frames, raw_bytes, labelled, hits, indexed)
+  prepared(db, `INSERT INTO run_frame_totals (run_id, frames, raw_bytes, labelled, hits, indexed)
               SELECT run_id, COUNT(*), SUM(raw_bytes), COUNT(hit), COALESCE(SUM(hit = 1), 0), COALESCE(SUM(indexed = 1), 0) FROM frames WHERE run_id = ? GROUP BY run_id
               ON CONFLICT (run_id) DO UPDATE SET frames = excluded.frames, raw_bytes = excluded.raw_bytes,
                 labelled = excluded.labelled, hits = excluded.hits, indexed = excluded.indexed`)
@@ -35,8 +36,8 @@ export function recountRunFrameTotals(db: Database.Database, runId: number): voi
  * container that holds data now.
  */
 export function recountRuleTotals(db: Database.Database, experimentId: number): void {
-  db.prepare('DELETE FROM rule_totals WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)').run(experimentId);
-  db.prepare(`INSERT INTO rule_totals (run_id, rule, frames, raw_bytes, kept_frames, kept_bytes)
+  prepared(db, 'DELETE FROM rule_totals WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?)').run(experimentId);
+  prepared(db, `INSERT INTO rule_totals (run_id, rule, frames, raw_bytes, kept_frames, kept_bytes)
               SELECT f.run_id, d.rule, COUNT(*), SUM(f.raw_bytes), SUM(d.kept), SUM(d.kept_bytes)
               FROM (SELECT d.frame_id, d.rule, MAX(d.product != 'labels') AS kept,
                            SUM(CASE WHEN c.id IS NULL THEN 0 ELSE CAST(c.bytes AS REAL) / c.n_frames END) AS kept_bytes

@@ -1,11 +1,15 @@
 import { openCatalog, type Catalog } from '../catalog/catalog.ts';
 import { loadFacility, type Facility } from '../config/facility.ts';
-import { LifecycleCatalog } from '../catalog/lifecycle.ts';
 import type { LifecycleContext } from '../lifecycle/context.ts';
 import { OWNER, isAlive } from '../process-owner.ts';
 import { Tiers } from '../tiers/open.ts';
-import type { GlobalOptions } from './main.ts';
 import { startProgress } from './progress.ts';
+
+/** The options every command takes (commander's globals). */
+export interface GlobalOptions {
+  dataDir: string;
+  debug: boolean;
+}
 
 /**
  * Runs `work` with the facility configuration and an open catalog, closing it afterwards.
@@ -36,7 +40,7 @@ export async function withLifecycle<T>(globals: GlobalOptions, label: string, op
     return await withCatalog(globals, async (facility, catalog) => work({
       facility,
       catalog,
-      store: new LifecycleCatalog(catalog.db),
+      store: catalog.lifecycle,
       tiers: await Tiers.open(facility),
       owner: OWNER,
       isAlive,

@@ -2,12 +2,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_DATA_DIR } from '../config/facility.ts';
 import { isSxError } from '../errors.ts';
 import { CONTAINER_CODEC_IDS, DEFAULT_CONTAINER_CODEC } from '../../codecs/registry.ts';
+import type { GlobalOptions } from './context.ts';
 import { exitQuietlyOnClosedPipe } from './pipe.ts';
 
-export interface GlobalOptions {
-  dataDir: string;
-  debug: boolean;
-}
 
 function integer(name: string, min: number) {
   return (value: string): number => {

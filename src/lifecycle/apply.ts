@@ -7,7 +7,7 @@
 //   dropping  copies nothing in force refers to any more are deleted, as expiry deletes.
 // Nothing is dropped before every new container is written, verified and recorded.
 import { APPLIED } from '../catalog/reports.ts';
-import { ApplyCatalog, type ApplicationBefore, type CurrentDecision, type ExperimentContainer, type PendingDecision } from '../catalog/apply.ts';
+import type { ApplyCatalog, ApplicationBefore, CurrentDecision, ExperimentContainer, PendingDecision } from '../catalog/apply.ts';
 import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
 import { CATALOG_PRODUCTS, writerKey } from '../ingest/product-writers.ts';
@@ -71,7 +71,7 @@ const day = (iso: string) => iso.slice(0, 10);
  * written) when it asks for a reduction of frames whose raw data is gone or was never kept.
  */
 export function planApply(ctx: Pick<LifecycleContext, 'catalog' | 'facility'>, policy: Policy, experiment: string, now = new Date()): Worked {
-  const apply = new ApplyCatalog(ctx.catalog.db);
+  const apply = ctx.catalog.apply;
   const exp = readExperimentFacts(ctx.catalog, experiment);
   const policyId = apply.policyId(policy.contentHash);
   const unfinished = apply.unfinished(exp.id);
@@ -223,7 +223,7 @@ function finishPlan(worked: Worked, apply: ApplyCatalog, containers: Map<number,
  * refused until it has finished.
  */
 export async function applyPolicy(ctx: LifecycleContext, policy: Policy, experiment: string): Promise<ApplySummary> {
-  const apply = new ApplyCatalog(ctx.catalog.db);
+  const apply = ctx.catalog.apply;
   const exp = ctx.catalog.getExperiment(experiment);
   const unfinished = apply.unfinished(exp.id);
   if (unfinished && unfinished.policy !== `${policy.name} v${policy.version}`) {

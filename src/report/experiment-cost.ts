@@ -1,9 +1,8 @@
 // The money part of an experiment's report: cost to date and to the end of every lifecycle
 // (the ledger), the beamtime the data took, and when keeping it costs more than measuring again.
-import { collectionSpan, containerRetention, heldContainers, ledgerCopies, ledgerReads } from '../catalog/ledger.ts';
-import type { ReportSource } from '../catalog/reports.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { ReportQueries } from '../catalog/report-queries.ts';
 import type { FacilityConfig } from '../config/facility.ts';
-import { countExperimentFrames } from '../catalog/reports.ts';
 import { accrued, costByYear, projected, storage, sumLedgers, YEAR_MS, type CostTerm, type Ledger } from '../cost/ledger.ts';
 import { toMicro } from '../cost/money.ts';
 import { tierPrices } from '../cost/prices.ts';
@@ -51,10 +50,10 @@ export interface ExperimentCost {
 }
 
 /** The comparison the seed asks for: what the experiment's frames would cost kept whole. */
-function rawEverything(source: ReportSource, config: FacilityConfig, experimentId: number, start: number): ExperimentCost['rawEverything'] {
+function rawEverything(reports: ReportQueries, config: FacilityConfig, experimentId: number, start: number): ExperimentCost['rawEverything'] {
   const tier = config.tiers.hdd ? 'hdd' : config.ingest.tier;
-  const bytes = countExperimentFrames(source, experimentId).rawBytes;
-  const ends = containerRetention(source, experimentId).map((c) => c.lifecycle === null
+  const bytes = reports.countExperimentFrames(experimentId).rawBytes;
+  const ends = reports.containerRetention(experimentId).map((c) => c.lifecycle === null
     ? (c.lastUntil === null ? null : Date.parse(c.lastUntil))
     : c.lifecycle.reduce<number | null>((end, s) => (end === null || s.days === null ? null : end + s.days * DAY_MS), Date.parse(c.createdAt)));
   const last = ends.length === 0 ? start : ends.includes(null) ? start + COST_YEARS * YEAR_MS : Math.max(...(ends as number[]));
@@ -75,16 +74,17 @@ function rows(l: Ledger): TierCostRow[] {
  * const cost = experimentCost(catalog, facility.config, exp.id, new Date());
  * cost.toDate.total // micro-units
  */
-export function experimentCost(source: ReportSource, config: FacilityConfig, experimentId: number, asOf: Date, beamtimeHours: number | null = null): ExperimentCost {
+export function experimentCost(catalog: Pick<Catalog, 'reports'>, config: FacilityConfig, experimentId: number, asOf: Date, beamtimeHours: number | null = null): ExperimentCost {
+  const { reports } = catalog;
   const prices = tierPrices(config);
   const at = asOf.getTime();
-  const copies = ledgerCopies(source, experimentId).map(toLedgerCopy);
-  const reads = ledgerReads(source, experimentId).map(toLedgerRead);
-  const held = heldContainers(source, experimentId).map(toLedgerContainer);
+  const copies = reports.ledgerCopies(experimentId).map(toLedgerCopy);
+  const reads = reports.ledgerReads(experimentId).map(toLedgerRead);
+  const held = reports.heldContainers(experimentId).map(toLedgerContainer);
   const toDate = accrued(copies, reads, prices, at);
   const ahead = projected(held, prices, at);
   const lifetime = sumLedgers(toDate, ahead);
-  const span = collectionSpan(source, experimentId);
+  const span = reports.collectionSpan(experimentId);
   const start = span.first === null ? at : Date.parse(span.first);
   const hours = beamtimeHours ?? (span.first === null || span.last === null ? 0 : Math.max(0, Date.parse(span.last) - start) / HOUR_MS);
   const pricePerHour = toMicro(config.beamtime_price_per_hour);
@@ -94,7 +94,7 @@ export function experimentCost(source: ReportSource, config: FacilityConfig, exp
   const tierNames = [...new Set(years.flatMap((l) => [...l.tiers.keys()]))].sort();
   const tierTotal = (l: Ledger, tier: string) => Object.values(l.tiers.get(tier) ?? {}).reduce((a: bigint, b: bigint) => a + b, 0n);
   const year = byYear.findIndex((c) => c > beamtime);
-  const raw = rawEverything(source, config, experimentId, start);
+  const raw = rawEverything(reports, config, experimentId, start);
   const lifetimeTotal = ahead.foreverPerYear > 0n ? byYear.at(-1)! : Number(lifetime.total);
   return {
     currency: config.currency,

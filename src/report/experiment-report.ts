@@ -1,8 +1,8 @@
-import { ApplyCatalog } from '../catalog/apply.ts';
+import type { ApplyCatalog } from '../catalog/apply.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { experimentCost, type ExperimentCost } from './experiment-cost.ts';
-import { countContainers, countExperimentFrames, countExpired, countRuns, currentTierUsage, framesByRule, keptByProduct, type FrameCounts, type ProductRow, type RuleRow } from '../catalog/reports.ts';
+import type { FrameCounts, ProductRow, RuleRow } from '../catalog/reports.ts';
 
 const TB = 1e12;
 
@@ -59,6 +59,9 @@ export interface AppliedPolicy {
   savedBytes: number | null;
 }
 
+/** What the experiment report reads of the catalog. */
+export type ExperimentReportSource = Pick<Catalog, 'getExperiment' | 'reports'> & { readonly apply: Pick<ApplyCatalog, 'applications'> };
+
 /**
  * Everything here is read from the catalog; prices come from the facility configuration. Tiers
  * count the placements current at `at` (default: now).
@@ -67,12 +70,13 @@ export interface AppliedPolicy {
  * const r = buildExperimentReport(catalog, facility.config, 'lyso-2026');
  * console.log(r.tiers, r.costPerYear);
  */
-export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, name: string, at: Date = new Date()): ExperimentReport {
+export function buildExperimentReport(catalog: ExperimentReportSource, config: FacilityConfig, name: string, at: Date = new Date()): ExperimentReport {
   const exp = catalog.getExperiment(name);
-  const frames = countExperimentFrames(catalog, exp.id);
-  const runs = countRuns(catalog, exp.id);
-  const byTier = currentTierUsage(catalog, exp.id, at.toISOString());
-  const containers = countContainers(catalog, exp.id);
+  const { reports } = catalog;
+  const frames = reports.countExperimentFrames(exp.id);
+  const runs = reports.countRuns(exp.id);
+  const byTier = reports.currentTierUsage(exp.id, at.toISOString());
+  const containers = reports.countContainers(exp.id);
   const priceOf = (tier: string) => config.tiers[tier]?.price_per_tb_year ?? 0;
   const rawTier = config.tiers.hdd ? 'hdd' : config.ingest.tier;
   const tiers = byTier.map((t) => ({ ...t, pricePerTbYear: priceOf(t.tier), costPerYear: (t.bytes / TB) * priceOf(t.tier) }));
@@ -90,16 +94,16 @@ export function buildExperimentReport(catalog: Catalog, config: FacilityConfig, 
     storedBytes: containers.bytes,
     reduction: containers.bytes > 0 ? frames.rawBytes / containers.bytes : 0,
     containers: containers.containers,
-    products: keptByProduct(catalog, exp.id),
-    rules: framesByRule(catalog, exp.id),
+    products: reports.keptByProduct(exp.id),
+    rules: reports.framesByRule(exp.id),
     tiers,
     currency: config.currency,
     costPerYear: tiers.reduce((sum, t) => sum + t.costPerYear, 0),
     rawOnHddCostPerYear: (frames.rawBytes / TB) * priceOf(rawTier),
     rawTier,
-    expired: countExpired(catalog, exp.id),
+    expired: reports.countExpired(exp.id),
     cost: experimentCost(catalog, config, exp.id, at, exp.beamtimeHours),
-    applications: new ApplyCatalog(catalog.db).applications(exp.id).map((a) => {
+    applications: catalog.apply.applications(exp.id).map((a) => {
       const after = (a.summary?.after as { containers: number; bytes: number } | undefined) ?? null;
       return {
         policy: a.policy, replaced: a.before.policies, state: a.state, startedAt: a.createdAt, finishedAt: a.finishedAt,

@@ -2,11 +2,12 @@
 // money in one table, or grouped per proposal, facility or tier, with the facility's totals.
 // Frames are added up in SQL; money is the experiment report's ledger (src/cost/ledger.ts), run
 // per experiment in JS over copies read for all experiments at once: copies are few next to frames.
-import { experimentTotals, heldByExperimentAndTier, type ExperimentTotalsRow, type HeldTierRow } from '../catalog/facility-report.ts';
-import { heldContainers, ledgerCopies, ledgerReads } from '../catalog/ledger.ts';
-import type { FrameCounts, ReportSource } from '../catalog/reports.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { ExperimentTotalsRow, HeldTierRow } from '../catalog/facility-report.ts';
+import type { ReportQueries } from '../catalog/report-queries.ts';
+import type { FrameCounts } from '../catalog/reports.ts';
 import { formatBytes } from '../bytes.ts';
-import { table } from '../cli/format.ts';
+import { table } from './text-table.ts';
 import { formatMicro } from '../cost/money.ts';
 import type { FacilityConfig } from '../config/facility.ts';
 import { accrued, projected, type Ledger, type Projection } from '../cost/ledger.ts';
@@ -155,19 +156,19 @@ function experimentRow({ totals: e, toDate, ahead }: Costed): FacilityExperiment
   };
 }
 
-function build(source: ReportSource, config: FacilityConfig, { asOf, since, by }: FacilityReportOptions): FacilityReport {
+function build(reports: ReportQueries, config: FacilityConfig, { asOf, since, by }: FacilityReportOptions): FacilityReport {
   const at = asOf.getTime();
   const prices = tierPrices(config);
-  const copies = groupBy(ledgerCopies(source), (c) => c.experimentId);
-  const reads = groupBy(ledgerReads(source), (r) => r.experimentId);
-  const held = groupBy(heldContainers(source), (c) => c.experimentId);
-  const items: Costed[] = experimentTotals(source, since?.toISOString()).map((totals) => ({
+  const copies = groupBy(reports.ledgerCopies(), (c) => c.experimentId);
+  const reads = groupBy(reports.ledgerReads(), (r) => r.experimentId);
+  const held = groupBy(reports.heldContainers(), (c) => c.experimentId);
+  const items: Costed[] = reports.experimentTotals(since?.toISOString()).map((totals) => ({
     totals,
     toDate: accrued((copies.get(totals.id) ?? []).map(toLedgerCopy), (reads.get(totals.id) ?? []).map(toLedgerRead), prices, at),
     ahead: projected((held.get(totals.id) ?? []).map(toLedgerContainer), prices, at),
   }));
   const groups = by === undefined ? null
-    : by === 'tier' ? { by, rows: tierRows(items, heldByExperimentAndTier(source, asOf.toISOString())) }
+    : by === 'tier' ? { by, rows: tierRows(items, reports.heldByExperimentAndTier(asOf.toISOString())) }
     : { by, rows: groupRows(items, by) };
   return {
     facility: config.facility,
@@ -191,8 +192,8 @@ function build(source: ReportSource, config: FacilityConfig, { asOf, since, by }
  * const r = buildFacilityReport(catalog, facility.config, { asOf: new Date(), by: 'proposal' });
  * r.totals.costToDate // micro-units, the sum of r.experiments' costToDate
  */
-export function buildFacilityReport(source: ReportSource, config: FacilityConfig, options: FacilityReportOptions): FacilityReport {
-  return source.db.transaction(() => build(source, config, options))();
+export function buildFacilityReport(catalog: Pick<Catalog, 'reports' | 'readTransaction'>, config: FacilityConfig, options: FacilityReportOptions): FacilityReport {
+  return catalog.readTransaction(() => build(catalog.reports, config, options));
 }
 
 /**

@@ -2,9 +2,8 @@
 // cost (dry-runs, priced by the ledger's code), for the demo and the web view.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Catalog } from '../catalog/catalog.ts';
 import type { FacilityConfig } from '../config/facility.ts';
-import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../policy/facts.ts';
+import { iterateFrameFacts, readExperimentFacts, readProductEstimates, type FrameFactsSource } from '../policy/facts.ts';
 import { loadPolicy, POLICIES_DIR } from '../policy/load.ts';
 import { planRetention } from '../policy/plan.ts';
 
@@ -28,7 +27,7 @@ export function shippedPolicyFiles(): string[] {
 /**
  * @example comparePolicies(catalog, facility.config, 'lyso', shippedPolicyFiles()).map((r) => [r.policy, r.money])
  */
-export function comparePolicies(catalog: Catalog, config: FacilityConfig, experiment: string, files: readonly string[]): PolicyComparisonRow[] {
+export function comparePolicies(catalog: FrameFactsSource, config: FacilityConfig, experiment: string, files: readonly string[]): PolicyComparisonRow[] {
   const exp = readExperimentFacts(catalog, experiment);
   const estimates = readProductEstimates(catalog, exp.id);
   return files.map((file) => {

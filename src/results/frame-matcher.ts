@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import { isAbsolute, posix, resolve } from 'node:path';
+import type { FrameQueries } from '../catalog/frames.ts';
 
 /** How a result found its frame, from the strictest to the loosest rule. */
 export type MatchRule = 'exact' | 'resolved' | 'suffix' | 'basename';
@@ -7,6 +7,9 @@ export type MatchRule = 'exact' | 'resolved' | 'suffix' | 'basename';
 export type MatchOutcome =
   | { kind: 'matched'; frameId: number; rule: MatchRule }
   | { kind: 'unmatched'; reason: 'no-frame' | 'ambiguous'; candidates: number };
+
+/** The frame queries matching needs (`catalog.frames`). */
+export type FrameLookup = Pick<FrameQueries, 'frameIdOf' | 'sourcesBetween' | 'lastFrameId'>;
 
 /**
  * Finds the catalog frame a stream chunk describes, within one experiment. The stream names the
@@ -19,37 +22,26 @@ export type MatchOutcome =
  * Two or more candidates at rule 3 or 4 leave the chunk unmatched (`ambiguous`) rather than guess.
  *
  * @example
- * const matcher = new FrameMatcher(catalog.db, experiment.id);
+ * const matcher = new FrameMatcher(catalog.frames, experiment.id);
  * matcher.refresh();
  * matcher.match('frames/hit-1.h5', '//', '/data/processing');
  */
 export class FrameMatcher {
-  private readonly lookup: Database.Statement<[number, string, string], { id: number }>;
-  private readonly newSources: Database.Statement<[number, number, number], { source: string }>;
-  private readonly maxFrameId: Database.Statement<[], { id: number | null }>;
   /** Distinct frame sources of the experiment by file name. */
   private readonly byBasename = new Map<string, Set<string>>();
   private seenFrameId = 0;
 
   constructor(
-    db: Database.Database,
+    private readonly frames: FrameLookup,
     private readonly experimentId: number,
-  ) {
-    // `run_id IN (...)` lets SQLite use frames' (run_id, source, event) index run by run.
-    this.lookup = db.prepare('SELECT id FROM frames WHERE run_id IN (SELECT id FROM runs WHERE experiment_id = ?) AND source = ? AND event = ?');
-    // Frames by rowid range (`+run_id` keeps SQLite off the run index): a refresh reads only new frames.
-    this.newSources = db.prepare(
-      'SELECT DISTINCT source FROM frames WHERE +run_id IN (SELECT id FROM runs WHERE experiment_id = ?) AND id > ? AND id <= ?',
-    );
-    this.maxFrameId = db.prepare('SELECT MAX(id) AS id FROM frames');
-  }
+  ) {}
 
   /** Learns the sources of frames added since the last call; true if there were any. */
   refresh(): boolean {
-    const max = this.maxFrameId.get()?.id ?? 0;
+    const max = this.frames.lastFrameId();
     if (max <= this.seenFrameId) return false;
     let added = false;
-    for (const { source } of this.newSources.iterate(this.experimentId, this.seenFrameId, max)) {
+    for (const { source } of this.frames.sourcesBetween(this.experimentId, this.seenFrameId, max)) {
       const name = posix.basename(source);
       let set = this.byBasename.get(name);
       if (!set) this.byBasename.set(name, (set = new Set()));
@@ -63,7 +55,7 @@ export class FrameMatcher {
   }
 
   private frameOf(source: string, event: string): number | undefined {
-    return this.lookup.get(this.experimentId, source, event)?.id;
+    return this.frames.frameIdOf(this.experimentId, source, event);
   }
 
   match(source: string, event: string, streamDir: string): MatchOutcome {

@@ -1,13 +1,12 @@
-import type Database from 'better-sqlite3';
 import { dirname } from 'node:path';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { CrystalRow } from '../catalog/results.ts';
 import type { StreamChunk, StreamCrystal, Vector3 } from '../formats/crystfel-stream.ts';
 import { FrameMatcher, type MatchOutcome, type MatchRule } from './frame-matcher.ts';
 import { packReflections, unpackReflections } from './reflection-pack.ts';
 
-/** What the results store needs of the catalog. */
-export interface ResultsCatalog {
-  readonly db: Database.Database;
-}
+/** What the results store needs of the catalog: frames to match, results to write, and a transaction per batch. */
+export type ResultsCatalog = Pick<Catalog, 'frames' | 'results' | 'writeTransaction'>;
 
 export interface RecordedChunk {
   resultId: number;
@@ -43,16 +42,6 @@ const finiteOrNull = (x: number | null | undefined) => (x === null || x === unde
 const inverseA = (perNm: number | null) => (perNm !== null && perNm > 0 && Number.isFinite(perNm) ? 10 / perNm : null);
 const bit = (b: boolean | null) => (b === null ? null : b ? 1 : 0);
 
-interface PendingRow {
-  id: number;
-  source: string;
-  event: string;
-  stream_path: string;
-  hit: number | null;
-  indexed: number;
-  n_crystals: number;
-}
-
 /**
  * Writes stream results into the catalog for one experiment: a `results` row per chunk keyed by
  * (experiment, source, event) and replaced when seen again, its crystals with packed
@@ -66,68 +55,38 @@ interface PendingRow {
  */
 export class ResultsStore {
   private readonly matcher: FrameMatcher;
-  private readonly upsert: Database.Statement;
-  private readonly deleteCrystals: Database.Statement;
-  private readonly insertCrystal: Database.Statement;
-  private readonly labelFrame: Database.Statement;
-  private readonly link: Database.Statement;
-  private readonly pending: Database.Statement<[number], PendingRow>;
 
   constructor(
     private readonly catalog: ResultsCatalog,
     private readonly experimentId: number,
   ) {
-    const db = catalog.db;
-    this.matcher = new FrameMatcher(db, experimentId);
-    const columns = [
-      'experiment_id', 'source', 'event', 'frame_id', 'matched_by', 'stream_path', 'stream_line', 'serial', 'hit', 'indexed',
-      'indexed_by', 'n_crystals', 'n_peaks', 'n_reflections', 'resolution_a', 'peak_resolution_a', 'photon_energy_ev',
-      'camera_length_m', 'intensities_bytes', 'details', 'imported_at',
-    ];
-    const replaced = columns.filter((c) => !['experiment_id', 'source', 'event', 'frame_id', 'matched_by'].includes(c));
-    this.upsert = db.prepare(
-      `INSERT INTO results (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})
-       ON CONFLICT (experiment_id, source, event) DO UPDATE SET
-         ${replaced.map((c) => `${c} = excluded.${c}`).join(', ')},
-         -- a link found earlier stays when this import cannot find the frame (e.g. now ambiguous)
-         matched_by = CASE WHEN excluded.frame_id IS NULL THEN results.matched_by ELSE excluded.matched_by END,
-         frame_id = COALESCE(excluded.frame_id, results.frame_id)
-       RETURNING id, frame_id, matched_by`,
-    );
-    this.deleteCrystals = db.prepare('DELETE FROM crystals WHERE result_id = ?');
-    this.insertCrystal = db.prepare(
-      `INSERT INTO crystals (result_id, number, a_a, b_a, c_a, alpha_deg, beta_deg, gamma_deg, reciprocal_per_nm, lattice_type, centering,
-         unique_axis, profile_radius_per_nm, resolution_a, n_reflections, n_saturated, reflections, panels)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.labelFrame = db.prepare('UPDATE frames SET indexed = ?, n_crystals = ?, hit = COALESCE(hit, ?) WHERE id = ?');
-    this.link = db.prepare('UPDATE results SET frame_id = ?, matched_by = ? WHERE id = ?');
-    this.pending = db.prepare('SELECT id, source, event, stream_path, hit, indexed, n_crystals FROM results WHERE experiment_id = ? AND frame_id IS NULL');
+    this.matcher = new FrameMatcher(catalog.frames, experimentId);
   }
 
   /** Records `chunks` from the stream at `streamPath` (absolute) in one transaction. */
   recordBatch(chunks: readonly StreamChunk[], streamPath: string): BatchOutcome {
     const streamDir = dirname(streamPath);
-    return this.catalog.db.transaction(() => {
+    return this.catalog.writeTransaction(() => {
       // Frames ingested since the last batch may be the ones earlier results were waiting for.
       const relinked = this.matcher.refresh() ? this.linkPending() : 0;
       const recorded = chunks.map((chunk) => this.recordChunk(chunk, streamPath, streamDir));
       return { recorded, relinked };
-    }).immediate();
+    });
   }
 
   /** Links results that waited for frames to the frames ingested since; returns how many. */
   linkNewFrames(): number {
-    return this.catalog.db.transaction(() => (this.matcher.refresh() ? this.linkPending() : 0)).immediate();
+    return this.catalog.writeTransaction(() => (this.matcher.refresh() ? this.linkPending() : 0));
   }
 
   private linkPending(): number {
     let linked = 0;
-    for (const row of this.pending.all(this.experimentId)) {
+    const results = this.catalog.results;
+    for (const row of results.unlinkedResults(this.experimentId)) {
       const match = this.matcher.match(row.source, row.event, dirname(row.stream_path));
       if (match.kind !== 'matched') continue;
-      this.link.run(match.frameId, match.rule, row.id);
-      this.labelFrame.run(row.indexed, row.n_crystals, row.hit, match.frameId);
+      results.linkResult(row.id, match.frameId, match.rule);
+      results.labelFrame(match.frameId, row.indexed, row.n_crystals, row.hit);
       linked += 1;
     }
     return linked;
@@ -145,7 +104,8 @@ export class ResultsStore {
       ...(Object.keys(c.extra).length ? { extra: c.extra } : {}),
       ...(c.crystals.some((x) => Object.keys(x.extra).length) ? { crystalExtra: c.crystals.map((x) => x.extra) } : {}),
     };
-    const row = this.upsert.get({
+    const results = this.catalog.results;
+    const row = results.upsertResult({
       experiment_id: this.experimentId,
       source: c.filename,
       event: c.event,
@@ -167,42 +127,23 @@ export class ResultsStore {
       intensities_bytes: packed.reduce((n, p) => n + p.blob.length, 0),
       details: JSON.stringify(details),
       imported_at: new Date().toISOString(),
-    }) as { id: number; frame_id: number | null; matched_by: MatchRule | null };
-    this.deleteCrystals.run(row.id);
-    c.crystals.forEach((x, number) => this.insertCrystalRow(row.id, number, x, packed[number]));
-    if (row.frame_id !== null) this.labelFrame.run(c.indexed ? 1 : 0, c.crystals.length, bit(c.hit), row.frame_id);
+    });
+    results.replaceCrystals(row.id, c.crystals.map((x, number) => crystalRow(row.id, number, x, packed[number])));
+    if (row.frameId !== null) results.labelFrame(row.frameId, c.indexed ? 1 : 0, c.crystals.length, bit(c.hit));
     // A link found by an earlier import and kept counts as matched.
-    if (match.kind === 'unmatched' && row.frame_id !== null) return { resultId: row.id, match: { kind: 'matched', frameId: row.frame_id, rule: row.matched_by! } };
+    if (match.kind === 'unmatched' && row.frameId !== null) return { resultId: row.id, match: { kind: 'matched', frameId: row.frameId, rule: row.matchedBy as MatchRule } };
     return { resultId: row.id, match };
-  }
-
-  private insertCrystalRow(resultId: number, number: number, x: StreamCrystal, packed: ReturnType<typeof packReflections>): void {
-    const reciprocal = x.astarPerNm && x.bstarPerNm && x.cstarPerNm ? JSON.stringify([x.astarPerNm, x.bstarPerNm, x.cstarPerNm]) : null;
-    this.insertCrystal.run(
-      resultId, number, x.aA, x.bA, x.cA, x.alphaDeg, x.betaDeg, x.gammaDeg, reciprocal, x.latticeType, x.centering, x.uniqueAxis,
-      finiteOrNull(x.profileRadiusPerNm), finiteOrNull(x.resolutionLimitA), x.reflections.length, x.numSaturatedReflections,
-      packed.blob, JSON.stringify(packed.panels),
-    );
   }
 }
 
-interface CrystalRow {
-  result_id: number;
-  number: number;
-  a_a: number;
-  b_a: number;
-  c_a: number;
-  alpha_deg: number;
-  beta_deg: number;
-  gamma_deg: number;
-  reciprocal_per_nm: string | null;
-  lattice_type: string | null;
-  centering: string | null;
-  unique_axis: string | null;
-  resolution_a: number | null;
-  n_reflections: number;
-  reflections: Buffer;
-  panels: string;
+function crystalRow(resultId: number, number: number, x: StreamCrystal, packed: ReturnType<typeof packReflections>): CrystalRow {
+  return {
+    result_id: resultId, number, a_a: x.aA, b_a: x.bA, c_a: x.cA, alpha_deg: x.alphaDeg, beta_deg: x.betaDeg, gamma_deg: x.gammaDeg,
+    reciprocal_per_nm: x.astarPerNm && x.bstarPerNm && x.cstarPerNm ? JSON.stringify([x.astarPerNm, x.bstarPerNm, x.cstarPerNm]) : null,
+    lattice_type: x.latticeType, centering: x.centering, unique_axis: x.uniqueAxis,
+    profile_radius_per_nm: finiteOrNull(x.profileRadiusPerNm), resolution_a: finiteOrNull(x.resolutionLimitA),
+    n_reflections: x.reflections.length, n_saturated: x.numSaturatedReflections, reflections: packed.blob, panels: JSON.stringify(packed.panels),
+  };
 }
 
 /**
@@ -212,9 +153,8 @@ interface CrystalRow {
  * const [first] = readCrystals(catalog, resultId);
  * first.reflections[0]; // { h, k, l, intensity, sigma, peak, background, fs, ss, panel }
  */
-export function readCrystals(catalog: ResultsCatalog, resultId: number): StoredCrystal[] {
-  const rows = catalog.db.prepare('SELECT * FROM crystals WHERE result_id = ? ORDER BY number').all(resultId) as CrystalRow[];
-  return rows.map((r) => ({
+export function readCrystals(catalog: Pick<Catalog, 'results'>, resultId: number): StoredCrystal[] {
+  return catalog.results.crystals(resultId).map((r) => ({
     resultId: r.result_id,
     number: r.number,
     aA: r.a_a,

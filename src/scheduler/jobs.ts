@@ -4,7 +4,6 @@
 // picks up a schema migration a newer sxarchive has applied, re-reads S3 credentials files, and
 // a catalog it cannot open fails that run alone.
 import { openCatalog } from '../catalog/catalog.ts';
-import { LifecycleCatalog } from '../catalog/lifecycle.ts';
 import type { Facility } from '../config/facility.ts';
 import type { LifecycleContext } from '../lifecycle/context.ts';
 import { expire, type ExpireSummary } from '../lifecycle/expire.ts';
@@ -36,7 +35,7 @@ const JOBS: { [J in JobName]: (ctx: LifecycleContext, asOf: Date) => Promise<Sum
 export async function runJob(facility: Facility, job: JobName, signal: AbortSignal): Promise<FinishedJob> {
   const catalog = openCatalog(facility.catalogPath);
   try {
-    const store = new LifecycleCatalog(catalog.db);
+    const store = catalog.lifecycle;
     const ctx: LifecycleContext = { facility, catalog, store, tiers: await Tiers.open(facility), owner: OWNER, isAlive, signal };
     const summary = await JOBS[job](ctx, new Date());
     const state = store.jobState(summary.jobId) as JobState;

@@ -3,7 +3,7 @@ import { FACILITY_FILE, loadFacility } from '../../config/facility.ts';
 import { SxError } from '../../errors.ts';
 import { runDaemon } from '../../scheduler/daemon.ts';
 import { runJob, type FinishedJob } from '../../scheduler/jobs.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 import { exitCode as migrateExitCode } from './migrate.ts';
 
 /** The exit code `sxarchive migrate`, `expire` or `verify` gives for such a run. */

@@ -1,6 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Catalog } from '../../catalog/catalog.ts';
-import { listFrameHits } from '../../catalog/reports.ts';
 import { join, resolve } from 'node:path';
 import { initDataDir } from '../../config/facility.ts';
 import { ingest } from '../../ingest/ingest.ts';
@@ -9,12 +8,11 @@ import { comparePolicies, shippedPolicyFiles } from '../../report/policy-compari
 import { compareHitsWithTruth, formatHitTruth, readTruthHits } from '../../report/hit-truth.ts';
 import type { DetectorName } from '../../simulate/detectors.ts';
 import { simulate } from '../../simulate/simulate.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 import { startProgress } from '../progress.ts';
-import { formatCost } from './policy-dry-run.ts';
-import { renderReport } from './report.ts';
+import { formatCost } from '../render/policy-text.ts';
+import { renderReport } from '../render/report-text.ts';
 
 export interface DemoOptions {
   frames: number;
@@ -70,9 +68,9 @@ export async function run(globals: GlobalOptions, opts: DemoOptions): Promise<vo
 }
 
 /** The demo's one file holds frames //0, //1, ...: the hit label of each, by frame index. */
-function labelsInFrameOrder(catalog: Catalog, experiment: string, frames: number): (boolean | null)[] {
+function labelsInFrameOrder(catalog: Pick<Catalog, 'findExperiment' | 'reports'>, experiment: string, frames: number): (boolean | null)[] {
   const labels = new Array<boolean | null>(frames).fill(null);
-  for (const f of listFrameHits(catalog, catalog.findExperiment(experiment)!.id)) labels[Number(f.event.slice(2))] = f.hit;
+  for (const f of catalog.reports.listFrameHits(catalog.findExperiment(experiment)!.id)) labels[Number(f.event.slice(2))] = f.hit;
   return labels;
 }
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { expandPeaks } from '../../ingest/expand-peaks.ts';
 import { formatBytes, printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 
 export interface ExpandCliOptions {
   out: string;

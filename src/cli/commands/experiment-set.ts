@@ -1,7 +1,6 @@
 import { SxError } from '../../errors.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export interface ExperimentSetOptions {
   proposal?: string;

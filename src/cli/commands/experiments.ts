@@ -1,7 +1,6 @@
 import { buildExperimentReport } from '../../report/experiment-report.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { formatBytes, formatMoney, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export async function run(globals: GlobalOptions, opts: { json?: boolean }): Promise<void> {
   const reports = await withCatalog(globals, (facility, catalog) =>

@@ -1,8 +1,7 @@
 import { expire, planExpiry, type ExpireSummary } from '../../lifecycle/expire.ts';
 import type { LifecyclePlan } from '../../lifecycle/plan.ts';
-import { withLifecycle } from '../context.ts';
+import { withLifecycle, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 import { planJson, type LifecycleCliOptions } from './migrate.ts';
 
 export async function run(globals: GlobalOptions, opts: LifecycleCliOptions): Promise<void> {

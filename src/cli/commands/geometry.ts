@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SxError } from '../../errors.ts';
 import { openHdf5File } from '../../frames/hdf5-read.ts';
 import { readContainerMeta } from '../../store/cxi-container.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 
 export interface GeometryCliOptions {
   out?: string;

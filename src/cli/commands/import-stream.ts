@@ -1,7 +1,6 @@
 import { importStream, type ImportSummary } from '../../results/import-stream.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 import { startProgress } from '../progress.ts';
 
 export interface ImportStreamCliOptions {

@@ -1,8 +1,7 @@
 import type { PeakFinderParams } from '../../core/peakfinder8.ts';
 import { ingest, type IngestResult } from '../../ingest/ingest.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 import { startProgress } from '../progress.ts';
 import { EXIT_PARTIAL } from '../exit-codes.ts';
 

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initDataDir } from '../../config/facility.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export async function run(globals: GlobalOptions, opts: { json?: boolean }): Promise<void> {
   const dataDir = resolve(globals.dataDir);

@@ -1,7 +1,7 @@
 import { labelFiles, type LabelledFrame } from '../../core/label-files.ts';
 import type { PeakFinderParams } from '../../core/peakfinder8.ts';
 import { table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 import { startProgress } from '../progress.ts';
 
 export interface LabelCliOptions {

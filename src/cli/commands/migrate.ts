@@ -1,8 +1,7 @@
 import type { LifecyclePlan } from '../../lifecycle/plan.ts';
 import { migrate, planMigration, type MigrateSummary } from '../../lifecycle/migrate.ts';
-import { withLifecycle } from '../context.ts';
+import { withLifecycle, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 import { EXIT_PARTIAL } from '../exit-codes.ts';
 
 export interface LifecycleCliOptions {

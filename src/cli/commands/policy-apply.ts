@@ -1,8 +1,7 @@
 import { applyPolicy, describeSaving, planApply, type ApplyPlan, type ApplySummary } from '../../lifecycle/apply.ts';
 import { loadPolicy, resolvePolicyFile } from '../../policy/load.ts';
-import { withLifecycle } from '../context.ts';
+import { withLifecycle, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export async function run(globals: GlobalOptions, policyFile: string, experiment: string, opts: { dryRun?: boolean; json?: boolean }): Promise<void> {
   if (opts.dryRun) {

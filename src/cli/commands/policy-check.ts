@@ -2,7 +2,7 @@ import { loadFacility } from '../../config/facility.ts';
 import { SxError } from '../../errors.ts';
 import { readPolicyText, validatePolicy } from '../../policy/load.ts';
 import { printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 
 export interface PolicyCheckReport {
   file: string;

@@ -1,10 +1,9 @@
 import { iterateFrameFacts, readExperimentFacts, readProductEstimates } from '../../policy/facts.ts';
 import { loadPolicy, resolvePolicyFile } from '../../policy/load.ts';
 import { diffRetention, type PlanLost, type RetentionDiff } from '../../policy/plan.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { formatBytes, formatMoney, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
-import { describePolicy, formatCost, LOST_LINES } from './policy-dry-run.ts';
+import { describePolicy, formatCost, LOST_LINES } from '../render/policy-text.ts';
 
 const signed = (text: string, n: number) => (n > 0 ? `+${text}` : text);
 

@@ -3,10 +3,9 @@ import { decide, isPending } from '../../policy/engine.ts';
 import { findFrame, readExperimentFacts, readRecordedPolicies, type RecordedDecision } from '../../policy/facts.ts';
 import { loadPolicy, parsePolicy, resolvePolicyFile } from '../../policy/load.ts';
 import type { FrameFacts, KeepSpec, Policy } from '../../policy/types.ts';
-import { withCatalog } from '../context.ts';
+import { withCatalog, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
-import { formatDays } from './policy-dry-run.ts';
+import { formatDays } from '../render/policy-text.ts';
 
 export interface Explanation {
   policy: { name: string; version: number; contentHash: string; file: string };

@@ -1,7 +1,6 @@
 import { recall, type RecallSummary } from '../../lifecycle/recall.ts';
-import { withLifecycle } from '../context.ts';
+import { withLifecycle, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 import { EXIT_PARTIAL } from '../exit-codes.ts';
 
 export interface RecallCliOptions {

@@ -2,7 +2,7 @@ import { openCatalog } from '../../catalog/catalog.ts';
 import { loadFacility } from '../../config/facility.ts';
 import { parseListen, serve } from '../../serve/server.ts';
 import { Tokens } from '../../serve/tokens.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 
 export interface ServeCliOptions {
   listen: string;

@@ -2,7 +2,7 @@ import type { DetectorName } from '../../simulate/detectors.ts';
 import { simulate, type SimulateLayout } from '../../simulate/simulate.ts';
 import type { ContainerCodecId } from '../../../codecs/registry.ts';
 import { formatBytes, printJson } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
+import type { GlobalOptions } from '../context.ts';
 import { startProgress } from '../progress.ts';
 
 export interface SimulateCliOptions {

@@ -1,6 +1,5 @@
-import { withLifecycle } from '../context.ts';
+import { withLifecycle, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export async function run(globals: GlobalOptions, opts: { json?: boolean }): Promise<void> {
   const tiers = await withLifecycle(globals, 'tiers', { readonly: true, progress: false }, async (ctx) => {

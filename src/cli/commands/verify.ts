@@ -1,7 +1,6 @@
 import { verify, type VerifySummary } from '../../lifecycle/verify.ts';
-import { withLifecycle } from '../context.ts';
+import { withLifecycle, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson, table } from '../format.ts';
-import type { GlobalOptions } from '../main.ts';
 
 export interface VerifyCliOptions {
   tier?: string;
