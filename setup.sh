@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up sxarchive on this machine: the system libraries the native addon links (LZ4, zstd,
-# Blosc), then the npm packages and the addon (`npm ci`). With --test it also installs what
+# Blosc, HDF5), then the npm packages and the addon (`npm ci`). With --test it also installs what
 # `npm test` needs: h5py with Debian's HDF5 filter plugins, Ceph's RGW for the real-S3 tests, and
 # Chromium for the pages sxarchive renders.
 # Installs with apt-get on Debian and Ubuntu (as root, or through sudo); elsewhere it prints the
@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 usage() {
   cat <<'EOF'
 usage: ./setup.sh [--test]
-  Installs the system packages the native addon needs (LZ4, zstd, Blosc and a C++ toolchain)
+  Installs the system packages the native addon needs (LZ4, zstd, Blosc, HDF5 and a C++ toolchain)
   when they are missing, then the npm packages and the native addon (npm ci).
   --test   also what `npm test` needs: h5py, Debian's HDF5 filter plugins, zstandard, Chromium, and Ceph's
            RGW with curl (the real-S3 tests start a throwaway gateway)
@@ -48,12 +48,24 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 # A library is there when a program using it compiles and links, as the addon will.
-has_lib() { # header, expression (0 when fine), -l flag
+has_lib() { # header, expression (0 when fine), compiler and linker flags
+  local header=$1 expression=$2
+  shift 2
   if command -v "$CXX" >/dev/null; then
-    printf '#include <%s>\nint main() { return %s; }\n' "$1" "$2" >"$scratch/t.cpp"
-    "$CXX" "$scratch/t.cpp" -o "$scratch/t" "$3" >/dev/null 2>&1
+    printf '#include <%s>\nint main() { return %s; }\n' "$header" "$expression" >"$scratch/t.cpp"
+    "$CXX" "$scratch/t.cpp" -o "$scratch/t" "$@" >/dev/null 2>&1
   else
-    [ -f "/usr/include/$1" ] || [ -f "/usr/local/include/$1" ]
+    [ -f "/usr/include/$header" ] || [ -f "/usr/local/include/$header" ] || [ -f "/usr/include/hdf5/serial/$header" ]
+  fi
+}
+# HDF5's flags as native/binding.gyp finds them: Debian keeps the serial build under hdf5/serial.
+hdf5_flags() {
+  if command -v pkg-config >/dev/null && pkg-config --exists hdf5; then
+    pkg-config --cflags --libs hdf5
+  elif [ -d /usr/include/hdf5/serial ]; then
+    echo "-I/usr/include/hdf5/serial -lhdf5_serial"
+  else
+    echo "-lhdf5"
   fi
 }
 has_cmd() { PATH="$PATH:/usr/sbin:/usr/bin:/sbin" command -v "$1" >/dev/null; }
@@ -73,6 +85,8 @@ check() {
   has_lib lz4.h 'LZ4_versionNumber() > 0 ? 0 : 1' -llz4 || need "LZ4 (lz4.h, -llz4)" liblz4-dev
   has_lib zstd.h 'ZSTD_versionNumber() > 0 ? 0 : 1' -lzstd || need "zstd (zstd.h, -lzstd)" libzstd-dev
   has_lib blosc.h 'blosc_get_version_string()[0] ? 0 : 1' -lblosc || need "Blosc (blosc.h, -lblosc)" libblosc-dev
+  # shellcheck disable=SC2046 # the flags are words
+  has_lib hdf5.h 'H5open() >= 0 ? 0 : 1' $(hdf5_flags) || need "HDF5 (hdf5.h, -lhdf5)" libhdf5-dev
   if [ "$with_tests" = 1 ]; then
     has_py h5py || need "h5py" python3-h5py
     has_py hdf5plugin || need "hdf5plugin" python3-hdf5plugin
@@ -93,8 +107,8 @@ check() {
 
 other_systems() {
   echo "Install it with your package manager, then run ./setup.sh again:"
-  echo "  Fedora/RHEL: sudo dnf install gcc-c++ make python3 lz4-devel libzstd-devel blosc-devel"
-  echo "  macOS:       brew install lz4 zstd c-blosc   (and the Xcode command-line tools: xcode-select --install)"
+  echo "  Fedora/RHEL: sudo dnf install gcc-c++ make python3 lz4-devel libzstd-devel blosc-devel hdf5-devel"
+  echo "  macOS:       brew install lz4 zstd c-blosc hdf5   (and the Xcode command-line tools: xcode-select --install)"
   if [ "$with_tests" = 1 ]; then
     echo "The test suite is set up for Debian and Ubuntu (/usr/bin/python3 with Debian's HDF5 filter plugins,"
     echo "and Ceph's RGW). On Fedora/RHEL, roughly (untested):"

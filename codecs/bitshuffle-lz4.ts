@@ -3,7 +3,7 @@ import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
 import { assertLittleEndianHost, bytesOf, checkCodecConfig, checkDecodeArgs, checkEncodeFrame, describe, isIntIn, runStep } from './codec-support.ts';
 import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
-import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe } from '../src/pixels.ts';
+import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe, pixelTypeOfArray } from '../src/pixels.ts';
 
 export interface BitshuffleLz4Config extends CodecConfig {
   id: 'bitshuffle-lz4';
@@ -19,7 +19,7 @@ const ID = 'bitshuffle-lz4';
 const HEADER_BYTES = 12;
 /** The registered HDF5 filter id of bitshuffle, and its compressor code for LZ4. */
 export const BITSHUFFLE_FILTER_ID = 32008;
-const BITSHUFFLE_LZ4 = 2;
+export const BITSHUFFLE_LZ4_COMPRESSOR = 2;
 
 /** bitshuffle-lz4's options: fromConfig checks them, and the policy language offers them as they are. */
 export const BITSHUFFLE_LZ4_OPTIONS = {
@@ -144,5 +144,15 @@ export function bitshuffle(bytes: Uint8Array, elemSize: number, blockSize = 0, i
 export const bitshuffleLz4Container: ContainerCodec = {
   id: ID,
   options: BITSHUFFLE_LZ4_OPTIONS,
-  hdf5Filter: (config) => ({ id: BITSHUFFLE_FILTER_ID, cd_values: [BitshuffleLz4Codec.fromConfig(config).blockSize, BITSHUFFLE_LZ4] }),
+  hdf5Filter: (config) => ({ id: BITSHUFFLE_FILTER_ID, cd_values: [BitshuffleLz4Codec.fromConfig(config).blockSize, BITSHUFFLE_LZ4_COMPRESSOR] }),
+  // The codec's chunks are the filter's (header with sizes and block size, then LZ4 blocks).
+  chunkCodec: (config) => {
+    const codec = BitshuffleLz4Codec.fromConfig(config);
+    return {
+      encode: (frame) => codec.encode(frame),
+      decode: (chunk, out) => {
+        codec.decode(chunk, { width: out.length, height: 1, pixelType: pixelTypeOfArray(out)! }, out);
+      },
+    };
+  },
 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
-import { checkBytesArgs, checkCodecConfig, describe, runStep } from './codec-support.ts';
+import { bytesOf, checkBytesArgs, checkCodecConfig, decodeExactly, describe, runStep } from './codec-support.ts';
 import type { BytesToBytesCodec, CodecConfig, ContainerCodec } from './types.ts';
 
 /** Compressors of the system's c-blosc 1.x (snappy is left out: Debian builds blosc without it). */
@@ -136,5 +136,21 @@ export const bloscContainer: ContainerCodec = {
       throw new SxError('usage', `Expected no ${own.join(' or ')} for blosc in an HDF5 container (the filter takes the type size from the pixels and sizes its own blocks) but received ${own.map((k) => `${k} ${describe(config[k])}`).join(', ')}`);
     }
     return { id: BLOSC_FILTER_ID, cd_values: [0, 0, 0, 0, codec.clevel, BLOSC_SHUFFLES.indexOf(codec.shuffle), BLOSC_COMPRESSOR_CODES[codec.cname]] };
+  },
+  // The filter stores one Blosc buffer, shuffled by the element size as the filter sets it.
+  chunkCodec: (config) => {
+    bloscContainer.hdf5Filter(config);
+    const codecs = new Map<number, BloscCodec>();
+    const forSize = (typesize: number) => {
+      let codec = codecs.get(typesize);
+      if (!codec) codecs.set(typesize, (codec = BloscCodec.fromConfig({ ...config, typesize })));
+      return codec;
+    };
+    return {
+      encode: (frame) => forSize(frame.data.BYTES_PER_ELEMENT).encode(bytesOf(frame.data)),
+      decode: (chunk, out) => {
+        decodeExactly(ID, forSize(out.BYTES_PER_ELEMENT).decode(chunk, bytesOf(out)), out);
+      },
+    };
   },
 };

@@ -56,6 +56,16 @@ export function bytesOf(data: ArrayBufferView): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * Checks that a decoded chunk filled the whole frame (a chunk of another frame size, or a
+ * damaged one, must not leave stale pixels behind); throws SxError('input').
+ */
+export function decodeExactly(id: string, decoded: Uint8Array, out: PixelArray): void {
+  if (decoded.byteLength !== out.byteLength) {
+    throw new SxError('input', `${id}: the chunk holds ${decoded.byteLength} bytes; expected ${out.byteLength} (${out.length} pixels)`);
+  }
+}
+
 /** Codecs store pixels little-endian, as the HDF5 datasets declare them; typed arrays use the host's order. */
 export function assertLittleEndianHost(id: string): void {
   if (endianness() !== 'LE') {

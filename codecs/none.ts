@@ -1,5 +1,5 @@
 import { SxError } from '../src/errors.ts';
-import { assertLittleEndianHost, bytesOf, checkCodecConfig, checkDecodeArgs, checkEncodeFrame } from './codec-support.ts';
+import { assertLittleEndianHost, bytesOf, checkCodecConfig, checkDecodeArgs, checkEncodeFrame, decodeExactly } from './codec-support.ts';
 import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
 import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe } from '../src/pixels.ts';
 
@@ -73,5 +73,16 @@ export const noneContainer: ContainerCodec = {
   hdf5Filter: (config) => {
     NoneCodec.fromConfig(config);
     return null;
+  },
+  // No filter: a chunk is the frame's little-endian bytes.
+  chunkCodec: (config) => {
+    const codec = NoneCodec.fromConfig(config);
+    return {
+      encode: (frame) => codec.encode(frame),
+      decode: (chunk, out) => {
+        decodeExactly(ID, chunk, out);
+        bytesOf(out).set(chunk);
+      },
+    };
   },
 };

@@ -3,12 +3,12 @@
 // code. And the container codecs -> their HDF5 filter settings: the policy language offers
 // exactly their options (src/policy/schema.ts) and ingest writes exactly these filters.
 import { SxError } from '../src/errors.ts';
-import { bitshuffleLz4Container } from './bitshuffle-lz4.ts';
-import { bloscContainer } from './blosc.ts';
+import { BITSHUFFLE_FILTER_ID, BITSHUFFLE_LZ4_COMPRESSOR, bitshuffleLz4Container } from './bitshuffle-lz4.ts';
+import { BLOSC_FILTER_ID, bloscContainer } from './blosc.ts';
 import { describe } from './codec-support.ts';
 import { noneContainer } from './none.ts';
-import type { Codec, CodecClass, CodecConfig, ContainerCodec } from './types.ts';
-import { zstdContainer } from './zstd.ts';
+import type { ChunkCodec, Codec, CodecClass, CodecConfig, ContainerCodec } from './types.ts';
+import { ZSTD_FILTER_ID, zstdContainer } from './zstd.ts';
 import type { Hdf5Filter } from '../src/hdf5-filter.ts';
 
 const LOADERS = {
@@ -99,4 +99,36 @@ export function containerFilter(config: CodecConfig | string): Hdf5Filter | null
     throw new SxError('usage', `Expected a container codec (${CONTAINER_CODEC_IDS.join(', ')}) but received ${describe(id)}`);
   }
   return CONTAINER_CODECS[id as ContainerCodecId].hdf5Filter(cfg);
+}
+
+/**
+ * The container codec whose chunks a dataset with these filters stores, if one of ours decodes
+ * them whole (no filter, or exactly one of bitshuffle with LZ4, zstd or Blosc); undefined for
+ * anything else (gzip, shuffle + deflate, bitshuffle without LZ4, ...), which HDF5 reads itself.
+ *
+ * @example
+ * chunkCodecIdOf([{ id: 32008, cd_values: [0, 4, 2, 0, 2] }]); // 'bitshuffle-lz4'
+ */
+export function chunkCodecIdOf(filters: readonly Hdf5Filter[]): ContainerCodecId | undefined {
+  if (filters.length === 0) return 'none';
+  if (filters.length > 1) return undefined;
+  const [{ id, cd_values: cd }] = filters;
+  // The bitshuffle filter's fifth value is its compressor (2 = LZ4; absent or 0 = bitshuffle alone).
+  if (id === BITSHUFFLE_FILTER_ID) return cd[4] === BITSHUFFLE_LZ4_COMPRESSOR ? 'bitshuffle-lz4' : undefined;
+  if (id === ZSTD_FILTER_ID) return 'zstd';
+  if (id === BLOSC_FILTER_ID) return 'blosc';
+  return undefined;
+}
+
+/**
+ * The chunk codec of a container codec config (a bare id: its defaults): frames in the HDF5
+ * filter's own chunk format, for direct chunk reads and writes.
+ *
+ * @example
+ * containerChunkCodec('bitshuffle-lz4').encode({ data: frame, width, height }); // a filter-32008 chunk
+ */
+export function containerChunkCodec(config: CodecConfig | string): ChunkCodec {
+  const cfg = typeof config === 'string' ? { id: config } : config;
+  containerFilter(cfg);
+  return CONTAINER_CODECS[cfg.id as ContainerCodecId].chunkCodec(cfg);
 }

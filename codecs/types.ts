@@ -88,4 +88,16 @@ export interface ContainerCodec {
    * filter. Throws SxError('usage') for a config the filter cannot honour.
    */
   hdf5Filter(config: CodecConfig): Hdf5Filter | null;
+  /**
+   * Frames in the filter's own chunk format, so containers are written and read by direct chunk
+   * I/O: h5py and CrystFEL decode these bytes with the filter itself. Checked by `fromConfig`.
+   */
+  chunkCodec(config: CodecConfig): ChunkCodec;
+}
+
+/** One frame <-> one stored chunk of an HDF5 dataset with the codec's filter. */
+export interface ChunkCodec {
+  encode(frame: FrameArray): Uint8Array;
+  /** Any chunk the filter stored (whatever its settings, e.g. block size or level) into `out`. */
+  decode(chunk: Uint8Array, out: PixelArray): void;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { loadNative } from '../src/native.ts';
-import { checkCodecConfig, checkBytesArgs, runStep } from './codec-support.ts';
+import { bytesOf, checkBytesArgs, checkCodecConfig, decodeExactly, runStep } from './codec-support.ts';
 import type { BytesToBytesCodec, CodecConfig, ContainerCodec } from './types.ts';
 
 export interface ZstdConfig extends CodecConfig {
@@ -91,4 +91,14 @@ export const zstdContainer: ContainerCodec = {
   id: ID,
   options: ZSTD_OPTIONS,
   hdf5Filter: (config) => ({ id: ZSTD_FILTER_ID, cd_values: [ZstdCodec.fromConfig(config).level] }),
+  // The filter stores one zstd frame of the chunk's bytes.
+  chunkCodec: (config) => {
+    const codec = ZstdCodec.fromConfig(config);
+    return {
+      encode: (frame) => codec.encode(bytesOf(frame.data)),
+      decode: (chunk, out) => {
+        decodeExactly(ID, codec.decode(chunk, bytesOf(out)), out);
+      },
+    };
+  },
 };

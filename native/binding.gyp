@@ -8,16 +8,24 @@
         "binding/binning.cpp",
         "binding/peakfinder8.cpp",
         "binding/reduce.cpp",
+        "binding/hdf5.cpp",
+        "io/h5-chunks.cpp",
         "kernels/binning.cpp",
         "kernels/bitshuffle.cpp",
         "kernels/peakfinder8.cpp",
         "kernels/quantize.cpp",
         "kernels/peak-boxes.cpp"
       ],
-      # The lossless codecs link the system compression libraries (liblz4-dev, libzstd-dev, libblosc-dev).
-      "libraries": ["-llz4", "-lzstd", "-lblosc"],
+      # The lossless codecs link the system compression libraries (liblz4-dev, libzstd-dev, libblosc-dev);
+      # direct chunk I/O links the system libhdf5 (libhdf5-dev). Without pkg-config, Debian keeps
+      # the serial HDF5 under hdf5/serial and names it hdf5_serial; elsewhere it is plain hdf5.
+      "libraries": [
+        "-llz4", "-lzstd", "-lblosc",
+        "<!@(if pkg-config --exists hdf5 2>/dev/null; then pkg-config --libs hdf5; elif test -d /usr/include/hdf5/serial; then echo -lhdf5_serial; else echo -lhdf5; fi)"
+      ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")"
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(if pkg-config --exists hdf5 2>/dev/null; then pkg-config --cflags-only-I hdf5 | sed -e 's/^-I//' -e 's/ -I/ /g'; elif test -d /usr/include/hdf5/serial; then echo /usr/include/hdf5/serial; fi)"
       ],
       # NAPI_VERSION is pinned so the addon only uses the ABI-stable API of Node >= 20.
       "defines": [

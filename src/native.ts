@@ -38,6 +38,26 @@ export interface NativePeakList {
   maxValue: Float32Array;
 }
 
+/** An HDF5 filter in a dataset's pipeline, as H5Pget_filter2 reports it. */
+export interface NativeH5Filter {
+  id: number;
+  /** H5Z_FLAG_OPTIONAL (1) or mandatory (0). */
+  flags: number;
+  cdValues: number[];
+  /** The name stored with the filter in the file ('' when none). */
+  name: string;
+}
+
+/** What `h5DescribeDataset` reports; sizes count elements, maxShape null = unlimited. */
+export interface NativeH5DatasetInfo {
+  shape: number[];
+  maxShape: (number | null)[];
+  /** null unless the layout is chunked. */
+  chunks: number[] | null;
+  element: { kind: 'uint' | 'int' | 'float'; bytes: number; littleEndian: boolean };
+  filters: NativeH5Filter[];
+}
+
 /**
  * The functions of the C++ addon (native/binding). They trust nothing but validate only
  * cheaply, with terse messages: call the wrappers in src/ (e.g. `binFrame` in
@@ -113,6 +133,17 @@ export interface SxNative {
   /** Decodes a bitshuffle+LZ4 chunk into `out`, which must be exactly its uncompressed size; throws on corrupt input. */
   bitshuffleLz4Decode(input: Uint8Array, elemSize: number, out: Uint8Array): void;
 
+  /**
+   * Forces the code path of the bitshuffle transpose for the whole process (for tests and
+   * benchmarks; every path gives the same bytes) and returns the one now in use; 'auto' (the
+   * default) takes the best the CPU has. Throws an Error for a path this CPU or build lacks.
+   *
+   * @example
+   * loadNative().setBitshuffleIsa('scalar'); // 'scalar'
+   * loadNative().setBitshuffleIsa('auto'); // 'avx2' on most x86-64 servers
+   */
+  setBitshuffleIsa(name: 'auto' | 'scalar' | 'sse2' | 'avx2'): string;
+
   /** One zstd frame (with its content size) at `level` 1..22. */
   zstdCompress(input: Uint8Array, level: number): Uint8Array;
 
@@ -131,6 +162,46 @@ export interface SxNative {
 
   /** A blosc buffer, into `out` (returns a view of its used part) or a new array. */
   bloscDecompress(input: Uint8Array, out: Uint8Array | null): Uint8Array;
+
+  /**
+   * Opens an existing HDF5 file with the system libhdf5 (read-only, or read-write when
+   * `writable`; never creates one) and returns its handle. Handles are hid_t values as bigints.
+   * The h5* functions are for src/store/hdf5-chunks.ts, which checks their arguments first;
+   * they may be called from several threads at once (one lock serialises every libhdf5 call).
+   */
+  h5OpenFile(path: string, writable: boolean): bigint;
+
+  /** Flushes (when writable) and closes the file and all still open in it; throws when anything could not be written. */
+  h5CloseFile(file: bigint): void;
+
+  /** Opens the dataset at `path` in `file` and returns its handle. */
+  h5OpenDataset(file: bigint, path: string): bigint;
+
+  h5CloseDataset(dataset: bigint): void;
+
+  /** Shape, max shape, chunk dims, element type and filter pipeline; throws unless the elements are integers or floats. */
+  h5DescribeDataset(dataset: bigint): NativeH5DatasetInfo;
+
+  /** The stored size of the chunk at `offset` (element coordinates, one per dimension); 0 = never written. */
+  h5ChunkBytes(dataset: bigint, offset: number[]): number;
+
+  /**
+   * The chunk at `offset` as it is stored (still filtered), read into `out` (`bytes` is then a
+   * view of its start) or a new array; throws for a chunk never written or one larger than `out`.
+   */
+  h5ReadChunk(dataset: bigint, offset: number[], out: Uint8Array | null): { bytes: Uint8Array; filterMask: number };
+
+  /**
+   * Reads `count` whole frames (slices along the first dimension) from `start` through HDF5's
+   * filters, converted to `out`'s element type; `out` holds exactly that many elements.
+   */
+  h5ReadFrames(dataset: bigint, start: number, count: number, out: NativeFrame): void;
+
+  /** Grows the first dimension to `frames` (never shrinks). */
+  h5ExtendFrames(dataset: bigint, frames: number): void;
+
+  /** Stores `bytes` as the chunk at `offset`; bit i of `filterMask` set = filter i was not applied to them. */
+  h5WriteChunk(dataset: bigint, offset: number[], bytes: Uint8Array, filterMask: number): void;
 }
 
 const ADDON_PATH = '../native/build/Release/sxnative.node';

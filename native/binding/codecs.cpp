@@ -4,6 +4,7 @@
 //   bitshuffle(input, elemSize, blockSize, inverse, out) -> undefined
 //   bitshuffleLz4Encode(input, elemSize, blockSize) -> Uint8Array
 //   bitshuffleLz4Decode(input, elemSize, out) -> undefined (out: exactly the decoded size)
+//   setBitshuffleIsa('auto' | 'scalar' | 'sse2' | 'avx2') -> the transpose's path now in use
 //   zstdCompress(input, level) -> Uint8Array
 //   zstdDecompress(input, out | null) -> Uint8Array (a view of out when given)
 //   bloscCompress(input, cname, clevel, shuffle, typesize, blocksize) -> Uint8Array
@@ -115,6 +116,23 @@ Napi::Value BitshuffleLz4Decode(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, err.what());
   }
   return env.Undefined();
+}
+
+// For tests and benchmarks: every path gives the same bytes, so only speed depends on this.
+Napi::Value SetBitshuffleIsa(const Napi::CallbackInfo& info) {
+  expectArgs(info, 1, "setBitshuffleIsa");
+  const Napi::Env env = info.Env();
+  const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  const BitshuffleIsa known[] = {BitshuffleIsa::kAuto, BitshuffleIsa::kScalar, BitshuffleIsa::kSse2, BitshuffleIsa::kAvx2};
+  for (const BitshuffleIsa isa : known) {
+    if (name != bitshuffleIsaName(isa)) continue;
+    try {
+      return Napi::String::New(env, bitshuffleIsaName(setBitshuffleIsa(isa)));
+    } catch (const CodecError& err) {
+      throw Napi::Error::New(env, err.what());
+    }
+  }
+  throw Napi::TypeError::New(env, "Expected name to be 'auto', 'scalar', 'sse2' or 'avx2'");
 }
 
 Napi::Value ZstdCompress(const Napi::CallbackInfo& info) {

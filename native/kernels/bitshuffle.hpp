@@ -6,6 +6,10 @@
 // Within a block of n elements (n a multiple of 8) of elemSize bytes, the output holds
 // elemSize * 8 bit planes of n / 8 bytes each, in the order (byte 0 bit 0), (byte 0 bit 1), ...,
 // (byte 1 bit 0), ...; in a plane, bit i % 8 of byte i / 8 is that bit of element i.
+//
+// Element sizes 1, 2 and 4 have SSE2 and AVX2 paths, chosen once at run time from the CPU (the
+// addon is built for baseline x86-64); other sizes and other architectures use the scalar path.
+// Every path produces the same bytes.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +30,20 @@ constexpr size_t kBitshuffleLz4HeaderBytes = 12;
 struct CodecError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// The code paths of the transpose, in increasing order of what they need from the CPU; kAuto =
+// the best this CPU has (the default).
+enum class BitshuffleIsa { kAuto, kScalar, kSse2, kAvx2 };
+
+// "auto", "scalar", "sse2", "avx2".
+const char* bitshuffleIsaName(BitshuffleIsa isa);
+// Whether this CPU and build can run `isa` (kAuto always).
+bool bitshuffleIsaAvailable(BitshuffleIsa isa);
+// Forces a path for all threads, so tests and benchmarks can compare them, and returns the one
+// now in use (kAuto resolves to the best). Throws CodecError for a path this CPU lacks.
+BitshuffleIsa setBitshuffleIsa(BitshuffleIsa isa);
+// The path in use (never kAuto).
+BitshuffleIsa bitshuffleIsa();
 
 // The filter's automatic block size in elements: 8192 bytes / elemSize, rounded down to a
 // multiple of 8, at least 128.

@@ -3,7 +3,8 @@ import type { Dataset } from '../store/hdf5.ts';
 import { checkDims, formatDims, formatEvent, inferDims, type FrameDim } from './frame-layout.ts';
 import { withHdf5Errors } from './hdf5-read.ts';
 import { elementTypeOf, toPixels, type ElementType } from './pixel-convert.ts';
-import type { PixelArray } from '../pixels.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
+import { chunkCodecIdOf, type ContainerCodecId } from '../../codecs/registry.ts';
 
 /** One dataset's share of a frame source: its frames, how to name them and how to read one. */
 export interface FramePart {
@@ -16,6 +17,27 @@ export interface FramePart {
   element: ElementType;
   event(local: number): string;
   read(local: number): PixelArray;
+  /** Where frame `local` is stored, when a reader without h5wasm can fetch it (see FrameLocation). */
+  locate?(local: number): FrameLocation;
+}
+
+/**
+ * Where a frame of a plain stack ([n, ss, fs], or a lone [ss, fs] frame) of uint16, uint32,
+ * int32 or float32 little-endian pixels is stored, so that the ingest workers read it through
+ * libhdf5 instead of h5wasm: with `chunk`, the frame is exactly one stored chunk that codec
+ * decodes (a direct chunk read, and a container in the same codec can take the bytes as they
+ * are); without, HDF5 reads it through its own filters (gzip, ...).
+ */
+export interface FrameLocation {
+  file: string;
+  path: string;
+  /** The frame's index along dim 0 (0 for a lone frame). */
+  index: number;
+  rank: 2 | 3;
+  pixelType: PixelType;
+  width: number;
+  height: number;
+  chunk?: ContainerCodecId;
 }
 
 export interface FramePartOptions {
@@ -63,6 +85,7 @@ export function describeFramePart(dataset: Dataset, options: FramePartOptions): 
     throw new SxError('input', `${where}: numbering frames across files needs exactly one % dimension, but the dims are (${formatDims(dims)})`);
   }
 
+  const locate = locator(dataset, { file, path, dims, element, width, height });
   const indicesOf = (local: number): number[] => {
     const out = new Array<number>(extents.length);
     for (let k = extents.length - 1; k >= 0; k--) {
@@ -78,6 +101,7 @@ export function describeFramePart(dataset: Dataset, options: FramePartOptions): 
     height,
     width,
     element,
+    ...(locate ? { locate } : {}),
     event: (local) => formatEvent(pathValues, options.firstIndex === undefined ? indicesOf(local) : [options.firstIndex + local]),
     read: (local) => {
       const at = indicesOf(local);
@@ -92,4 +116,24 @@ export function describeFramePart(dataset: Dataset, options: FramePartOptions): 
       return toPixels(dataset.slice(ranges), element);
     },
   };
+}
+
+const PLAIN_STACK = ['%', 'ss', 'fs'].join();
+const PLAIN_FRAME = ['ss', 'fs'].join();
+
+/** FramePart.locate for a plain stack or lone frame in a pixel type read as it is; undefined for any other layout. */
+function locator(
+  dataset: Dataset,
+  at: { file: string; path: string; dims: readonly FrameDim[]; element: ElementType; width: number; height: number },
+): ((local: number) => FrameLocation) | undefined {
+  const { dims, element, width, height } = at;
+  const rank = dims.join() === PLAIN_STACK ? 3 : dims.join() === PLAIN_FRAME ? 2 : undefined;
+  const { littleEndian, chunks } = dataset.metadata;
+  if (rank === undefined || element.stored !== element.pixelType || !littleEndian) return undefined;
+  // HDF5 reads whole frames of a stack through its filters; a lone frame in another codec stays with h5wasm.
+  const oneFrameChunks = chunks !== null && chunks.join() === (rank === 3 ? [1, height, width] : [height, width]).join();
+  const chunk = oneFrameChunks ? chunkCodecIdOf(dataset.filters.map((f) => ({ id: f.id, cd_values: f.cd_values }))) : undefined;
+  if (rank === 2 && chunk === undefined) return undefined;
+  const base = { file: at.file, path: at.path, rank, pixelType: element.pixelType, width, height, ...(chunk ? { chunk } : {}) } as const;
+  return (local) => ({ ...base, index: rank === 3 ? local : 0 });
 }

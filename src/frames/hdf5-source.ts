@@ -3,13 +3,14 @@ import { SxError } from '../errors.ts';
 import { CXI_GEOMETRY_PATH } from '../store/cxi-container.ts';
 import type { Dataset, H5File } from '../store/hdf5.ts';
 import { expandDataPath, type FrameLayout } from './frame-layout.ts';
-import { describeFramePart, type FramePart } from './frame-part.ts';
+import { describeFramePart, type FrameLocation, type FramePart } from './frame-part.ts';
 import { hdf5Reason, openHdf5File, withHdf5Errors, type H5 } from './hdf5-read.ts';
 import { findSeriesLinks, isNxmxMaster, NXMX_DATA_GROUP, openSeries, type SeriesLink } from './nxmx.ts';
 import { isPeaksContainer, openPeaksPart } from './peaks-part.ts';
 import type { PixelArray, PixelType } from '../pixels.ts';
 
 export type { FrameDim, FrameLayout } from './frame-layout.ts';
+export type { FrameLocation } from './frame-part.ts';
 
 /** Where frames are looked for when no layout says otherwise: NXmx/simulator, CXI, CrystFEL's default. */
 export const KNOWN_FRAME_PATHS = ['/entry/data/data', '/entry_1/data_1/data', '/data/data'];
@@ -39,6 +40,8 @@ export interface FrameSource {
    * still be read.
    */
   read(index: number): PixelArray;
+  /** Where frame `index` is stored, when it can be read without h5wasm (FrameLocation); undefined otherwise. */
+  locate(index: number): FrameLocation | undefined;
   close(): void;
 }
 
@@ -174,7 +177,7 @@ function assemble(file: string, found: FoundFrames, opened: H5File[]): FrameSour
     count += part.count;
   }
   let closed = false;
-  const locate = (index: number): [FramePart, number] => {
+  const partOf = (index: number): [FramePart, number] => {
     if (closed) throw new SxError('usage', `${file}: frame source is closed`);
     if (!Number.isInteger(index) || index < 0 || index >= count) {
       throw new SxError('usage', `${file}: expected a frame index from 0 to ${count - 1} but received ${index}`);
@@ -198,11 +201,15 @@ function assemble(file: string, found: FoundFrames, opened: H5File[]): FrameSour
     pixelType: first.element.pixelType,
     storedType: first.element.stored,
     event: (index) => {
-      const [part, local] = locate(index);
+      const [part, local] = partOf(index);
       return part.event(local);
     },
+    locate: (index) => {
+      const [part, local] = partOf(index);
+      return part.locate?.(local);
+    },
     read: (index) => {
-      const [part, local] = locate(index);
+      const [part, local] = partOf(index);
       try {
         return withHdf5Errors(() => part.read(local));
       } catch (err) {

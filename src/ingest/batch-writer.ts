@@ -3,12 +3,15 @@
 import { rm } from 'node:fs/promises';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { BatchContainer, BatchDecision, NewFrame } from '../catalog/types.ts';
-import type { FrameLabels } from '../core/labels.ts';
 import { encodePeaks } from '../core/peak-blob.ts';
+import type { PeakList } from '../core/peakfinder8.ts';
 import { decide, isPending } from '../policy/engine.ts';
 import type { Decision, ExperimentFacts, FrameFacts, Policy } from '../policy/types.ts';
-import type { IngestResult, SkippedFrame } from './types.ts';
-import { CATALOG_PRODUCTS, openProductWriter, writerKey, type ProductWriter, type SourceFrame, type WriterContext } from './product-writers.ts';
+import type { IngestResult } from './types.ts';
+import type { ContainerFrame } from '../store/cxi-container.ts';
+import type { FramePool, HeldHandle, Loaded } from './frame-pool.ts';
+import { addSeconds, type ProductRequest, type StageSeconds } from './frame-products.ts';
+import { CATALOG_PRODUCTS, openProductWriter, writerKey, type FrameShape, type ProductWriter, type WriterContext } from './product-writers.ts';
 
 export type ResultLookup = (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined;
 
@@ -19,13 +22,16 @@ export type ResultLookup = (source: string, event: string) => { indexed: boolean
 export const MAX_PENDING_BYTES = 1 << 30;
 const RESULT_POLL_MS = 500;
 
-/** One frame on its way: read, being labelled, then decided and written. */
+/** One frame on its way: held by a worker (read, being labelled), then decided and made. */
 export interface InFlight {
-  source: SourceFrame;
   frame: NewFrame;
-  labels?: Promise<FrameLabels | SkippedFrame>;
+  meta: ContainerFrame;
+  shape: FrameShape;
+  handle: HeldHandle;
+  loaded: Promise<Loaded>;
   /** When the frame was read: its gate timeout runs from here. */
   arrived: Date;
+  peaks?: PeakList;
 }
 
 export interface BatchWriterOptions {
@@ -35,6 +41,11 @@ export interface BatchWriterOptions {
   policy: Policy;
   experiment: ExperimentFacts;
   writers: WriterContext;
+  pool: FramePool;
+  /** Where the main thread's seconds per stage go (write, finish, record), when given. */
+  seconds?: StageSeconds;
+  /** Called once per frame when no worker needs to hold it for a product any more (made, dropped or held by the gate). */
+  settled: (item: InFlight) => void;
   /** Counts are added to it as batches are recorded. */
   result: IngestResult;
   results: ResultLookup;
@@ -57,6 +68,12 @@ export class BatchWriter {
   private readonly context: WriterContext;
   private readonly result: IngestResult;
   private readonly results: ResultLookup;
+  private readonly pool: FramePool;
+  private readonly seconds: StageSeconds | undefined;
+  private readonly settled: (item: InFlight) => void;
+  /** Products being made by the workers for this batch; the first failure fails the batch. */
+  private making: Promise<void>[] = [];
+  private makeError: unknown;
 
   constructor(options: BatchWriterOptions) {
     this.catalog = options.catalog;
@@ -67,6 +84,9 @@ export class BatchWriter {
     this.context = options.writers;
     this.result = options.result;
     this.results = options.results;
+    this.pool = options.pool;
+    this.seconds = options.seconds;
+    this.settled = options.settled;
   }
 
   /** Frames the gate holds for their indexing result, and until when the last of them waits. */
@@ -81,19 +101,27 @@ export class BatchWriter {
 
   async add(item: InFlight): Promise<void> {
     const { frame } = item;
-    const labels = item.labels && (await item.labels);
-    if (labels && 'error' in labels) {
-      this.result.unlabelled.push(labels);
-    } else if (labels) {
+    const loaded = await item.loaded;
+    if ('unreadable' in loaded) {
+      this.result.skipped.push({ file: frame.source, event: frame.event, error: loaded.unreadable });
+      this.settled(item);
+      return;
+    }
+    if (loaded.labelError !== undefined) {
+      this.result.unlabelled.push({ file: frame.source, event: frame.event, error: loaded.labelError });
+    } else if (loaded.labels) {
+      const { labels } = loaded;
       frame.labels = { hit: labels.hit, nPeaks: labels.nPeaks, resolution: labels.resolution, peaks: encodePeaks(labels.peaks) };
-      item.source.peaks = labels.peaks;
+      item.peaks = labels.peaks;
       this.result.labelled += 1;
       if (labels.hit) this.result.hits += 1;
     }
     const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, frame), { now: new Date(), frameTime: item.arrived });
     if (!isPending(decision)) return this.keep(item, decision);
     this.pending.push({ item, until: decision.until });
-    this.pendingBytes += item.source.pixels.byteLength;
+    this.pendingBytes += frame.rawBytes;
+    // The worker keeps holding it; its bytes count against MAX_PENDING_BYTES instead.
+    this.settled(item);
     // Bounded: past the limit the oldest waiting frame is decided as timed out now.
     while (this.pendingBytes > MAX_PENDING_BYTES) await this.release(this.pending[0], true);
   }
@@ -120,7 +148,7 @@ export class BatchWriter {
 
   private async release(entry: { item: InFlight; until: Date }, early: boolean): Promise<void> {
     this.pending.splice(this.pending.indexOf(entry), 1);
-    this.pendingBytes -= entry.item.source.pixels.byteLength;
+    this.pendingBytes -= entry.item.frame.rawBytes;
     // Without a frame time the engine treats a missing result as timed out.
     const decision = decide(this.policy, this.experiment, frameFacts(this.experiment.name, entry.item.frame), early ? { now: new Date() } : { now: new Date(), frameTime: entry.item.arrived });
     if (isPending(decision)) throw new Error(`policy ${this.policy.name}: ${entry.item.frame.source} ${entry.item.frame.event} still waits after its timeout`);
@@ -135,6 +163,8 @@ export class BatchWriter {
     if (decision.via === 'gate-timeout') this.result.gateTimeouts += 1;
     if (decision.via === 'unlabelled') this.result.unlabelledKept += 1;
     if (decision.keep.length === 0) this.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });
+    const requests: ProductRequest[] = [];
+    const into: { writer: ProductWriter; index: number }[] = [];
     for (const keep of decision.keep) {
       const tier = keep.lifecycle[0]?.tier ?? 'catalog';
       if (CATALOG_PRODUCTS.has(keep.product)) {
@@ -144,12 +174,38 @@ export class BatchWriter {
       const key = `${writerKey(keep)}:${frame.width}x${frame.height}:${frame.pixelType}`;
       let writer = this.writers.get(key);
       if (!writer) {
-        writer = await openProductWriter(keep, item.source, this.context);
+        writer = await openProductWriter(keep, item.shape, this.context);
         this.writers.set(key, writer);
       }
-      const containerIndex = writer.append(item.source);
+      const containerIndex = writer.reserve(item.meta, frame.rawBytes);
+      requests.push(writer.request());
+      into.push({ writer, index: containerIndex });
       this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier, writer: key, containerIndex });
     }
+    if (requests.length === 0) {
+      this.pool.drop(item.handle);
+      this.settled(item);
+      return;
+    }
+    const made = this.pool
+      .make(item.handle, requests)
+      .then((outputs) => {
+        const start = performance.now();
+        outputs.forEach((output, i) => into[i].writer.put(into[i].index, output, item.peaks));
+        addSeconds(this.seconds, 'write (direct chunk, main thread)', start);
+      })
+      .catch((err: unknown) => {
+        this.makeError ??= err;
+      })
+      .finally(() => this.settled(item));
+    this.making.push(made);
+  }
+
+  /** Waits for every product of the batch to be made and written; throws the first failure. */
+  private async made(): Promise<void> {
+    await Promise.all(this.making);
+    this.making = [];
+    if (this.makeError !== undefined) throw this.makeError;
   }
 
   /**
@@ -162,6 +218,8 @@ export class BatchWriter {
     const order = new Map<string, number>();
     const committed: string[] = [];
     try {
+      await this.made();
+      let start = performance.now();
       for (const [key, writer] of this.writers) {
         const written = await writer.finish();
         committed.push(written.path);
@@ -180,6 +238,7 @@ export class BatchWriter {
           validUntil: days == null ? null : new Date(Date.now() + days * 86_400_000).toISOString(),
         });
       }
+      start = addSeconds(this.seconds, 'finish containers (close, read back, fsync, rename)', start);
       this.catalog.recordBatch({
         runId: this.run.id,
         experimentId: this.run.experimentId,
@@ -188,6 +247,7 @@ export class BatchWriter {
         containers,
         decisions: this.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
       });
+      addSeconds(this.seconds, 'record (catalog)', start);
     } catch (err) {
       await this.abort();
       // Renamed into place but not recorded: nothing refers to these files.
@@ -205,9 +265,15 @@ export class BatchWriter {
     this.writers = new Map();
   }
 
-  /** Drops the batch: its open containers' files are removed. */
+  /** Drops the batch: its open containers' files are removed, the frames held for it are let go. */
   async abort(): Promise<void> {
+    await Promise.all(this.making);
+    this.making = [];
+    this.makeError = undefined;
     for (const w of this.writers.values()) await w.abort();
+    for (const { item } of this.pending) this.pool.drop(item.handle);
+    this.pending = [];
+    this.pendingBytes = 0;
     this.writers = new Map();
     this.frames = [];
     this.decisions = [];

@@ -1,16 +1,19 @@
 import { basename, join } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { NewFrame, StartedRun } from '../catalog/types.ts';
-import { LabelPool } from '../core/label-pool.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
+import { sharePixelMap } from '../core/pixel-map.ts';
+import { FramePool, type Loaded } from './frame-pool.ts';
+import { addSeconds } from './frame-products.ts';
+import type { FrameLocation } from '../frames/frame-part.ts';
 import { checkTiersWritable, prepare, type Prepared } from './prepare.ts';
 import { OWNER, isAlive } from '../process-owner.ts';
 import { recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
-import type { PixelArray } from '../pixels.ts';
+import { PIXEL_BYTES, type PixelArray } from '../pixels.ts';
 
 export type { BadFile, IngestOptions, IngestResult, SkippedFrame, WrittenContainer } from './types.ts';
 
@@ -55,7 +58,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     frames: 0, alreadyRecorded: prepared.alreadyRecorded, labelled: 0, hits: 0, rules: {}, gateTimeouts: 0, unlabelledKept: 0, rawBytes: 0, storedBytes: 0,
     containers: [], skipped: [], unlabelled: [], badFiles: prepared.badFiles, recovery: { runs: [], removedFiles: 0, removedBytes: 0 },
   };
-  let pool: LabelPool | undefined;
+  let pool: FramePool | undefined;
   try {
     const total = prepared.sources.reduce((n, s) => n + s.source.count, 0);
     if (prepared.alreadyRecorded === total) return result;
@@ -72,7 +75,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       isAlive,
     );
     result.run = run.number;
-    if (labelling) pool = new LabelPool({ geometryFile: labelling.geometryFile, params: labelling.params });
+    pool = new FramePool(labelling ? { labelling: { map: sharePixelMap(labelling.map), params: labelling.params } } : {});
     try {
       await ingestFrames(options, prepared, run, result, pool, total);
     } catch (err) {
@@ -91,7 +94,8 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     return result;
   } finally {
     for (const { source } of prepared.sources) source.close();
-    await pool?.close();
+    const seconds = await pool?.close();
+    if (options.stageSeconds && seconds) for (const [stage, s] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + s;
   }
 }
 
@@ -102,11 +106,49 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
   };
 }
 
-async function ingestFrames(options: IngestOptions, prepared: Prepared, run: StartedRun, result: IngestResult, pool: LabelPool | undefined, total: number): Promise<void> {
+/** Bytes of frames read but not yet made into their products (or held by the gate): at least a window's worth. */
+const IN_FLIGHT_BYTES = 512 << 20;
+
+function frameBytesOf(prepared: Prepared): number {
+  return Math.max(...prepared.sources.map(({ source }) => source.width * source.height * PIXEL_BYTES[source.pixelType]));
+}
+
+/** A frame a worker could not read, named as the main thread's reader names one. */
+function describeUnreadable(loaded: Promise<Loaded>, source: string, event: string, at: FrameLocation): Promise<Loaded> {
+  const from = at.file === source ? at.path : `${at.file}:${at.path}`;
+  return loaded.then((l) => ('unreadable' in l ? { unreadable: `${source} event ${event}: cannot read frame from ${from}: ${l.unreadable.replace(`${at.file}: `, '')}` } : l));
+}
+
+/** Bytes in flight: `acquire` waits until they fit (one frame always fits when none is in flight). */
+class InFlightBytes {
+  private used = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  fits(bytes: number): boolean {
+    return this.used === 0 || this.used + bytes <= this.limit;
+  }
+
+  async acquire(bytes: number): Promise<void> {
+    while (!this.fits(bytes)) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.used += bytes;
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+async function ingestFrames(options: IngestOptions, prepared: Prepared, run: StartedRun, result: IngestResult, pool: FramePool, total: number): Promise<void> {
   const { catalog, facility, signal } = options;
   const { labelling } = prepared;
   const results = resultLookup(catalog, run.experiment.id);
   const sequences = new Map<string, number>();
+  const window: InFlight[] = [];
+  const windowSize = 2 * pool.size + 2;
+  const budget = new InFlightBytes(Math.max(IN_FLIGHT_BYTES, (windowSize + 1) * frameBytesOf(prepared)));
   const batch = new BatchWriter({
     catalog,
     run: { id: run.id, experimentId: run.experiment.id },
@@ -126,36 +168,49 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
       },
       geometryText: labelling?.geometryText,
       geometry: labelling?.geometry,
-      staticMask: labelling && (() => labelling.map.bad),
     },
+    pool,
+    seconds: options.stageSeconds,
+    settled: (item) => budget.release(item.frame.rawBytes),
   });
   const stopped = () => signal?.aborted === true;
   const interrupted = () => new SxError('interrupted', `interrupted: ${result.frames} frame(s) of run ${run.number} were recorded; run the same command again to continue where it stopped`);
   const maxFrames = facility.config.containers.max_frames;
-  const window: InFlight[] = [];
-  const windowSize = pool ? 2 * pool.size : 1;
   let done = prepared.alreadyRecorded;
   try {
     for (const { source, recorded } of prepared.sources) {
+      const shape = { width: source.width, height: source.height, pixelType: source.pixelType };
+      const rawBytes = source.width * source.height * PIXEL_BYTES[source.pixelType];
       for (let index = 0; index < source.count; index++) {
         const event = source.event(index);
         if (recorded.has(event)) continue;
         if (stopped()) throw interrupted();
         options.onFrame?.(++done, total);
-        let pixels: PixelArray;
-        try {
-          pixels = source.read(index);
-        } catch (err) {
-          if (!isSxError(err)) throw err;
-          result.skipped.push({ file: source.file, event, error: err.message });
-          continue;
+        // Bounded in bytes: the oldest frames are decided (and their products made) before more are read.
+        while (!budget.fits(rawBytes) && window.length > 0) await batch.add(window.shift()!);
+        await budget.acquire(rawBytes);
+        const location = source.locate(index);
+        let pixels: PixelArray | undefined;
+        if (!location) {
+          try {
+            const start = performance.now();
+            pixels = source.read(index);
+            addSeconds(options.stageSeconds, 'read+decode (h5wasm, main thread)', start);
+          } catch (err) {
+            budget.release(rawBytes);
+            if (!isSxError(err)) throw err;
+            result.skipped.push({ file: source.file, event, error: err.message });
+            continue;
+          }
         }
-        const frame: NewFrame = { source: source.file, event, width: source.width, height: source.height, pixelType: source.pixelType, rawBytes: pixels.byteLength };
+        const where = `${source.file} event ${event}`;
+        const { handle, loaded } = pool.load({ where, width: source.width, height: source.height, ...(location ? { location } : { pixels }) });
+        const frame: NewFrame = { source: source.file, event, width: source.width, height: source.height, pixelType: source.pixelType, rawBytes };
         frame.results = results(source.file, event);
-        const item: InFlight = { source: { pixels, width: source.width, height: source.height, pixelType: source.pixelType, meta: { source: source.file, event } }, frame, arrived: new Date() };
-        // The worker gets a copy: the pixels are still needed for the products.
-        if (pool) item.labels = pool.label(pixels.slice(), `${source.file} event ${event}`).catch((err: Error) => ({ file: source.file, event, error: err.message }));
-        window.push(item);
+        const named = location ? describeUnreadable(loaded, source.file, event, location) : loaded;
+        // Awaited in order by the batch; if the run fails first, the frames behind it must not count as unhandled.
+        named.catch(() => undefined);
+        window.push({ frame, meta: { source: source.file, event }, shape, handle, loaded: named, arrived: new Date() });
         if (window.length >= windowSize) await batch.add(window.shift()!);
         await batch.settlePending();
         if (batch.size >= maxFrames) await batch.flush();

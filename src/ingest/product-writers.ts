@@ -1,33 +1,29 @@
 import { statfsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { getCodec } from '../../codecs/registry.ts';
-import type { ArrayToArrayCodec, ArrayToBytesCodec, FrameArray } from '../../codecs/types.ts';
-import type { PeakList } from '../core/peakfinder8.ts';
 import { formatBytes } from '../bytes.ts';
 import { SxError } from '../errors.ts';
 import { CONTAINER_DIMS, binGeometry, containerGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
+import type { Hdf5Filter } from '../hdf5-filter.ts';
+import type { PixelType } from '../pixels.ts';
 import { formKey } from '../policy/forms.ts';
 import { keepCodecProblems, keepCodecs, type KeepCodecs } from '../policy/keep-codecs.ts';
 import type { KeepSpec, Policy } from '../policy/types.ts';
-import type { BinFactor } from '../reduce/binning.ts';
+import { binnedPixelType, type BinFactor } from '../reduce/binning.ts';
 import { AtomicFile, type WrittenFile } from '../store/atomic.ts';
+import { ChunkContainerWriter } from '../store/chunk-container.ts';
+import { CXI_DATA_PATH, type ContainerCodecRecord, type ContainerFrame } from '../store/cxi-container.ts';
+import { CXI_RESULT_PATH, type PeakTable } from '../store/cxi-peaks.ts';
+import { DEFLATE_FILTER } from '../store/deflate.ts';
+import { CXI_MASK_PATH, PeaksContainerWriter } from '../store/product-containers.ts';
 import { verifyContainer } from '../store/verify.ts';
-import { CXI_DATA_PATH, CxiContainerWriter, type ContainerCodecRecord, type ContainerFrame } from '../store/cxi-container.ts';
-import { CXI_RESULT_PATH } from '../store/cxi-peaks.ts';
-import { BinnedContainerWriter, CXI_MASK_PATH, DEFLATE_FILTER, PeaksContainerWriter } from '../store/product-containers.ts';
-import { pixelTypeOfArray, type PixelArray, type PixelType } from '../pixels.ts';
-import type { Hdf5Filter } from '../hdf5-filter.ts';
+import type { ProductOutput, ProductRequest } from './frame-products.ts';
 
-/** The frame a product is made from, with what the products need beside the pixels. */
-export interface SourceFrame {
-  pixels: PixelArray;
+/** The frames a container of one batch takes: their shape, the same for every frame of it. */
+export interface FrameShape {
   width: number;
   height: number;
   pixelType: PixelType;
-  meta: ContainerFrame;
-  /** The frame's peaks, when it was labelled (peaks-only keeps boxes around them). */
-  peaks?: PeakList;
 }
 
 /** An open container for one (product, codec, parameters, tier) of one batch. */
@@ -38,8 +34,14 @@ export interface ProductWriter {
   readonly tier: string;
   readonly relPath: string;
   readonly location: string;
+  /** Frames reserved so far. */
   readonly count: number;
-  append(frame: SourceFrame): number;
+  /** What a worker makes of each frame for this container. */
+  request(): ProductRequest;
+  /** The container's next frame, for `meta`; checks the tier has room for `rawBytes` first. */
+  reserve(meta: ContainerFrame, rawBytes: number): number;
+  /** Writes reserved frame `index` as the worker made it; `peaks` is its row of a peaks container's table. */
+  put(index: number, output: ProductOutput, peaks?: PeakTable): void;
   finish(): Promise<WrittenFile>;
   abort(): Promise<void>;
 }
@@ -62,16 +64,15 @@ export interface WriterContext {
   nextSequence: (product: string) => number;
   geometryText?: string;
   geometry?: Geometry;
-  /** The geometry's never-usable pixels (gaps, bad regions), built on first use; binning excludes them. */
-  staticMask?: () => Uint8Array;
 }
 
-/** What differs between products: how a frame goes into the open container. */
+/** What differs between products: how a made frame goes into the open container. */
 interface Sink {
-  append(frame: SourceFrame): void;
-  close(): void;
-  /** CRC-32 of each frame as written to the container's frame stack (products that have one). */
-  frameDigests?: () => readonly number[];
+  put(index: number, output: ProductOutput, meta: ContainerFrame, peaks: PeakTable | undefined): void;
+  close(): Promise<void>;
+  abort(): void;
+  /** What the read-back check compares: each stored chunk, or each frame as read back (peaks payloads). */
+  digests(): { chunkDigests: readonly number[] } | { frameDigests: readonly number[] };
 }
 
 /** Room kept free beyond a frame's own bytes, for the container's metadata and the file system. */
@@ -88,6 +89,7 @@ class ContainerProductWriter implements ProductWriter {
   readonly tier: string;
   count = 0;
   private closed = false;
+  private readonly meta: ContainerFrame[] = [];
 
   constructor(
     readonly keep: KeepSpec,
@@ -96,28 +98,37 @@ class ContainerProductWriter implements ProductWriter {
     private readonly tierRoot: string,
     private readonly file: AtomicFile,
     private readonly sink: Sink,
+    private readonly made: ProductRequest,
   ) {
     this.product = keep.product;
     this.codecId = keep.codec.id;
     this.tier = keep.lifecycle[0].tier;
   }
 
-  append(frame: SourceFrame): number {
-    const needed = frame.pixels.byteLength + SPACE_MARGIN;
+  request(): ProductRequest {
+    return this.made;
+  }
+
+  reserve(meta: ContainerFrame, rawBytes: number): number {
+    const needed = rawBytes + SPACE_MARGIN;
     const free = freeBytes(this.tierRoot);
     if (free !== undefined && free < needed) throw this.failure(`not enough space for frame ${this.count + 1}`, needed, free);
-    try {
-      this.sink.append(frame);
-    } catch (err) {
-      throw this.failure(`cannot write frame ${this.count + 1}: ${(err as Error).message}`, needed, freeBytes(this.tierRoot), err);
-    }
+    this.meta.push(meta);
     return this.count++;
+  }
+
+  put(index: number, output: ProductOutput, peaks?: PeakTable): void {
+    try {
+      this.sink.put(index, output, this.meta[index], peaks);
+    } catch (err) {
+      throw this.failure(`cannot write frame ${index + 1}: ${(err as Error).message}`, output.bytes.byteLength + SPACE_MARGIN, freeBytes(this.tierRoot), err);
+    }
   }
 
   async finish(): Promise<WrittenFile> {
     try {
-      this.close();
-      await verifyContainer(this.file.tmpPath, { frames: this.count, frameDigests: this.sink.frameDigests?.() });
+      await this.close();
+      await verifyContainer(this.file.tmpPath, { frames: this.count, ...this.sink.digests() });
       return await this.file.commit();
     } catch (err) {
       if (err instanceof WriteError) throw err;
@@ -126,18 +137,21 @@ class ContainerProductWriter implements ProductWriter {
   }
 
   async abort(): Promise<void> {
-    try {
-      this.close();
-    } catch {
-      // The file is removed next whatever state HDF5 left it in.
+    if (!this.closed) {
+      this.closed = true;
+      try {
+        this.sink.abort();
+      } catch {
+        // The file is removed next whatever state HDF5 left it in.
+      }
     }
     await this.file.abort();
   }
 
-  private close(): void {
+  private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.sink.close();
+    await this.sink.close();
   }
 
   private failure(what: string, needed: number | undefined, free: number | undefined, cause?: unknown): WriteError {
@@ -172,8 +186,6 @@ async function tmpBytes(path: string): Promise<number | undefined> {
 }
 
 
-const asCodecFrame = (f: SourceFrame): FrameArray => ({ data: f.pixels, width: f.width, height: f.height });
-
 /** What every container records of how it was made: the product, its codecs and the filter written. */
 function codecRecord(keep: KeepSpec, codecs: KeepCodecs, filter: Hdf5Filter | null): ContainerCodecRecord {
   return { product: keep.product, ...(codecs.reduction ? { reduction: codecs.reduction } : {}), ...(codecs.compression ? { compression: codecs.compression.config } : {}), hdf5_filter: filter };
@@ -185,46 +197,62 @@ function geometryFor(product: 'raw' | 'quantized' | 'peaks', ctx: WriterContext)
   return containerGeometry(ctx.geometry, { product, data: CXI_DATA_PATH, ...(product === 'peaks' ? { peakList: CXI_RESULT_PATH } : {}) });
 }
 
-async function openSink(keep: KeepSpec, first: SourceFrame, path: string, ctx: WriterContext): Promise<Sink> {
+/** Container codecs whose chunks decode the same whatever the options they were written with: a source chunk in one can be kept as it is. */
+const PASS_THROUGH_CODECS = new Set(['bitshuffle-lz4', 'none']);
+
+function chunkSink(w: ChunkContainerWriter): Sink {
+  return {
+    put: (index, output, meta) => w.put(index, output.bytes, output.digest, meta, output.mask),
+    close: () => w.close(),
+    abort: () => w.abort(),
+    digests: () => ({ chunkDigests: w.chunkDigests }),
+  };
+}
+
+interface OpenedSink {
+  sink: Sink;
+  request: ProductRequest;
+}
+
+async function openSink(keep: KeepSpec, first: FrameShape, path: string, ctx: WriterContext): Promise<OpenedSink> {
   // The same codecs `policy check` built from this keep, so a checked policy cannot fail here.
   const codecs = keepCodecs(keep);
   const filter = codecs.compression?.filter ?? null;
-  const shape = { height: first.height, width: first.width, pixelType: first.pixelType };
+  const compression = codecs.compression?.config;
   switch (keep.product) {
     case 'raw': {
-      const w = await CxiContainerWriter.create(path, { ...shape, filter, codec: codecRecord(keep, codecs, filter), geometry: geometryFor('raw', ctx) });
-      return { append: (f) => w.append(f.pixels, f.meta), close: () => w.close(), frameDigests: () => w.frameDigests };
+      const w = await ChunkContainerWriter.create(path, { ...first, filter, codec: codecRecord(keep, codecs, filter), geometry: geometryFor('raw', ctx) });
+      return { sink: chunkSink(w), request: { product: 'raw', compression: compression!, passThrough: PASS_THROUGH_CODECS.has(compression!.id) } };
     }
     case 'quantized': {
-      const codec = (await getCodec(codecs.reduction!)) as ArrayToArrayCodec;
-      const w = await CxiContainerWriter.create(path, { ...shape, filter, codec: codecRecord(keep, codecs, filter), geometry: geometryFor('quantized', ctx) });
-      // Readers expect photon counts: the container holds the quantizer's reconstruction, not its codes.
-      return { append: (f) => w.append(codec.decode(codec.encode(asCodecFrame(f))).data, f.meta), close: () => w.close(), frameDigests: () => w.frameDigests };
+      const w = await ChunkContainerWriter.create(path, { ...first, filter, codec: codecRecord(keep, codecs, filter), geometry: geometryFor('quantized', ctx) });
+      return { sink: chunkSink(w), request: { product: 'quantized', reduction: codecs.reduction!, compression: compression! } };
     }
     case 'binned': {
-      const codec = (await getCodec(codecs.reduction!)) as ArrayToArrayCodec;
       const factor = keep.params.factor as BinFactor;
-      // A geometry that does not fit the frames has no mask to give (its frames go unlabelled too).
-      const staticMask = ctx.staticMask?.();
-      const mask = staticMask?.length === first.width * first.height ? staticMask : undefined;
-      const binnable = (f: SourceFrame): FrameArray => ({ ...asCodecFrame(f), ...(mask ? { mask } : {}) });
-      const probe = codec.encode(binnable(first));
       const geometry = ctx.geometry && binGeometry(ctx.geometry, factor, { data: CXI_DATA_PATH, dims: [...CONTAINER_DIMS], masks: [{ data: CXI_MASK_PATH, goodBits: 0, badBits: 1 }] });
-      const w = await BinnedContainerWriter.create(path, {
-        width: probe.width, height: probe.height, pixelType: pixelTypeOfArray(probe.data)!, filter, codec: codecRecord(keep, codecs, filter), geometry,
+      const w = await ChunkContainerWriter.create(path, {
+        width: Math.ceil(first.width / factor), height: Math.ceil(first.height / factor), pixelType: binnedPixelType(first.pixelType), filter, codec: codecRecord(keep, codecs, filter), geometry, mask: true,
       });
-      return { append: (f) => w.append(codec.encode(binnable(f)), f.meta), close: () => w.close(), frameDigests: () => w.frameDigests };
+      return { sink: chunkSink(w), request: { product: 'binned', reduction: codecs.reduction!, compression: compression! } };
     }
     case 'peaks': {
-      const codec = (await getCodec(codecs.reduction!)) as ArrayToBytesCodec;
-      const w = await PeaksContainerWriter.create(path, { ...shape, codec: codecRecord(keep, codecs, DEFLATE_FILTER), geometry: geometryFor('peaks', ctx) });
+      const w = await PeaksContainerWriter.create(path, { ...first, codec: codecRecord(keep, codecs, DEFLATE_FILTER), geometry: geometryFor('peaks', ctx) });
+      // Payloads are small and the container's tables are written in frame order: they wait here until it closes.
+      const made: { output: ProductOutput; meta: ContainerFrame; peaks: PeakTable }[] = [];
       return {
-        append: (f) => {
-          if (!f.peaks) throw new SxError('usage', `${f.meta.source} event ${f.meta.event}: peaks-only needs the frame's peaks; ingest with --geometry so frames are labelled`);
-          w.append(codec.encode(asCodecFrame(f), { peaks: f.peaks }), f.peaks, f.meta);
+        sink: {
+          put: (index, output, meta, peaks) => {
+            made[index] = { output, meta, peaks: peaks! };
+          },
+          close: async () => {
+            for (const m of made) w.append(m.output.bytes, m.peaks, m.meta);
+            w.close();
+          },
+          abort: () => w.close(),
+          digests: () => ({ frameDigests: w.frameDigests }),
         },
-        close: () => w.close(),
-        frameDigests: () => w.frameDigests,
+        request: { product: 'peaks', reduction: codecs.reduction! },
       };
     }
     default:
@@ -244,7 +272,7 @@ export function checkContainerCodecs(policy: Policy): void {
 }
 
 /** Opens the container a kept product goes into, on the first tier of its lifecycle (or the staging tier, see WriterContext.writeTier). */
-export async function openProductWriter(keep: KeepSpec, first: SourceFrame, ctx: WriterContext): Promise<ProductWriter> {
+export async function openProductWriter(keep: KeepSpec, first: FrameShape, ctx: WriterContext): Promise<ProductWriter> {
   const tier = ctx.writeTier(keep.lifecycle[0].tier);
   const relPath = join(ctx.runDir, `${keep.product}-${String(ctx.nextSequence(keep.product)).padStart(5, '0')}.h5`);
   const tierRoot = ctx.tierPath(tier);
@@ -256,7 +284,8 @@ export async function openProductWriter(keep: KeepSpec, first: SourceFrame, ctx:
     throw new WriteError(`tier ${tier} (${tierRoot}): cannot create ${dirname(relPath)}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    return new ContainerProductWriter(keep, relPath, location, tierRoot, file, await openSink(keep, first, file.tmpPath, ctx));
+    const { sink, request } = await openSink(keep, first, file.tmpPath, ctx);
+    return new ContainerProductWriter(keep, relPath, location, tierRoot, file, sink, request);
   } catch (err) {
     await file.abort();
     if (err instanceof WriteError) throw err;

@@ -4,6 +4,7 @@ import type { DeadRun, NewExperiment, RunState } from '../catalog/types.ts';
 import type { Facility } from '../config/facility.ts';
 import type { PeakFinderParams } from '../core/peakfinder8.ts';
 import type { FrameLayout } from '../frames/hdf5-source.ts';
+import type { StageSeconds } from './frame-products.ts';
 
 export interface IngestOptions {
   files: string[];
@@ -22,6 +23,8 @@ export interface IngestOptions {
   onStatus?: (text: string) => void;
   /** Aborted (SIGINT, SIGTERM): the current batch is dropped, the run is marked interrupted. */
   signal?: AbortSignal;
+  /** Filled with the seconds spent per stage of the frame path (workers' stages summed over threads), for `npm run bench`. */
+  stageSeconds?: StageSeconds;
 }
 
 export interface WrittenContainer {

@@ -11,7 +11,8 @@ import { parseGeometry, type Geometry } from '../formats/crystfel-geometry.ts';
 import { buildPixelMap } from '../core/pixel-map.ts';
 import { openHdf5File } from '../frames/hdf5-read.ts';
 import { openFrameSource, type FrameSource } from '../frames/hdf5-source.ts';
-import { openProductWriter, type ProductWriter, type SourceFrame, type WriterContext } from '../ingest/product-writers.ts';
+import { heldPixels, makeProduct } from '../ingest/frame-products.ts';
+import { openProductWriter, type ProductWriter, type WriterContext } from '../ingest/product-writers.ts';
 import type { KeepSpec } from '../policy/types.ts';
 import { readContainerMeta, type ContainerFrame } from '../store/cxi-container.ts';
 import { cheapestToRead, localCopy, type LifecycleContext } from './context.ts';
@@ -63,6 +64,8 @@ interface OpenSource {
   frames: FrameSource;
   meta: ContainerFrame[];
   geometry?: Geometry;
+  /** The geometry's never-usable pixels (binning excludes them), built on first use. */
+  staticMask: () => Uint8Array | undefined;
   done: () => Promise<void>;
 }
 
@@ -133,14 +136,14 @@ export async function writeDerived(
         source = { containerId: f.containerId, open: await openSource(ctx, f.containerId) };
       }
       const open = source.open;
-      const frame: SourceFrame = {
-        pixels: open.frames.read(f.index), width: open.frames.width, height: open.frames.height, pixelType: open.frames.pixelType,
-        meta: open.meta[f.index] ?? { source: '', event: open.frames.event(f.index) },
-      };
+      const { width, height, pixelType } = open.frames;
+      const frame = heldPixels(open.frames.read(f.index), width, height);
+      const meta = open.meta[f.index] ?? { source: '', event: open.frames.event(f.index) };
       const blob = peaks.get(f.frameId);
       if (blob) frame.peaks = decodePeaks(blob);
-      if (!writer) writer = await openProductWriter(group.keep, frame, writerContext(ctx, target, group.tier, sequence, open.geometry));
-      const index = writer.append(frame);
+      if (!writer) writer = await openProductWriter(group.keep, { width, height, pixelType }, writerContext(ctx, target, group.tier, sequence, open.geometry));
+      const index = writer.reserve(meta, frame.pixels.byteLength);
+      writer.put(index, await makeProduct(frame, writer.request(), open.staticMask(), `${meta.source} event ${meta.event}`), frame.peaks);
       members.push({ frameId: f.frameId, rule: f.rule, product: group.keep.product, codec: group.keep.codec.id, tier: group.keep.lifecycle[0].tier, containerIndex: index });
       onFrame();
       if (writer.count >= target.maxFrames) await finish();
@@ -156,13 +159,12 @@ export async function writeDerived(
 }
 
 function writerContext(ctx: Pick<LifecycleContext, 'facility'>, target: DeriveSink, tier: string, sequence: (product: string) => number, geometry?: Geometry): WriterContext {
-  let mask: Uint8Array | undefined;
   return {
     tierPath: ctx.facility.tierPath,
     writeTier: () => tier,
     runDir: target.dir,
     nextSequence: sequence,
-    ...(geometry ? { geometry, staticMask: () => (mask ??= buildPixelMap(geometry).bad) } : {}),
+    ...(geometry ? { geometry } : {}),
   };
 }
 
@@ -194,8 +196,10 @@ async function openSource(ctx: Pick<LifecycleContext, 'facility' | 'tiers' | 'st
     }
     const frames = await openFrameSource(local.file);
     const geometry = meta.geometry === undefined ? undefined : parseGeometry(meta.geometry, `${copies[0].path} (its geometry)`);
+    let mask: Uint8Array | undefined;
     return {
       frames, meta: meta.frames, ...(geometry ? { geometry } : {}),
+      staticMask: () => (geometry ? (mask ??= buildPixelMap(geometry).bad) : undefined),
       done: async () => {
         frames.close();
         await local.done();

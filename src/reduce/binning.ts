@@ -1,7 +1,7 @@
 import { describeArgument, isNativeFrame } from '../arguments.ts';
 import { SxError } from '../errors.ts';
 import { loadNative } from '../native.ts';
-import type { PixelArray } from '../pixels.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
 
 /** Frame pixel types that can be binned. */
 export type BinnableFrame = PixelArray;
@@ -12,6 +12,11 @@ export type BinnedData<F extends BinnableFrame> = F extends Float32Array
   : F extends Int32Array
     ? Int32Array
     : Uint32Array;
+
+/** The pixel type of binned frames of `type` (BinnedData). */
+export function binnedPixelType(type: PixelType): PixelType {
+  return type === 'float32' || type === 'int32' ? type : 'uint32';
+}
 
 /** Binning factors: the output is ceil(width/factor) x ceil(height/factor). */
 export type BinFactor = 2 | 3 | 4;

@@ -21,6 +21,7 @@ import { SxError } from '../errors.ts';
 import { CXI_DATA_PATH, createCxiFile, writeFrameMeta, type ContainerCodecRecord, type ContainerFrame } from './cxi-container.ts';
 import { writePeakTables, type PeakTable } from './cxi-peaks.ts';
 import type { Hdf5Filter } from '../hdf5-filter.ts';
+import { DEFLATE_LEVEL } from './deflate.ts';
 import { allocPixels, type PixelArray, type PixelType } from '../pixels.ts';
 import { FrameStackWriter, closeWritten, ensureGroup, h5DtypeOf, type Dataset, type H5File } from './hdf5.ts';
 
@@ -28,9 +29,6 @@ export const CXI_MASK_PATH = '/entry_1/data_1/mask';
 export const PEAK_BOXES_PATH = '/entry_1/data_1/peak_boxes';
 export const PEAK_BOXES_OFFSET_PATH = '/entry_1/data_1/peak_boxes_offset';
 
-const DEFLATE_LEVEL = 4;
-/** HDF5's deflate filter at the level the masks and payloads are written with. */
-export const DEFLATE_FILTER: Hdf5Filter = { id: 1, cd_values: [DEFLATE_LEVEL] };
 const PAYLOAD_CHUNK = 1 << 20;
 
 /** A binned frame as the store takes it: the binned pixels and the bad-bin mask (1 = bad). */
@@ -50,6 +48,20 @@ export interface BinnedContainerOptions {
   codec: ContainerCodecRecord;
   /** The geometry rewritten for the binned data (`binGeometry` with this container's paths). */
   geometry?: string;
+}
+
+/** The binned containers' per-frame bad-bin masks: [0, h, w] uint8, one deflated chunk per frame. */
+export function createMaskDataset(file: H5File, height: number, width: number): Dataset {
+  return ensureGroup(file, '/entry_1/data_1').create_dataset({
+    name: 'mask',
+    data: new Uint8Array(0),
+    shape: [0, height, width],
+    maxshape: [null, height, width],
+    chunks: [1, height, width],
+    dtype: '<B',
+    compression: 'gzip',
+    compression_opts: [DEFLATE_LEVEL],
+  });
 }
 
 /**
@@ -74,16 +86,7 @@ export class BinnedContainerWriter {
     const file = await createCxiFile(path, options);
     try {
       const frames = new FrameStackWriter(file, CXI_DATA_PATH, height, width, options.pixelType, options.filter);
-      const mask = ensureGroup(file, '/entry_1/data_1').create_dataset({
-        name: 'mask',
-        data: new Uint8Array(0),
-        shape: [0, height, width],
-        maxshape: [null, height, width],
-        chunks: [1, height, width],
-        dtype: '<B',
-        compression: 'gzip',
-        compression_opts: [DEFLATE_LEVEL],
-      });
+      const mask = createMaskDataset(file, height, width);
       return new BinnedContainerWriter(file, frames, mask);
     } catch (err) {
       file.close();

@@ -4,6 +4,7 @@
 import { crc32 } from 'node:zlib';
 import { SxError } from '../errors.ts';
 import { CXI_DATA_PATH } from './cxi-container.ts';
+import { ChunkFile } from './hdf5-chunks.ts';
 import { loadH5, readFrame, type Dataset, type H5File } from './hdf5.ts';
 import { PEAK_BOXES_PATH, readPeakBoxes } from './product-containers.ts';
 
@@ -14,6 +15,8 @@ export interface ContainerExpectation {
   frames: number;
   /** CRC-32 of each frame's bytes as written (the frame stack's pixels, or a peaks container's payload). */
   frameDigests?: readonly number[];
+  /** CRC-32 of each frame's stored chunk as written (ChunkContainerWriter): read back as stored, with libhdf5, not decoded. */
+  chunkDigests?: readonly number[];
 }
 
 /**
@@ -41,6 +44,23 @@ export async function verifyContainer(path: string, expect: ContainerExpectation
     const rows = counted.shape?.[0] ?? 0;
     if (rows !== expect.frames) throw new SxError('store', `${path}: the written container holds ${rows} frames; ${expect.frames} were written`);
     if (stack instanceof h5.Dataset && expect.frameDigests) checkFrames(path, file, stack, expect.frameDigests);
+  } finally {
+    file.close();
+  }
+  if (expect.chunkDigests) checkChunks(path, expect.chunkDigests);
+}
+
+function checkChunks(path: string, digests: readonly number[]): void {
+  const file = ChunkFile.open(path, 'r', { role: 'container' });
+  try {
+    const stack = file.dataset(CXI_DATA_PATH);
+    let buffer = new Uint8Array(0);
+    for (let i = 0; i < digests.length; i++) {
+      const size = stack.chunkBytes([i, 0, 0]);
+      if (size > buffer.length) buffer = new Uint8Array(size);
+      const { bytes } = stack.readChunk([i, 0, 0], buffer.subarray(0, size));
+      if (crc32(bytes) !== digests[i]) throw new SxError('store', `${path}: frame ${i} of the written container reads back different from what was written`);
+    }
   } finally {
     file.close();
   }

@@ -13,12 +13,12 @@ import { loadH5, readFrame, type Dataset, type Group } from '../../src/store/hdf
 import {
   BinnedContainerWriter,
   CXI_MASK_PATH,
-  DEFLATE_FILTER,
   PEAK_BOXES_OFFSET_PATH,
   PEAK_BOXES_PATH,
   PeaksContainerWriter,
   readPeakBoxes,
 } from '../../src/store/product-containers.ts';
+import { DEFLATE_FILTER } from '../../src/store/deflate.ts';
 import { DEBIAN_PYTHON, readWithH5py } from '../helpers/h5py.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { simulateRunWithPeaks, type SimulatedRun } from '../codecs/sim-run.ts';

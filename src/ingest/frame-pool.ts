@@ -1,0 +1,152 @@
+// The ingest workers, seen from the main thread: a frame is loaded (read, decoded, labelled) by
+// one worker, which holds it until the frame is decided, then makes its products' stored chunks
+// or drops it. The pixels never come back to the main thread.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { FrameLabels } from '../core/labels.ts';
+import type { PeakFinderParams } from '../core/peakfinder8.ts';
+import type { PixelMap } from '../core/pixel-map.ts';
+import { SxError } from '../errors.ts';
+import type { FrameLocation } from '../frames/frame-part.ts';
+import type { PixelArray } from '../pixels.ts';
+import type { ProductOutput, ProductRequest, StageSeconds } from './frame-products.ts';
+
+export interface FrameWorkerData {
+  /** Without it frames are only read and decoded (ingest without --geometry). The map's arrays should be shared (sharePixelMap). */
+  labelling?: { map: PixelMap; params: PeakFinderParams };
+}
+
+export type WorkerRequest =
+  | { type: 'load'; id: number; where: string; location?: FrameLocation; pixels?: PixelArray; width: number; height: number }
+  | { type: 'make'; id: number; products: ProductRequest[] }
+  | { type: 'drop'; id: number }
+  | { type: 'close'; id: number };
+
+export type WorkerReply =
+  | { type: 'loaded'; id: number; labels?: FrameLabels; labelError?: string }
+  | { type: 'unreadable'; id: number; error: string }
+  | { type: 'made'; id: number; outputs: ProductOutput[] }
+  | { type: 'failed'; id: number; error: string; usage?: boolean }
+  | { type: 'closed'; id: number; seconds: StageSeconds };
+
+/** What loading a frame gave: its labels, why it has none, or why it could not be read. */
+export type Loaded = { labels?: FrameLabels; labelError?: string } | { unreadable: string };
+
+/** A frame held by one worker. */
+export interface HeldHandle {
+  readonly id: number;
+  readonly worker: number;
+}
+
+const WORKER_ENTRY = new URL('../core/ts-worker.js', import.meta.url);
+const WORKER_MODULE = new URL('./frame-worker.ts', import.meta.url).href;
+
+interface Waiting {
+  resolve: (reply: WorkerReply) => void;
+  reject: (err: Error) => void;
+  worker: number;
+}
+
+/**
+ * One worker per core. Each frame goes to the worker with the fewest frames in hand; its
+ * later requests go to the same worker, which answers them in order.
+ */
+export class FramePool {
+  private readonly workers: { worker: Worker; held: number }[];
+  private readonly waiting = new Map<string, Waiting>();
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor(data: FrameWorkerData, size = availableParallelism()) {
+    this.workers = Array.from({ length: Math.max(1, size) }, (_, index) => {
+      const worker = new Worker(WORKER_ENTRY, { workerData: { ...data, module: WORKER_MODULE } });
+      worker.on('message', (reply: WorkerReply) => this.settle(index, reply));
+      worker.on('error', (err) => this.fail(new SxError('input', `ingest worker ${index}: ${err.message}`, { cause: err })));
+      return { worker, held: 0 };
+    });
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Loads a frame: from where it is stored (`location`), or from `pixels` the caller read (their
+   * buffer is transferred: the caller must not use them afterwards).
+   */
+  load(frame: { where: string; width: number; height: number; location?: FrameLocation; pixels?: PixelArray }): { handle: HeldHandle; loaded: Promise<Loaded> } {
+    const worker = this.workers.reduce((best, w, i) => (w.held < this.workers[best].held ? i : best), 0);
+    const handle = { id: this.nextId++, worker };
+    this.workers[worker].held += 1;
+    let pixels = frame.pixels;
+    if (pixels && (pixels.byteOffset !== 0 || pixels.byteLength !== pixels.buffer.byteLength)) pixels = pixels.slice();
+    const request: WorkerRequest = { type: 'load', id: handle.id, where: frame.where, width: frame.width, height: frame.height, ...(frame.location ? { location: frame.location } : {}), ...(pixels ? { pixels } : {}) };
+    const loaded = this.ask(worker, request, pixels ? [pixels.buffer as ArrayBuffer] : []).then((reply): Loaded => {
+      if (reply.type === 'unreadable') {
+        this.workers[worker].held -= 1;
+        return { unreadable: reply.error };
+      }
+      if (reply.type === 'failed') throw new SxError('store', `${frame.where}: ${reply.error}`);
+      if (reply.type !== 'loaded') throw new Error(`ingest worker ${worker}: unexpected reply ${reply.type} to load`);
+      return { ...(reply.labels ? { labels: reply.labels } : {}), ...(reply.labelError ? { labelError: reply.labelError } : {}) };
+    });
+    return { handle, loaded };
+  }
+
+  /** Makes the held frame's products, in the order asked, and lets the worker forget it. */
+  async make(handle: HeldHandle, products: ProductRequest[]): Promise<ProductOutput[]> {
+    try {
+      const reply = await this.ask(handle.worker, { type: 'make', id: handle.id, products });
+      if (reply.type === 'failed') throw new SxError(reply.usage ? 'usage' : 'store', reply.error);
+      if (reply.type !== 'made') throw new Error(`ingest worker ${handle.worker}: unexpected reply ${reply.type} to make`);
+      return reply.outputs;
+    } finally {
+      this.workers[handle.worker].held -= 1;
+    }
+  }
+
+  /** The frame keeps no product on a tier: the worker forgets it. */
+  drop(handle: HeldHandle): void {
+    this.workers[handle.worker].held -= 1;
+    this.workers[handle.worker].worker.postMessage({ type: 'drop', id: handle.id } satisfies WorkerRequest);
+  }
+
+  /** Closes the workers' source files, then the workers; returns the seconds they spent per stage, summed. */
+  async close(): Promise<StageSeconds> {
+    const seconds: StageSeconds = {};
+    if (!this.failure) {
+      const replies = await Promise.allSettled(this.workers.map((_, i) => this.ask(i, { type: 'close', id: this.nextId++ })));
+      for (const r of replies) {
+        if (r.status !== 'fulfilled' || r.value.type !== 'closed') continue;
+        for (const [stage, s] of Object.entries(r.value.seconds)) seconds[stage] = (seconds[stage] ?? 0) + s;
+      }
+    }
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    return seconds;
+  }
+
+  private ask(worker: number, request: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(`${worker}:${request.id}`, { resolve, reject, worker });
+      this.workers[worker].worker.postMessage(request, transfer);
+    });
+  }
+
+  private settle(worker: number, reply: WorkerReply): void {
+    const key = `${worker}:${reply.id}`;
+    const waiting = this.waiting.get(key);
+    if (!waiting) return;
+    this.waiting.delete(key);
+    waiting.resolve(reply);
+  }
+
+  // A worker that dies fails every frame in hand and every later one.
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const [key, w] of this.waiting) {
+      w.reject(err);
+      this.waiting.delete(key);
+    }
+  }
+}

@@ -1,0 +1,199 @@
+// What an ingest worker does with one frame: fetch it (a direct chunk read through libhdf5, or
+// HDF5's own filters), decode it once, and make each kept product's stored chunk. Runs in the
+// worker threads (src/ingest/frame-worker.ts); plain functions, so tests call them directly.
+import { crc32, deflateSync } from 'node:zlib';
+import { containerChunkCodec, getCodec } from '../../codecs/registry.ts';
+import type { ArrayToArrayCodec, ArrayToBytesCodec, ChunkCodec, CodecConfig } from '../../codecs/types.ts';
+import type { PeakList } from '../core/peakfinder8.ts';
+import { SxError } from '../errors.ts';
+import type { FrameLocation } from '../frames/frame-part.ts';
+import { allocPixelsUnsafe, PIXEL_BYTES, pixelsOf, type PixelArray } from '../pixels.ts';
+import { ChunkFile, type ChunkDataset } from '../store/hdf5-chunks.ts';
+import { DEFLATE_LEVEL } from '../store/deflate.ts';
+
+
+/** How one kept product of a frame is made; `compression` is the container codec's config. */
+export type ProductRequest =
+  | { product: 'raw'; compression: CodecConfig; passThrough: boolean }
+  | { product: 'quantized'; reduction: CodecConfig; compression: CodecConfig }
+  | { product: 'binned'; reduction: CodecConfig; compression: CodecConfig }
+  | { product: 'peaks'; reduction: CodecConfig };
+
+/** A product as the container stores it: one chunk (and a binned mask chunk), or a peaks payload. */
+export interface ProductOutput {
+  /** The stored chunk (the codec's filter format), or the peaks codec's payload. */
+  bytes: Uint8Array;
+  /** CRC-32 of `bytes`, for the read-back check of the container. */
+  digest: number;
+  /** Binned only: the bad-bin mask, deflated as the mask dataset stores it. */
+  mask?: Uint8Array;
+}
+
+/** A frame a worker holds between being labelled and being decided. */
+export interface HeldFrame {
+  width: number;
+  height: number;
+  pixels: PixelArray;
+  /** The stored chunk as read, when it was read whole and every filter was applied to it. */
+  stored?: { codec: string; bytes: Uint8Array };
+  peaks?: PeakList;
+}
+
+/** Open source datasets of one worker, by file and path (a run reads few files, many frames each). */
+export class SourceFiles {
+  private readonly files = new Map<string, ChunkFile>();
+  private readonly datasets = new Map<string, ChunkDataset>();
+
+  dataset(file: string, path: string): ChunkDataset {
+    const key = `${file}\0${path}`;
+    let dataset = this.datasets.get(key);
+    if (!dataset) {
+      let opened = this.files.get(file);
+      if (!opened) this.files.set(file, (opened = ChunkFile.open(file, 'r')));
+      this.datasets.set(key, (dataset = opened.dataset(path)));
+    }
+    return dataset;
+  }
+
+  close(): void {
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
+    this.datasets.clear();
+  }
+}
+
+const chunkCodecs = new Map<string, ChunkCodec>();
+/** One chunk codec per config (a config names its codec completely). */
+function chunkCodecOf(config: CodecConfig): ChunkCodec {
+  const key = JSON.stringify(config);
+  let codec = chunkCodecs.get(key);
+  if (!codec) chunkCodecs.set(key, (codec = containerChunkCodec(config)));
+  return codec;
+}
+
+/**
+ * Frame-sized buffers a worker reuses: a fresh 36 MB buffer per Eiger 16M frame costs its page
+ * faults every time, as much as decoding into it.
+ */
+export class Buffers {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  /** Kept per size: a worker holds at most a few frames at once. */
+  private static readonly KEEP = 4;
+
+  take(bytes: number): ArrayBuffer {
+    return this.free.get(bytes)?.pop() ?? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer);
+  }
+
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === 0) return;
+    const list = this.free.get(buffer.byteLength) ?? [];
+    if (list.length < Buffers.KEEP) list.push(buffer);
+    this.free.set(buffer.byteLength, list);
+  }
+}
+
+/**
+ * Reads and decodes the frame at `at`: a frame stored as one chunk in one of our codecs by a
+ * direct chunk read (its stored bytes kept for pass-through), anything else through HDF5's
+ * filters. Decoded at once even when no product needs the pixels, so a damaged frame is found
+ * (and skipped) here, never copied on.
+ */
+export function readFrame(files: SourceFiles, at: FrameLocation, seconds?: StageSeconds, buffers?: Buffers): HeldFrame {
+  const start = performance.now();
+  const dataset = files.dataset(at.file, at.path);
+  const n = at.width * at.height;
+  const pixels = buffers ? pixelsOf(at.pixelType, new Uint8Array(buffers.take(n * PIXEL_BYTES[at.pixelType]))) : allocPixelsUnsafe(at.pixelType, n);
+  const frame = { width: at.width, height: at.height, pixels };
+  if (at.chunk === undefined) {
+    dataset.readFrames(at.index, 1, pixels);
+    addSeconds(seconds, 'read+decode (HDF5 filters)', start);
+    return frame;
+  }
+  const offset = at.rank === 3 ? [at.index, 0, 0] : [0, 0];
+  const size = buffers ? dataset.chunkBytes(offset) : 0;
+  const { bytes, filterMask } = dataset.readChunk(offset, buffers ? new Uint8Array(buffers.take(size)) : undefined);
+  const read = addSeconds(seconds, 'read (direct chunk)', start);
+  // A set mask bit: the filter was skipped for this chunk (it could not shrink it), so it holds the pixels as they are.
+  const codec = filterMask === 0 ? at.chunk : 'none';
+  chunkCodecOf({ id: codec }).decode(bytes, pixels);
+  addSeconds(seconds, `decode (${codec})`, read);
+  return filterMask === 0 ? { ...frame, stored: { codec, bytes } } : frame;
+}
+
+/** Seconds spent per stage of the frame path, summed over frames (and threads). */
+export type StageSeconds = Record<string, number>;
+
+/** Adds the time since `since` (performance.now()) to `stage`; returns now. */
+export function addSeconds(seconds: StageSeconds | undefined, stage: string, since: number): number {
+  const now = performance.now();
+  if (seconds) seconds[stage] = (seconds[stage] ?? 0) + (now - since) / 1000;
+  return now;
+}
+
+/** A frame read on the main thread (a layout only h5wasm reads), handed to the worker. */
+export function heldPixels(pixels: PixelArray, width: number, height: number): HeldFrame {
+  return { width, height, pixels };
+}
+
+const reductions = new Map<string, Promise<ArrayToArrayCodec | ArrayToBytesCodec>>();
+function reductionOf(config: CodecConfig): Promise<ArrayToArrayCodec | ArrayToBytesCodec> {
+  const key = JSON.stringify(config);
+  let codec = reductions.get(key);
+  if (!codec) reductions.set(key, (codec = getCodec(config) as Promise<ArrayToArrayCodec | ArrayToBytesCodec>));
+  return codec;
+}
+
+/**
+ * Bad-bin masks differ from frame to frame only where bins saturate, so most equal the one
+ * before: comparing costs far less than deflating again.
+ */
+let lastMask: { mask: Uint8Array; deflated: Uint8Array } | undefined;
+function deflatedMask(mask: Uint8Array): Uint8Array {
+  if (!lastMask || !Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength).equals(lastMask.mask)) {
+    lastMask = { mask: mask.slice(), deflated: deflateSync(mask, { level: DEFLATE_LEVEL }) };
+  }
+  // A copy with its own buffer: it is transferred to the main thread (zlib's Buffer may sit in Node's shared pool).
+  return new Uint8Array(lastMask.deflated);
+}
+
+const output = (bytes: Uint8Array, mask?: Uint8Array): ProductOutput => ({ bytes, digest: crc32(bytes), ...(mask ? { mask } : {}) });
+
+/**
+ * The stored form of one kept product of `frame`. A raw product whose source chunk is already
+ * in the container's codec takes the chunk as it is (`passThrough`); `staticMask` (the
+ * geometry's unusable pixels) is excluded from the bins. `where` names the frame in errors.
+ */
+export async function makeProduct(frame: HeldFrame, request: ProductRequest, staticMask: Uint8Array | undefined, where: string, seconds?: StageSeconds): Promise<ProductOutput> {
+  const start = performance.now();
+  const made = await makeOne(frame, request, staticMask, where);
+  addSeconds(seconds, request.product === 'raw' && made.bytes === frame.stored?.bytes ? 'raw (pass-through)' : `${request.product} (reduce+encode)`, start);
+  return made;
+}
+
+async function makeOne(frame: HeldFrame, request: ProductRequest, staticMask: Uint8Array | undefined, where: string): Promise<ProductOutput> {
+  const { width, height } = frame;
+  switch (request.product) {
+    case 'raw': {
+      if (request.passThrough && frame.stored?.codec === request.compression.id) return output(frame.stored.bytes);
+      return output(chunkCodecOf(request.compression).encode({ data: frame.pixels, width, height }));
+    }
+    case 'quantized': {
+      const codec = (await reductionOf(request.reduction)) as ArrayToArrayCodec;
+      // Readers expect photon counts: the container holds the quantizer's reconstruction, not its codes.
+      const data = codec.decode(codec.encode({ data: frame.pixels, width, height })).data;
+      return output(chunkCodecOf(request.compression).encode({ data, width, height }));
+    }
+    case 'binned': {
+      const codec = (await reductionOf(request.reduction)) as ArrayToArrayCodec;
+      const mask = staticMask?.length === width * height ? staticMask : undefined;
+      const binned = codec.encode({ data: frame.pixels, width, height, ...(mask ? { mask } : {}) });
+      const badBins = binned.mask ?? new Uint8Array(binned.width * binned.height);
+      return output(chunkCodecOf(request.compression).encode(binned), deflatedMask(badBins));
+    }
+    case 'peaks': {
+      if (!frame.peaks) throw new SxError('usage', `${where}: peaks-only needs the frame's peaks; ingest with --geometry so frames are labelled`);
+      const codec = (await reductionOf(request.reduction)) as ArrayToBytesCodec;
+      return output(codec.encode({ data: frame.pixels, width, height }, { peaks: frame.peaks }));
+    }
+  }
+}

@@ -1,0 +1,106 @@
+// An ingest worker thread: reads, decodes and labels the frames it is sent, holds each until the
+// main thread has decided it, then makes its kept products' stored chunks (or drops it).
+import { parentPort, workerData } from 'node:worker_threads';
+import { Labeller } from '../core/labels.ts';
+import { isSxError } from '../errors.ts';
+import type { FrameLabels } from '../core/labels.ts';
+import { addSeconds, Buffers, heldPixels, makeProduct, readFrame, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
+import type { FrameWorkerData, WorkerReply, WorkerRequest } from './frame-pool.ts';
+
+const data = workerData as FrameWorkerData;
+const map = data.labelling?.map;
+const labeller = map && new Labeller(map, data.labelling!.params);
+const staticMask = map?.bad;
+const port = parentPort!;
+const files = new SourceFiles();
+const held = new Map<number, { frame: HeldFrame; where: string }>();
+const seconds: StageSeconds = {};
+const buffers = new Buffers();
+
+/** A frame's buffers go back for the next frames, except those transferred to the main thread. */
+function release(frame: HeldFrame, transferred: Set<ArrayBufferLike> = new Set()): void {
+  for (const buffer of [frame.pixels.buffer, frame.stored?.bytes.buffer]) if (buffer && !transferred.has(buffer)) buffers.give(buffer as ArrayBuffer);
+}
+
+/** The peak columns are posted (transferred) to the main thread: the worker keeps copies for peaks-only. */
+function postLabels(id: number, labels: FrameLabels): void {
+  const p = labels.peaks;
+  const reply: WorkerReply = { type: 'loaded', id, labels };
+  port.postMessage(reply, [p.fs.buffer, p.ss.buffer, p.panel.buffer, p.intensity.buffer, p.snr.buffer, p.npix.buffer, ...(p.maxValue ? [p.maxValue.buffer] : [])] as ArrayBuffer[]);
+}
+
+function copyPeaks(labels: FrameLabels): FrameLabels['peaks'] {
+  const p = labels.peaks;
+  return { ...p, fs: p.fs.slice(), ss: p.ss.slice(), panel: p.panel.slice(), intensity: p.intensity.slice(), snr: p.snr.slice(), npix: p.npix.slice(), ...(p.maxValue ? { maxValue: p.maxValue.slice() } : {}) };
+}
+
+async function handle(request: WorkerRequest): Promise<void> {
+  switch (request.type) {
+    case 'load': {
+      let frame: HeldFrame;
+      try {
+        frame = request.location ? readFrame(files, request.location, seconds, buffers) : heldPixels(request.pixels!, request.width, request.height);
+      } catch (err) {
+        // A frame the file cannot give (damaged, missing chunk) is skipped; anything else (no addon, a bug) stops the run.
+        if (isSxError(err, 'input')) port.postMessage({ type: 'unreadable', id: request.id, error: err.message } satisfies WorkerReply);
+        else port.postMessage({ type: 'failed', id: request.id, error: (err as Error).message } satisfies WorkerReply);
+        return;
+      }
+      held.set(request.id, { frame, where: request.where });
+      if (!labeller) {
+        port.postMessage({ type: 'loaded', id: request.id } satisfies WorkerReply);
+        return;
+      }
+      let labels: FrameLabels;
+      const start = performance.now();
+      try {
+        labels = labeller.label(frame.pixels, request.where);
+        addSeconds(seconds, 'label (peakfinder8)', start);
+      } catch (err) {
+        // A frame that cannot be labelled (or decoded) stays held: the policy's unlabelled rule keeps it.
+        port.postMessage({ type: 'loaded', id: request.id, labelError: (err as Error).message } satisfies WorkerReply);
+        return;
+      }
+      frame.peaks = copyPeaks(labels);
+      postLabels(request.id, labels);
+      return;
+    }
+    case 'make': {
+      const entry = held.get(request.id);
+      held.delete(request.id);
+      if (!entry) {
+        port.postMessage({ type: 'failed', id: request.id, error: `frame ${request.id} is not held by this worker` } satisfies WorkerReply);
+        return;
+      }
+      try {
+        const outputs = [];
+        for (const product of request.products) outputs.push(await makeProduct(entry.frame, product, staticMask, entry.where, seconds));
+        // Two products can share one buffer (the same stored chunk): each buffer is transferred once.
+        const transfer = new Set(outputs.flatMap((o) => (o.mask ? [o.bytes.buffer, o.mask.buffer] : [o.bytes.buffer])));
+        port.postMessage({ type: 'made', id: request.id, outputs } satisfies WorkerReply, [...transfer] as ArrayBuffer[]);
+        release(entry.frame, transfer);
+      } catch (err) {
+        port.postMessage({ type: 'failed', id: request.id, error: (err as Error).message, usage: (err as { tag?: string }).tag === 'usage' } satisfies WorkerReply);
+      }
+      return;
+    }
+    case 'drop': {
+      const entry = held.get(request.id);
+      held.delete(request.id);
+      if (entry) release(entry.frame);
+      return;
+    }
+    case 'close':
+      held.clear();
+      files.close();
+      port.postMessage({ type: 'closed', id: request.id, seconds } satisfies WorkerReply);
+  }
+}
+
+// One request at a time, in order: a frame's `make` always follows its `load`.
+let queue = Promise.resolve();
+port.on('message', (request: WorkerRequest) => {
+  queue = queue.then(() => handle(request)).catch((err: Error) => {
+    port.postMessage({ type: 'failed', id: request.id, error: err.message } satisfies WorkerReply);
+  });
+});
