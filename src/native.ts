@@ -84,7 +84,9 @@ export interface SxNative {
   /**
    * Runs peakfinder8 on a width x height `frame` with per-pixel `radius`, `panel` and `bad`
    * maps of the same size; pixels whose value `flags` name are bad as well (see `findPeaks` in
-   * src/core/peakfinder8.ts).
+   * src/core/peakfinder8.ts). `plan`, an object the addon keeps its per-geometry work in
+   * between calls (`PeakFinderPlan.native`), is passed only with the radius and panel maps it
+   * was first used with.
    */
   peakfinder8(
     frame: NativeFrame,
@@ -95,6 +97,7 @@ export interface SxNative {
     bad: Uint8Array,
     params: NativePeakFinderParams,
     flags?: NativePixelFlags,
+    plan?: object,
   ): NativePeakList;
 
   /**

@@ -1,7 +1,10 @@
-// peakfinder8(frame, width, height, radius, panel, bad, params[, flags]) -> { count, fs, ss,
-// panel, intensity, snr, npix, maxValue }; flags = { flagLessThan?, flagMoreThan?, flagEqual? }
+// peakfinder8(frame, width, height, radius, panel, bad, params[, flags[, plan]]) -> { count, fs,
+// ss, panel, intensity, snr, npix, maxValue }; flags = { flagLessThan?, flagMoreThan?, flagEqual? }
 // (undefined = none), see PeakFinderFlags. The peak count is known only at the end, so the binding
 // allocates the outputs: one ArrayBuffer per column, so callers can transfer each to a worker.
+// plan = an object in which the binding keeps a PeakFinderPlan between calls (its `handle`, an
+// external only this file makes); the caller passes it only with the radius and panel maps it
+// was first used with.
 #include "../kernels/peakfinder8.hpp"
 #include "convert.hpp"
 
@@ -9,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,6 +83,41 @@ PeakFinderFlags toFlags(const Napi::Value& value) {
   return flags;
 }
 
+// Marks the externals holding our plans, so that no other external is ever read as one.
+constexpr napi_type_tag kPlanTag = {0x9b1f5c2e7a4d4e61ULL, 0xb3a8d0c4f27e5a19ULL};
+
+// The plan kept in `slot`, (re)built first if it has none that fits these maps and params.
+const PeakFinderPlan* toPlan(const Napi::Value& slot, const PeakFinderMaps& maps,
+                             const PeakFinderParams& params) {
+  const Napi::Env env = slot.Env();
+  if (slot.IsUndefined()) return nullptr;
+  if (!slot.IsObject()) throw Napi::TypeError::New(env, "Expected plan to be an object");
+  Napi::Object object = slot.As<Napi::Object>();
+  const Napi::Value handle = object.Get("handle");
+  if (handle.IsExternal()) {
+    auto external = handle.As<Napi::External<PeakFinderPlan>>();
+    if (external.CheckTypeTag(&kPlanTag) && planFits(*external.Data(), maps, params)) {
+      return external.Data();
+    }
+  }
+  auto plan = std::make_unique<PeakFinderPlan>();
+  planPeakFinder8(maps, params, *plan);
+  // Told to V8, so that garbage collection weighs the plans it could free.
+  const int64_t bytes = static_cast<int64_t>(
+      plan->runStart.size() * sizeof(size_t) + plan->runLength.size() * sizeof(uint32_t) +
+      plan->slot.size() * sizeof(uint32_t) + plan->binStart.size() * sizeof(uint32_t));
+  auto external = Napi::External<PeakFinderPlan>::New(
+      env, plan.get(), [bytes](Napi::Env finalizeEnv, PeakFinderPlan* data) {
+        delete data;
+        Napi::MemoryManagement::AdjustExternalMemory(finalizeEnv, -bytes);
+      });
+  const PeakFinderPlan* kept = plan.release();
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  external.TypeTag(&kPlanTag);
+  object.Set("handle", external);
+  return kept;
+}
+
 template <typename T>
 Napi::Value toColumn(Napi::Env env, const std::vector<T>& values) {
   auto array = Napi::TypedArrayOf<T>::New(env, values.size());
@@ -95,8 +134,9 @@ Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
   maps.radius = toArrayView<float>(info[3], "radius", pixels).data;
   maps.panel = toPanelMap(info[4], pixels);
   maps.bad = toArrayView<uint8_t>(info[5], "bad", pixels).data;
+  const PeakFinderPlan* plan = toPlan(info[8], maps, params);
   PeakFinderResult result;
-  findPeaks8<In>(frame.data, maps, flags, params, result);
+  findPeaks8<In>(frame.data, maps, flags, params, plan, result);
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("count", Napi::Number::New(env, static_cast<double>(result.fs.size())));
@@ -114,8 +154,8 @@ Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
 
 Napi::Value PeakFinder8(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() != 7 && info.Length() != 8) {
-    throw Napi::TypeError::New(env, "Expected 7 or 8 arguments for peakfinder8");
+  if (info.Length() < 7 || info.Length() > 9) {
+    throw Napi::TypeError::New(env, "Expected 7 to 9 arguments for peakfinder8");
   }
   const uint32_t maxSide = std::numeric_limits<uint32_t>::max();
   PeakFinderMaps maps{};

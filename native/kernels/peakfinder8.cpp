@@ -32,11 +32,9 @@ bool isFiniteValue(In v) {
 struct Scratch {
   std::vector<uint8_t> visited;  // all zero between calls
   std::vector<size_t> touched;   // where visited was set during the current call
-  std::vector<uint32_t> sampleBin;
-  std::vector<double> sampleValue;
-  std::vector<double> sorted;
-  std::vector<uint32_t> count;  // per radial bin
-  std::vector<size_t> start;
+  PeakFinderPlan plan;  // for calls without one
+  std::vector<double> sorted;  // the samples by bin, as SampleOf the pixel type
+  std::vector<uint32_t> sorted32;
   std::vector<double> mean;
   std::vector<double> sigma;
   std::vector<double> high;
@@ -70,20 +68,133 @@ uint32_t hash32(size_t n) {
   return h ^ (h >> 16);
 }
 
+double upperRadius(const PeakFinderParams& params) {
+  return params.maxRes > 0 ? std::min(params.maxRes, kMaxRadius) : kMaxRadius;
+}
+
+// Row stride of each sampling tile (see the header).
+std::vector<uint32_t> tileStrides(const PeakFinderMaps& maps, size_t tilesX, size_t tilesY) {
+  const size_t width = maps.width;
+  std::vector<uint32_t> stride(tilesX * tilesY, kSampleTile);
+  for (size_t ty = 0; ty < tilesY; ++ty) {
+    const size_t y0 = ty * kSampleTile;
+    const size_t y1 = std::min(y0 + kSampleTile, maps.height) - 1;
+    const size_t ym = std::min(y0 + kSampleTile / 2, y1);
+    for (size_t tx = 0; tx < tilesX; ++tx) {
+      const size_t x0 = tx * kSampleTile;
+      const size_t x1 = std::min(x0 + kSampleTile, width) - 1;
+      const size_t xm = std::min(x0 + kSampleTile / 2, x1);
+      const size_t probes[5] = {ym * width + xm, y0 * width + x0, y0 * width + x1,
+                                y1 * width + x0, y1 * width + x1};
+      double r = kInf;
+      for (size_t i : probes) {
+        const double v = maps.radius[i];
+        if (v >= 0.0 && v < r) r = v;
+      }
+      if (!(r < kMaxRadius)) continue;
+      const double q = (r + 1.0) / kSampleRadiusUnit;
+      uint32_t k = 1;
+      while (k < kSampleTile && 2.0 * k <= q) k *= 2;
+      stride[ty * tilesX + tx] = k;
+    }
+  }
+  return stride;
+}
+
+// Whether a value takes part (finite, flagged by no PeakFinderFlags), as isFlagged decides but
+// for integers in their own type: v < t <=> v < ceil(t) and v > t <=> v > floor(t).
+template <typename In, bool = std::is_floating_point_v<In>>
+class ValueTest {
+ public:
+  explicit ValueTest(const PeakFinderFlags& flags) : flags_(flags) {}
+  bool operator()(In v) const {
+    if (!std::isfinite(v)) return false;
+    const double d = static_cast<double>(v);
+    if (d < flags_.lessThan || d > flags_.moreThan) return false;
+    for (size_t k = 0; k < flags_.nEqual; ++k) {
+      if (d == flags_.equal[k]) return false;
+    }
+    return true;
+  }
+
+ private:
+  const PeakFinderFlags& flags_;
+};
+
+template <typename In>
+class ValueTest<In, false> {
+ public:
+  explicit ValueTest(const PeakFinderFlags& flags) {
+    const double lowest = static_cast<double>(std::numeric_limits<In>::lowest());
+    const double highest = static_cast<double>(std::numeric_limits<In>::max());
+    const double first = std::max(std::ceil(flags.lessThan), lowest);
+    const double last = std::min(std::floor(flags.moreThan), highest);
+    empty_ = !(first <= last);
+    if (empty_) return;
+    first_ = static_cast<In>(first);
+    span_ = static_cast<Unsigned>(static_cast<Unsigned>(static_cast<In>(last)) -
+                                  static_cast<Unsigned>(first_));
+    // Equal values outside [first, last] or between integers never match a value kept.
+    for (size_t k = 0; k < flags.nEqual; ++k) {
+      const double e = flags.equal[k];
+      if (e >= first && e <= last && e == std::floor(e)) equal_[nEqual_++] = static_cast<In>(e);
+    }
+  }
+  size_t nEqual() const { return nEqual_; }
+
+  // The same test with the number of equal values fixed at compile time.
+  template <size_t N>
+  auto fixed() const {
+    static_assert(N <= kMaxFlagEqual);
+    const bool empty = empty_;
+    const In first = first_;
+    const Unsigned span = span_;
+    std::array<In, kMaxFlagEqual> equal{};
+    std::copy(equal_, equal_ + N, equal.begin());
+    return [empty, first, span, equal](In v) {
+      // first <= v <= last as one unsigned comparison.
+      bool keep = !empty & (static_cast<Unsigned>(static_cast<Unsigned>(v) -
+                                                  static_cast<Unsigned>(first)) <= span);
+      for (size_t k = 0; k < N; ++k) keep = keep & (v != equal[k]);
+      return keep;
+    };
+  }
+
+ private:
+  using Unsigned = std::make_unsigned_t<In>;
+  bool empty_ = false;
+  In first_ = 0;
+  Unsigned span_ = 0;
+  In equal_[kMaxFlagEqual] = {};
+  size_t nEqual_ = 0;
+};
+
+// Samples of 16-bit frames are kept as integers, as their clipping sums are exact (see clipBin),
+// else as the doubles the sums run in. A sample the frame leaves out holds a value that no
+// clipping limit admits: above every 16-bit value, or NaN.
+template <typename In>
+using SampleOf = std::conditional_t<std::is_same_v<In, uint16_t>, uint32_t, double>;
+
+constexpr uint32_t leftOut(uint32_t) { return std::numeric_limits<uint32_t>::max(); }
+constexpr double leftOut(double) { return std::numeric_limits<double>::quiet_NaN(); }
+constexpr bool isLeftOut(uint32_t v) { return v > 0xffff; }
+bool isLeftOut(double v) { return std::isnan(v); }
+
 template <typename In>
 class PeakFinder8 {
  public:
   PeakFinder8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
-              const PeakFinderParams& params)
+              const PeakFinderParams& params, const PeakFinderPlan& plan)
       : frame_(frame),
         maps_(maps),
         flags_(flags),
         params_(params),
+        plan_(plan),
         width_(maps.width),
         pixels_(maps.width * maps.height),
-        lower_(params.minRes),
-        upper_(params.maxRes > 0 ? std::min(params.maxRes, kMaxRadius) : kMaxRadius),
-        nBins_(static_cast<size_t>(std::ceil(upper_))) {}
+        lower_(plan.lower),
+        upper_(plan.upper),
+        nBins_(plan.nBins) {}
 
   void run(PeakFinderResult& out) {
     computeRadialStats();
@@ -97,8 +208,9 @@ class PeakFinder8 {
 
  private:
   // Radial bin of pixel i, or -1 if the pixel takes no part (no panel, masked, outside the
-  // resolution window, not a finite value, flagged by its value). Every use of a pixel (radial
-  // samples, seeds, growth, local background) goes through here.
+  // resolution window, not a finite value, flagged by its value). Seeds, growth and the local
+  // background go through here; the radial samples pass the same tests in the plan (panel,
+  // window) and gatherSamples (mask, value).
   int64_t binOf(size_t i) const {
     if (maps_.panel[i] < 0 || maps_.bad[i] != 0) return -1;
     const double r = maps_.radius[i];
@@ -115,92 +227,131 @@ class PeakFinder8 {
     return false;
   }
 
+  // Bins beyond the plan's last have no samples, hence no limit.
+  double highOf(int64_t b) const {
+    return static_cast<size_t>(b) < nBins_ ? high_[static_cast<size_t>(b)] : kInf;
+  }
+
   bool isPeakPixel(size_t i) const {
     const int64_t b = binOf(i);
-    return b >= 0 && static_cast<double>(frame_[i]) > high_[b];
+    return b >= 0 && static_cast<double>(frame_[i]) > highOf(b);
   }
 
-  // Row stride of each sampling tile (see the header).
-  std::vector<uint32_t> tileStrides(size_t tilesX, size_t tilesY) const {
-    std::vector<uint32_t> stride(tilesX * tilesY, kSampleTile);
-    for (size_t ty = 0; ty < tilesY; ++ty) {
-      const size_t y0 = ty * kSampleTile;
-      const size_t y1 = std::min(y0 + kSampleTile, maps_.height) - 1;
-      const size_t ym = std::min(y0 + kSampleTile / 2, y1);
-      for (size_t tx = 0; tx < tilesX; ++tx) {
-        const size_t x0 = tx * kSampleTile;
-        const size_t x1 = std::min(x0 + kSampleTile, width_) - 1;
-        const size_t xm = std::min(x0 + kSampleTile / 2, x1);
-        const size_t probes[5] = {ym * width_ + xm, y0 * width_ + x0, y0 * width_ + x1,
-                                  y1 * width_ + x0, y1 * width_ + x1};
-        double r = kInf;
-        for (size_t i : probes) {
-          const double v = maps_.radius[i];
-          if (v >= 0.0 && v < r) r = v;
-        }
-        if (!(r < kMaxRadius)) continue;
-        const double q = (r + 1.0) / kSampleRadiusUnit;
-        uint32_t k = 1;
-        while (k < kSampleTile && 2.0 * k <= q) k *= 2;
-        stride[ty * tilesX + tx] = k;
-      }
-    }
-    return stride;
-  }
-
+  // A bin's samples are the first kMaxSamplesPerBin of its plan pixels (row-major) that this
+  // frame's mask and value flags leave. All are copied to their sorted places, those left out as
+  // leftOut, so that the copy has no branch and the sums skip them as they skip clipped ones.
   void computeRadialStats() {
-    const size_t tilesX = (width_ + kSampleTile - 1) / kSampleTile;
-    const size_t tilesY = (maps_.height + kSampleTile - 1) / kSampleTile;
-    const std::vector<uint32_t> stride = tileStrides(tilesX, tilesY);
-    std::vector<uint32_t>& count = s_.count;
-    count.assign(nBins_, 0);
-    std::vector<uint32_t>& sampleBin = s_.sampleBin;
-    std::vector<double>& sampleValue = s_.sampleValue;
-    sampleBin.clear();
-    sampleValue.clear();
-    for (size_t y = 0; y < maps_.height; ++y) {
-      const size_t ty = y / kSampleTile;
-      // One phase per band of tiles: tiles of equal stride sample the same rows, so the reads
-      // run on across tiles, while bands differ so no row period of the detector aliases.
-      const uint32_t shifted = static_cast<uint32_t>(y) + hash32(ty);
-      for (size_t tx = 0; tx < tilesX; ++tx) {
-        if ((shifted & (stride[ty * tilesX + tx] - 1)) != 0) continue;
-        const size_t end = y * width_ + std::min(width_, (tx + 1) * kSampleTile);
-        for (size_t i = y * width_ + tx * kSampleTile; i < end; ++i) {
-          const int64_t b = binOf(i);
-          if (b < 0 || count[b] >= kMaxSamplesPerBin) continue;
-          ++count[b];
-          sampleBin.push_back(static_cast<uint32_t>(b));
-          sampleValue.push_back(static_cast<double>(frame_[i]));
-        }
+    const size_t total = plan_.slot.size();
+    std::vector<SampleOf<In>>& sorted = sortedSamples();
+    sorted.resize(total);
+    if constexpr (std::is_floating_point_v<In>) {
+      gatherSamples(sorted.data(), ValueTest<In>(flags_));
+    } else {
+      const ValueTest<In> test(flags_);
+      switch (test.nEqual()) {
+        case 0: gatherSamples(sorted.data(), test.template fixed<0>()); break;
+        case 1: gatherSamples(sorted.data(), test.template fixed<1>()); break;
+        case 2: gatherSamples(sorted.data(), test.template fixed<2>()); break;
+        case 3: gatherSamples(sorted.data(), test.template fixed<3>()); break;
+        default: gatherSamples(sorted.data(), test.template fixed<kMaxFlagEqual>()); break;
       }
     }
-    // Stable counting sort: each bin's samples contiguous, still in row-major order.
-    std::vector<size_t>& start = s_.start;
-    start.assign(nBins_ + 1, 0);
-    for (size_t b = 0; b < nBins_; ++b) start[b + 1] = start[b] + count[b];
-    std::vector<double>& sorted = s_.sorted;
-    sorted.resize(sampleValue.size());
-    for (size_t s = 0; s < sampleValue.size(); ++s) sorted[start[sampleBin[s]]++] = sampleValue[s];
-    // start[b] now holds the end of bin b, i.e. the start of bin b + 1.
-    for (size_t b = nBins_; b > 0; --b) start[b] = start[b - 1];
-    start[0] = 0;
-
     mean_.assign(nBins_, 0.0);
     sigma_.assign(nBins_, 0.0);
     high_.assign(nBins_, kInf);
     minHigh_ = kInf;
     for (size_t b = 0; b < nBins_; ++b) {
-      if (count[b] == 0) continue;
-      clipBin(sorted.data() + start[b], count[b], b);
+      const size_t start = plan_.binStart[b];
+      const SampleOf<In>* samples = sorted.data() + start;
+      size_t n = plan_.binStart[b + 1] - start;
+      // The first sample taken is the pivot; after the kMaxSamplesPerBin-th none count.
+      size_t first = 0;
+      while (first < n && isLeftOut(samples[first])) ++first;
+      if (first == n) continue;
+      if (n > kMaxSamplesPerBin) {
+        size_t m = 0;
+        size_t j = first;
+        for (; j < n && m < kMaxSamplesPerBin; ++j) m += isLeftOut(samples[j]) ? 0 : 1;
+        n = j;
+      }
+      clipBin(samples, n, samples[first], b);
       minHigh_ = std::min(minHigh_, high_[b]);
+    }
+  }
+
+  template <typename Test>
+  void gatherSamples(SampleOf<In>* sorted, Test takesPart) {
+    using Sample = SampleOf<In>;
+    const uint32_t* slot = plan_.slot.data();
+    for (size_t r = 0; r < plan_.runStart.size(); ++r) {
+      const size_t i0 = plan_.runStart[r];
+      const In* values = frame_ + i0;
+      const uint8_t* bad = maps_.bad + i0;
+      const uint32_t n = plan_.runLength[r];
+      for (uint32_t j = 0; j < n; ++j) {
+        const In v = values[j];
+        const bool taken = (bad[j] == 0) & takesPart(v);
+        sorted[slot[j]] = taken ? static_cast<Sample>(v) : leftOut(Sample{});
+      }
+      slot += n;
+    }
+  }
+
+  std::vector<SampleOf<In>>& sortedSamples() {
+    if constexpr (std::is_same_v<SampleOf<In>, uint32_t>) {
+      return s_.sorted32;
+    } else {
+      return s_.sorted;
+    }
+  }
+
+  // For 16-bit samples the shifted sums are integers below 2^53 (|v - pivot| < 2^16, at most
+  // kMaxSamplesPerBin = 2^10 samples), so the reference's sequential double sums are exact and
+  // equal integer sums in any order. Those come from the plain sums of v and v^2, which
+  // vectorise; the limits act as the integer bounds [L, H] they imply.
+  void clipBin(const uint32_t* s, size_t n, uint32_t first, size_t b) {
+    static_assert(static_cast<double>(kMaxSamplesPerBin) * 65536.0 * 65536.0 < 9007199254740992.0);
+    const uint64_t pivot = first;
+    double lo = -kInf;
+    double hi = kInf;
+    int32_t prevL = -1;
+    int32_t prevH = -1;
+    for (int round = 0; round < kClipRounds; ++round) {
+      // v >= lo <=> v >= ceil(lo) and v <= hi <=> v <= floor(hi) for integers; NaN keeps none.
+      const int32_t L = lo <= 0.0 ? 0 : lo <= 65535.0 ? static_cast<int32_t>(std::ceil(lo)) : 65536;
+      const int32_t H = hi >= 65535.0 ? 65535 : hi >= 0.0 ? static_cast<int32_t>(std::floor(hi)) : -1;
+      if (H < L) break;  // no samples
+      // The same samples as the last round give the same statistics again.
+      if (L == prevL && H == prevH) break;
+      prevL = L;
+      prevH = H;
+      const uint32_t low = static_cast<uint32_t>(L);
+      const uint32_t span = static_cast<uint32_t>(H - L);
+      // Masks rather than branches, so that the loop vectorises; leftOut is above every H.
+      uint32_t sumV = 0;  // < 2^26
+      uint64_t sumV2 = 0;
+      uint32_t m = 0;
+      for (size_t j = 0; j < n; ++j) {
+        const uint32_t in = -static_cast<uint32_t>(s[j] - low <= span);
+        const uint32_t v = s[j] & in;
+        sumV += v;
+        sumV2 += static_cast<uint64_t>(v * v);  // v < 2^16
+        m -= in;
+      }
+      if (m == 0) break;
+      // Sums of d = v - pivot and d^2, exactly (unsigned wrap-around cancels).
+      const int64_t sum = static_cast<int64_t>(sumV - m * pivot);
+      const uint64_t sumSq = sumV2 - 2 * pivot * sumV + m * pivot * pivot;
+      const double dSum = static_cast<double>(sum);
+      const double dSumSq = static_cast<double>(sumSq);
+      if (!updateBin(static_cast<double>(pivot), dSum, dSumSq, m, b, lo, hi)) break;
     }
   }
 
   // Iterative sigma clipping of one bin's samples; sums are shifted by the first sample so
   // that large offsets (float data) do not cancel.
-  void clipBin(const double* s, size_t n, size_t b) {
-    const double pivot = s[0];
+  void clipBin(const double* s, size_t n, double first, size_t b) {
+    const double pivot = first;
     double lo = -kInf;
     double hi = kInf;
     for (int round = 0; round < kClipRounds; ++round) {
@@ -217,19 +368,26 @@ class PeakFinder8 {
         }
       }
       if (m == 0) break;
-      const double dm = static_cast<double>(m);
-      const double mean = pivot + sum / dm;
-      const double variance = (sumSq - sum * sum / dm) / dm;
-      const double sigma = std::sqrt(variance > 0.0 ? variance : 0.0);
-      mean_[b] = mean;
-      sigma_[b] = sigma;
-      high_[b] = std::max(mean + params_.minSnr * sigma, params_.threshold);
-      const double nextLo = mean - params_.minSnr * sigma;
-      // Same limits, same samples: the remaining rounds would repeat this one.
-      if (nextLo == lo && high_[b] == hi) break;
-      lo = nextLo;
-      hi = high_[b];
+      if (!updateBin(pivot, sum, sumSq, m, b, lo, hi)) break;
     }
+  }
+
+  // One round's statistics of bin b from its shifted sums over m samples; moves [lo, hi] to the
+  // next round's limits, false if they did not change (the remaining rounds would repeat this).
+  bool updateBin(double pivot, double sum, double sumSq, size_t m, size_t b, double& lo,
+                 double& hi) {
+    const double dm = static_cast<double>(m);
+    const double mean = pivot + sum / dm;
+    const double variance = (sumSq - sum * sum / dm) / dm;
+    const double sigma = std::sqrt(variance > 0.0 ? variance : 0.0);
+    mean_[b] = mean;
+    sigma_[b] = sigma;
+    high_[b] = std::max(mean + params_.minSnr * sigma, params_.threshold);
+    const double nextLo = mean - params_.minSnr * sigma;
+    if (nextLo == lo && high_[b] == hi) return false;
+    lo = nextLo;
+    hi = high_[b];
+    return true;
   }
 
   // Candidates for seeds: values above minHigh that no flag rejects, so that blocks whose only
@@ -251,15 +409,19 @@ class PeakFinder8 {
       const double first = std::max(std::floor(minHigh_) + 1.0, lowest);
       const double last = std::min(std::floor(flags_.moreThan), highest);
       if (first > last) return;
-      const In lo = static_cast<In>(first);
-      const In hi = static_cast<In>(last);
+      using Unsigned = std::make_unsigned_t<In>;
+      const Unsigned lo = static_cast<Unsigned>(static_cast<In>(first));
+      const Unsigned span = static_cast<Unsigned>(static_cast<Unsigned>(static_cast<In>(last)) - lo);
       // Equal values outside [first, last] or between integers never match a candidate.
       std::vector<In> equal;
       for (size_t k = 0; k < flags_.nEqual; ++k) {
         const double e = flags_.equal[k];
         if (e >= first && e <= last && e == std::floor(e)) equal.push_back(static_cast<In>(e));
       }
-      scanExcluding(out, [lo, hi](In v) { return (v >= lo) & (v <= hi); }, equal);
+      // first <= v <= last as one unsigned comparison.
+      scanExcluding(out, [lo, span](In v) {
+        return static_cast<Unsigned>(static_cast<Unsigned>(v) - lo) <= span;
+      }, equal);
     }
   }
 
@@ -290,11 +452,18 @@ class PeakFinder8 {
 
   template <typename Candidate>
   void scanBlocks(PeakFinderResult& out, Candidate candidate) {
+    // Or-ed in lanes as wide as the pixels: a wider count would spend the pass widening them.
+    using Lane = std::conditional_t<sizeof(In) == 2, uint16_t, uint32_t>;
     for (size_t i0 = 0; i0 < pixels_; i0 += kScanBlock) {
       const size_t i1 = std::min(pixels_, i0 + kScanBlock);
-      uint32_t candidates = 0;
-      for (size_t i = i0; i < i1; ++i) candidates += candidate(frame_[i]) ? 1u : 0u;
-      if (candidates == 0) continue;
+      Lane any = 0;
+      if (i1 - i0 == kScanBlock) {
+        const In* block = frame_ + i0;
+        for (size_t i = 0; i < kScanBlock; ++i) any |= static_cast<Lane>(candidate(block[i]));
+      } else {
+        for (size_t i = i0; i < i1; ++i) any |= static_cast<Lane>(candidate(frame_[i]));
+      }
+      if (any == 0) continue;
       for (size_t i = i0; i < i1; ++i) {
         if (candidate(frame_[i]) && visited_[i] == 0 && isPeakPixel(i)) grow(i, out);
       }
@@ -394,7 +563,7 @@ class PeakFinder8 {
         const int64_t b = binOf(k);
         if (b < 0) continue;
         const double v = static_cast<double>(frame_[k]);
-        if (v <= high_[b]) ring_.push_back(v);
+        if (v <= highOf(b)) ring_.push_back(v);
       }
     }
     if (ring_.size() < kMinRingPixels) {
@@ -416,6 +585,7 @@ class PeakFinder8 {
   const PeakFinderMaps& maps_;
   const PeakFinderFlags& flags_;
   const PeakFinderParams& params_;
+  const PeakFinderPlan& plan_;
   const size_t width_;
   const size_t pixels_;
   const double lower_;
@@ -433,19 +603,80 @@ class PeakFinder8 {
 
 }  // namespace
 
+void planPeakFinder8(const PeakFinderMaps& maps, const PeakFinderParams& params,
+                     PeakFinderPlan& plan) {
+  plan.width = maps.width;
+  plan.height = maps.height;
+  plan.lower = params.minRes;
+  plan.upper = upperRadius(params);
+  plan.runStart.clear();
+  plan.runLength.clear();
+  plan.slot.clear();
+  const size_t width = maps.width;
+  const size_t tilesX = (width + kSampleTile - 1) / kSampleTile;
+  const size_t tilesY = (maps.height + kSampleTile - 1) / kSampleTile;
+  const std::vector<uint32_t> stride = tileStrides(maps, tilesX, tilesY);
+  std::vector<uint32_t> count(static_cast<size_t>(std::ceil(plan.upper)), 0);
+  size_t nBins = 0;
+  size_t runEnd = 0;  // one past the last pixel of the current run
+  for (size_t y = 0; y < maps.height; ++y) {
+    const size_t ty = y / kSampleTile;
+    // One phase per band of tiles: tiles of equal stride sample the same rows, so the reads
+    // run on across tiles, while bands differ so no row period of the detector aliases.
+    const uint32_t shifted = static_cast<uint32_t>(y) + hash32(ty);
+    for (size_t tx = 0; tx < tilesX; ++tx) {
+      if ((shifted & (stride[ty * tilesX + tx] - 1)) != 0) continue;
+      const size_t end = y * width + std::min(width, (tx + 1) * kSampleTile);
+      for (size_t i = y * width + tx * kSampleTile; i < end; ++i) {
+        if (maps.panel[i] < 0) continue;
+        const double r = maps.radius[i];
+        if (!(r > plan.lower && r < plan.upper)) continue;
+        const size_t b = static_cast<size_t>(r);
+        if (i != runEnd || plan.runStart.empty()) {
+          plan.runStart.push_back(i);
+          plan.runLength.push_back(0);
+        }
+        ++plan.runLength.back();
+        runEnd = i + 1;
+        plan.slot.push_back(static_cast<uint32_t>(b));  // the bin, for now
+        ++count[b];
+        nBins = std::max(nBins, b + 1);
+      }
+    }
+  }
+  plan.nBins = nBins;
+  plan.binStart.assign(nBins + 1, 0);
+  for (size_t b = 0; b < nBins; ++b) plan.binStart[b + 1] = plan.binStart[b] + count[b];
+  // Stable: each bin's samples stay row-major.
+  std::vector<uint32_t> next(plan.binStart.begin(), plan.binStart.end() - 1);
+  for (uint32_t& s : plan.slot) s = next[s]++;
+}
+
+bool planFits(const PeakFinderPlan& plan, const PeakFinderMaps& maps,
+              const PeakFinderParams& params) {
+  return plan.width == maps.width && plan.height == maps.height &&
+         plan.lower == params.minRes && plan.upper == upperRadius(params);
+}
+
 template <typename In>
 void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
-                const PeakFinderParams& params, PeakFinderResult& out) {
-  PeakFinder8<In>(frame, maps, flags, params).run(out);
+                const PeakFinderParams& params, const PeakFinderPlan* plan,
+                PeakFinderResult& out) {
+  if (plan == nullptr) {
+    PeakFinderPlan& own = threadScratch().plan;
+    planPeakFinder8(maps, params, own);
+    plan = &own;
+  }
+  PeakFinder8<In>(frame, maps, flags, params, *plan).run(out);
 }
 
 template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&, const PeakFinderFlags&,
-                                   const PeakFinderParams&, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
 template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&, const PeakFinderFlags&,
-                                   const PeakFinderParams&, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
 template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&, const PeakFinderFlags&,
-                                  const PeakFinderParams&, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
 template void findPeaks8<float>(const float*, const PeakFinderMaps&, const PeakFinderFlags&,
-                                const PeakFinderParams&, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
 
 }  // namespace sx

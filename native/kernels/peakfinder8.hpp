@@ -74,22 +74,51 @@ constexpr double kMaxRadius = 65536.0;
 // With fewer ring pixels than this, a peak's local background is its radial bin's.
 constexpr size_t kMinRingPixels = 4;
 
-// Finds the peaks of a width x height frame. The caller checks sizes and ranges.
+// The part of the radial statistics that depends only on the geometry and the resolution
+// window: the pixels the sampling rule above reads that have a panel and a radius inside the
+// window, and where each goes among the samples sorted by bin. `bad` and the value flags are
+// still checked per frame, so one plan serves any mask. Built once per map, it spares every
+// frame the strided pass over the radius and panel maps, which costs about as much as the scan
+// of the whole frame.
+struct PeakFinderPlan {
+  size_t width = 0;
+  size_t height = 0;
+  double lower = 0.0;  // the window it was built for: lower < radius < upper
+  double upper = 0.0;
+  size_t nBins = 0;  // 1 + the largest bin sampled; pixels of later bins have no limit
+  std::vector<size_t> runStart;  // first pixel of each run of consecutive sampled pixels
+  std::vector<uint32_t> runLength;
+  std::vector<uint32_t> slot;      // each sampled pixel's place in the sorted samples, in runs
+  std::vector<uint32_t> binStart;  // nBins + 1: where each bin's samples start (row-major)
+};
+
+// The plan for `maps` (radius and panel only) and params' minRes and maxRes.
+void planPeakFinder8(const PeakFinderMaps& maps, const PeakFinderParams& params,
+                     PeakFinderPlan& plan);
+
+// Whether `plan` was built for maps of this size and params' resolution window; the caller
+// makes sure it was built from the same radius and panel maps.
+bool planFits(const PeakFinderPlan& plan, const PeakFinderMaps& maps,
+              const PeakFinderParams& params);
+
+// Finds the peaks of a width x height frame. The caller checks sizes and ranges; `plan`, if not
+// null, fits (planFits), else one is built for this call.
 template <typename In>
 void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
-                const PeakFinderParams& params, PeakFinderResult& out);
+                const PeakFinderParams& params, const PeakFinderPlan* plan,
+                PeakFinderResult& out);
 
 extern template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&,
-                                          const PeakFinderFlags&, const PeakFinderParams&,
-                                          PeakFinderResult&);
+                                    const PeakFinderFlags&, const PeakFinderParams&,
+                                    const PeakFinderPlan*, PeakFinderResult&);
 extern template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&,
-                                          const PeakFinderFlags&, const PeakFinderParams&,
-                                          PeakFinderResult&);
+                                    const PeakFinderFlags&, const PeakFinderParams&,
+                                    const PeakFinderPlan*, PeakFinderResult&);
 extern template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&,
-                                         const PeakFinderFlags&, const PeakFinderParams&,
-                                         PeakFinderResult&);
+                                    const PeakFinderFlags&, const PeakFinderParams&,
+                                    const PeakFinderPlan*, PeakFinderResult&);
 extern template void findPeaks8<float>(const float*, const PeakFinderMaps&,
-                                       const PeakFinderFlags&, const PeakFinderParams&,
-                                       PeakFinderResult&);
+                                    const PeakFinderFlags&, const PeakFinderParams&,
+                                    const PeakFinderPlan*, PeakFinderResult&);
 
 }  // namespace sx

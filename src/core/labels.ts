@@ -1,5 +1,5 @@
 import { SxError } from '../errors.ts';
-import { findPeaks, type PeakFinderInput, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
+import { findPeaks, PeakFinderPlan, type PeakFinderInput, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
 import type { PixelMap } from './pixel-map.ts';
 import type { PixelArray } from '../pixels.ts';
 
@@ -37,7 +37,8 @@ type ValueFlags = Pick<PeakFinderInput, 'flagLessThan' | 'flagMoreThan' | 'flagE
  * Labels frames of one geometry. Value-dependent masks (detector markers, the geometry's
  * flag_lessthan/morethan/equal) are applied by the peak finder itself, so the pixel map's static
  * mask is used as it is, with no pass over the frame here. Only a geometry whose panels flag
- * different values needs a per-frame mask, built in TypeScript.
+ * different values needs a per-frame mask, built in TypeScript. The peak finder's plan (which
+ * pixels the radial statistics sample) is made on the first frame and reused for the others.
  */
 export class Labeller {
   readonly map: PixelMap;
@@ -45,6 +46,7 @@ export class Labeller {
   private readonly flags: ValueFlags;
   private readonly perPanelFlags: PixelMap['panels'];
   private readonly bad: Uint8Array | undefined;
+  private readonly plan: PeakFinderPlan;
 
   constructor(map: PixelMap, params: PeakFinderParams) {
     this.map = map;
@@ -56,6 +58,7 @@ export class Labeller {
     this.flags = uniform ? { flagLessThan: first.flagLessThan, flagMoreThan: first.flagMoreThan, flagEqual: first.flagEqual === undefined ? [] : [first.flagEqual] } : { flagEqual: [] };
     this.perPanelFlags = uniform ? [] : flagged;
     this.bad = this.perPanelFlags.length > 0 ? new Uint8Array(map.width * map.height) : undefined;
+    this.plan = new PeakFinderPlan(map);
   }
 
   label(frame: PixelArray, where: string): FrameLabels {
@@ -66,7 +69,7 @@ export class Labeller {
     const marker = markerValue(frame);
     const flagEqual = marker === undefined ? this.flags.flagEqual : [...(this.flags.flagEqual ?? []), marker];
     const bad = this.bad ? this.maskPanels(frame, this.bad) : map.bad;
-    const peaks = findPeaks({ frame, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad, ...this.flags, flagEqual }, this.params);
+    const peaks = findPeaks({ frame, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad, ...this.flags, flagEqual, plan: this.plan }, this.params);
     return { hit: peaks.count >= this.params.minPeaks, nPeaks: peaks.count, resolution: estimateResolution(peaks, map), peaks };
   }
 

@@ -94,8 +94,8 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     return result;
   } finally {
     for (const { source } of prepared.sources) source.close();
-    const seconds = await pool?.close();
-    if (options.stageSeconds && seconds) for (const [stage, s] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + s;
+    const seconds = (await pool?.close()) ?? {};
+    if (options.stageSeconds) for (const [stage, s] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + s;
   }
 }
 
@@ -210,7 +210,10 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
         const named = location ? describeUnreadable(loaded, source.file, event, location) : loaded;
         // Awaited in order by the batch; if the run fails first, the frames behind it must not count as unhandled.
         named.catch(() => undefined);
-        window.push({ frame, meta: { source: source.file, event }, shape, handle, loaded: named, arrived: new Date() });
+        const item: InFlight = { frame, meta: { source: source.file, event }, shape, handle, loaded: named, arrived: new Date() };
+        // The gate's timeout runs from when the worker has read (and labelled) the frame, not from when it was queued.
+        named.then(() => (item.arrived = new Date()), () => undefined);
+        window.push(item);
         if (window.length >= windowSize) await batch.add(window.shift()!);
         await batch.settlePending();
         if (batch.size >= maxFrames) await batch.flush();

@@ -79,7 +79,7 @@ const PRODUCT_POLICIES: Record<string, string> = {
 };
 
 /** Copies of the run the pipeline ingests: enough frames for a sustained rate, from one simulation. */
-const PIPELINE_COPIES = 8;
+const PIPELINE_COPIES = 32;
 
 /**
  * The whole ingest (read, decode, label, decide, reduce, encode, write, record) on all cores,
