@@ -4,7 +4,7 @@
 import { basename, resolve } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { ContainerForm } from '../catalog/types.ts';
-import type { FrameRow } from '../catalog/frames.ts';
+import type { FrameDecisionRow, FrameRow } from '../catalog/frames.ts';
 import { SxError } from '../errors.ts';
 import { DEFAULT_COMPRESSION_RATIO, type ProductEstimates } from './estimates.ts';
 import { formKey } from './forms.ts';
@@ -94,14 +94,7 @@ export function findFrame(catalog: Pick<FrameFactsSource, 'frames'>, experimentI
   return { facts: toFacts(experimentName, matches[0]), run: matches[0].run };
 }
 
-export interface RecordedDecision {
-  rule: string;
-  product: string;
-  codec: string;
-  tier: string;
-  container: string | null;
-  decidedAt: string;
-}
+export type RecordedDecision = Pick<FrameDecisionRow, 'rule' | 'product' | 'codec' | 'tier' | 'container' | 'decidedAt'>;
 
 export interface RecordedPolicy {
   name: string;
