@@ -7,12 +7,14 @@
         "binding/codecs.cpp",
         "binding/binning.cpp",
         "binding/peakfinder8.cpp",
+        "binding/pixel-map.cpp",
         "binding/reduce.cpp",
         "binding/hdf5.cpp",
         "io/h5-chunks.cpp",
         "kernels/binning.cpp",
         "kernels/bitshuffle.cpp",
         "kernels/peakfinder8.cpp",
+        "kernels/pixel-map.cpp",
         "kernels/quantize.cpp",
         "kernels/peak-boxes.cpp"
       ],
@@ -37,7 +39,7 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       # No FMA contraction: the kernels' results must equal their TypeScript references bit for
       # bit, and JS rounds every multiply and add.
-      "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off"],
+      "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fno-math-errno"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

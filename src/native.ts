@@ -65,6 +65,25 @@ export interface NativeH5DatasetInfo {
  */
 export interface SxNative {
   /**
+   * Fills a pixel map's arrays (each width x height) from packed panels (PANEL_FIELDS numbers
+   * each) and lab bad regions ([minX, maxX, minY, maxY] each), see src/core/pixel-map.ts;
+   * `invResolution` is null when there is no wavelength.
+   */
+  buildPixelMap(
+    panels: Float64Array,
+    labBoxes: Float64Array,
+    width: number,
+    height: number,
+    lambdaA: number,
+    panel: Int16Array,
+    bad: Uint8Array,
+    x: Float32Array,
+    y: Float32Array,
+    radius: Float32Array,
+    invResolution: Float32Array | null,
+  ): void;
+
+  /**
    * Bins `frame` into the caller's `out` and `badMask` (both ceil(width/factor) x
    * ceil(height/factor)) and returns the number of bad bins. `out` must be an Int32Array for
    * Int32Array frames, a Float32Array for Float32Array frames and a Uint32Array otherwise.

@@ -3,6 +3,7 @@
 
 namespace sx {
 Napi::Value BinFrame(const Napi::CallbackInfo& info);
+Napi::Value BuildPixelMap(const Napi::CallbackInfo& info);
 Napi::Value PeakFinder8(const Napi::CallbackInfo& info);
 Napi::Value QuantizeFrame(const Napi::CallbackInfo& info);
 Napi::Value DequantizeFrame(const Napi::CallbackInfo& info);
@@ -31,6 +32,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binFrame", Napi::Function::New(env, sx::BinFrame, "binFrame"));
+  exports.Set("buildPixelMap", Napi::Function::New(env, sx::BuildPixelMap, "buildPixelMap"));
   exports.Set("peakfinder8", Napi::Function::New(env, sx::PeakFinder8, "peakfinder8"));
   exports.Set("quantizeFrame", Napi::Function::New(env, sx::QuantizeFrame, "quantizeFrame"));
   exports.Set("dequantizeFrame", Napi::Function::New(env, sx::DequantizeFrame, "dequantizeFrame"));

@@ -25,6 +25,11 @@ struct TypedArrayKind<uint8_t> {
   static constexpr const char* name = "Uint8Array";
 };
 template <>
+struct TypedArrayKind<int16_t> {
+  static constexpr napi_typedarray_type type = napi_int16_array;
+  static constexpr const char* name = "Int16Array";
+};
+template <>
 struct TypedArrayKind<uint16_t> {
   static constexpr napi_typedarray_type type = napi_uint16_array;
   static constexpr const char* name = "Uint16Array";
@@ -43,6 +48,11 @@ template <>
 struct TypedArrayKind<float> {
   static constexpr napi_typedarray_type type = napi_float32_array;
   static constexpr const char* name = "Float32Array";
+};
+template <>
+struct TypedArrayKind<double> {
+  static constexpr napi_typedarray_type type = napi_float64_array;
+  static constexpr const char* name = "Float64Array";
 };
 
 // The elements of a typed array of exactly type T and `length` elements.

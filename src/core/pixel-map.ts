@@ -5,6 +5,7 @@
  */
 import { SxError } from '../errors.ts';
 import { HC_EV_M, wavelengthMetres } from '../formats/crystfel-geometry-beam.ts';
+import { loadNative } from '../native.ts';
 import type { Geometry, Panel } from '../formats/crystfel-geometry-types.ts';
 
 export interface PixelMapOptions {
@@ -49,12 +50,46 @@ export interface PixelMap {
  * half a pixel in along both axes. Its z (pixels) is (clen + coffset)·res plus the z terms of
  * the same sum; 1/d = 2 sin(θ)/λ with 2θ = atan2(r, z). A metre `detector_shift_x/y` moves all
  * pixels; a per-frame (header) shift is not applied. Lab bad regions test the pixel centre.
+ * The per-pixel loop runs in native code (`buildPixelMapReference` is the same in TypeScript);
+ * the arrays are in shared memory, so worker threads can label with this one copy.
  *
  * @example
  * const map = buildPixelMap(readGeometry('det1024.geom'));
  * map.radius[512 * map.width + 512]; // 0.707: the beam hits the corner between four pixels
  */
 export function buildPixelMap(g: Geometry, options: PixelMapOptions = {}): PixelMap {
+  const placed = placePanels(g, options);
+  const { width, height, lambdaA } = placed;
+  const n = width * height;
+  // ~340 MB on an Eiger 16M: one copy for every worker thread.
+  const shared = <T>(Type: new (b: SharedArrayBuffer) => T, bytes: number): T => new Type(new SharedArrayBuffer(n * bytes));
+  const map: PixelMap = {
+    width, height, panels: g.panels, geometry: g,
+    panel: shared(Int16Array, 2), bad: shared(Uint8Array, 1), radius: shared(Float32Array, 4), x: shared(Float32Array, 4), y: shared(Float32Array, 4),
+    ...(lambdaA === undefined ? {} : { invResolution: shared(Float32Array, 4) }),
+  };
+  loadNative().buildPixelMap(placed.panels, placed.labBoxes, width, height, lambdaA ?? 0, map.panel, map.bad, map.x, map.y, map.radius, map.invResolution ?? null);
+  markDataRegions(g, map);
+  return map;
+}
+
+/** Fields per panel in `PlacedPanels.panels`, in the order the addon reads them. */
+export const PANEL_FIELDS = ['minFs', 'maxFs', 'minSs', 'maxSs', 'x0', 'y0', 'z0', 'fsX', 'fsY', 'fsZ', 'ssX', 'ssY', 'ssZ', 'noIndex', 'edge'] as const;
+
+/** What the per-pixel loop needs of a geometry (shared with the reference). */
+export interface PlacedPanels {
+  width: number;
+  height: number;
+  /** PANEL_FIELDS numbers per panel: its pixel range, first-pixel corner (x0, y0, z0) and axes in pixels. */
+  panels: Float64Array;
+  /** [minX, maxX, minY, maxY] per lab bad region. */
+  labBoxes: Float64Array;
+  /** Wavelength in Å when camera length and beam energy are both known (then 1/d is mapped). */
+  lambdaA?: number;
+}
+
+/** Checks a geometry and options for the pixel map and places each panel in the lab. */
+export function placePanels(g: Geometry, options: PixelMapOptions): PlacedPanels {
   checkOptions(options);
   const panels = g.panels;
   checkOneArray(g);
@@ -63,55 +98,23 @@ export function buildPixelMap(g: Geometry, options: PixelMapOptions = {}): Pixel
   }
   const width = Math.max(...panels.map((p) => p.maxFs)) + 1;
   const height = Math.max(...panels.map((p) => p.maxSs)) + 1;
-  const n = width * height;
-  const panel = new Int16Array(n).fill(-1);
-  const bad = new Uint8Array(n).fill(1);
-  const x = new Float32Array(n).fill(NaN);
-  const y = new Float32Array(n).fill(NaN);
-  const radius = new Float32Array(n).fill(NaN);
   const lambdaA = wavelengthAngstrom(g, options);
   const clens = panels.map((p) => options.clenMetres ?? (p.clen.kind === 'metres' ? p.clen.metres : undefined));
   const withResolution = lambdaA !== undefined && clens.every((c) => c !== undefined);
-  const inv = withResolution ? new Float32Array(n).fill(NaN) : undefined;
   const shiftX = g.detectorShiftX.kind === 'metres' ? g.detectorShiftX.metres : 0;
   const shiftY = g.detectorShiftY.kind === 'metres' ? g.detectorShiftY.metres : 0;
-
+  const placed = new Float64Array(panels.length * PANEL_FIELDS.length);
   panels.forEach((p, k) => {
-    const x0 = p.cornerX + shiftX * p.res;
-    const y0 = p.cornerY + shiftY * p.res;
-    const z0 = ((clens[k] ?? 0) + p.coffset) * p.res;
     const { fs: f, ss: s } = p;
-    const usable = p.noIndex ? 1 : 0;
-    const edge = p.maskEdgePixels;
-    for (let ss = p.minSs; ss <= p.maxSs; ss++) {
-      const ds = ss - p.minSs + 0.5;
-      const rowX = x0 + ds * s.x;
-      const rowY = y0 + ds * s.y;
-      const rowZ = z0 + ds * s.z;
-      const edgeRow = ss - p.minSs < edge || p.maxSs - ss < edge;
-      const row = ss * width;
-      for (let fs = p.minFs; fs <= p.maxFs; fs++) {
-        const i = row + fs;
-        const df = fs - p.minFs + 0.5;
-        const px = rowX + df * f.x;
-        const py = rowY + df * f.y;
-        const r2 = px * px + py * py;
-        panel[i] = k;
-        bad[i] = edgeRow || fs - p.minFs < edge || p.maxFs - fs < edge ? 1 : usable;
-        x[i] = px;
-        y[i] = py;
-        radius[i] = Math.sqrt(r2);
-        if (inv !== undefined) {
-          const pz = rowZ + df * f.z;
-          // sin θ from cos 2θ = z / |v| via the half-angle formula: no trig per pixel.
-          const cos2t = pz / Math.sqrt(r2 + pz * pz);
-          inv[i] = (2 * Math.sqrt((1 - cos2t) / 2)) / lambdaA!;
-        }
-      }
-    }
+    placed.set([
+      p.minFs, p.maxFs, p.minSs, p.maxSs,
+      p.cornerX + shiftX * p.res, p.cornerY + shiftY * p.res, ((clens[k] ?? 0) + p.coffset) * p.res,
+      f.x, f.y, f.z, s.x, s.y, s.z, p.noIndex ? 1 : 0, p.maskEdgePixels,
+    ], k * PANEL_FIELDS.length);
   });
-  markBadRegions(g, { width, height, bad, x, y });
-  return { width, height, panel, bad, radius, x, y, ...(inv === undefined ? {} : { invResolution: inv }), panels, geometry: g };
+  const lab = g.badRegions.filter((r) => r.kind !== 'data');
+  const labBoxes = new Float64Array(lab.flatMap((r) => [r.minX, r.maxX, r.minY, r.maxY]));
+  return { width, height, panels: placed, labBoxes, ...(withResolution ? { lambdaA } : {}) };
 }
 
 function checkOptions(options: PixelMapOptions): void {
@@ -145,47 +148,15 @@ function wavelengthAngstrom(g: Geometry, options: PixelMapOptions): number | und
   return kind === 'header' || kind === 'none' ? undefined : wavelengthMetres(g) * 1e10;
 }
 
-interface MarkTarget {
-  width: number;
-  height: number;
-  bad: Uint8Array;
-  x: Float32Array;
-  y: Float32Array;
-}
-
-function markBadRegions(g: Geometry, m: MarkTarget): void {
+/** Bad regions given in data coordinates: whole row spans, set after the per-pixel loop. */
+export function markDataRegions(g: Geometry, m: { width: number; height: number; bad: Uint8Array }): void {
   for (const r of g.badRegions) {
-    if (r.kind === 'data') {
-      const p = r.panel === undefined ? undefined : g.panels.find((q) => q.name === r.panel);
-      const fs0 = Math.max(r.minFs, p?.minFs ?? 0);
-      const fs1 = Math.min(r.maxFs, p?.maxFs ?? m.width - 1);
-      const ss0 = Math.max(r.minSs, p?.minSs ?? 0);
-      const ss1 = Math.min(r.maxSs, p?.maxSs ?? m.height - 1);
-      for (let ss = ss0; ss <= ss1; ss++) m.bad.fill(1, ss * m.width + fs0, ss * m.width + fs1 + 1);
-      continue;
-    }
-    for (let i = 0; i < m.bad.length; i++) {
-      const px = m.x[i];
-      const py = m.y[i];
-      // NaN (gap) positions fail every comparison, and gaps are bad already.
-      if (px >= r.minX && px <= r.maxX && py >= r.minY && py <= r.maxY) m.bad[i] = 1;
-    }
+    if (r.kind !== 'data') continue;
+    const p = r.panel === undefined ? undefined : g.panels.find((q) => q.name === r.panel);
+    const fs0 = Math.max(r.minFs, p?.minFs ?? 0);
+    const fs1 = Math.min(r.maxFs, p?.maxFs ?? m.width - 1);
+    const ss0 = Math.max(r.minSs, p?.minSs ?? 0);
+    const ss1 = Math.min(r.maxSs, p?.maxSs ?? m.height - 1);
+    for (let ss = ss0; ss <= ss1; ss++) m.bad.fill(1, ss * m.width + fs0, ss * m.width + fs1 + 1);
   }
-}
-
-/**
- * The same map with its per-pixel arrays in shared memory, so worker threads use one copy (an
- * Eiger 16M map is ~340 MB and takes a second to build) instead of each building its own.
- */
-export function sharePixelMap(map: PixelMap): PixelMap {
-  const share = <T extends Int16Array | Uint8Array | Float32Array>(a: T): T => {
-    const shared = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
-    shared.set(a as never);
-    return shared;
-  };
-  return {
-    ...map,
-    panel: share(map.panel), bad: share(map.bad), radius: share(map.radius), x: share(map.x), y: share(map.y),
-    ...(map.invResolution ? { invResolution: share(map.invResolution) } : {}),
-  };
 }

@@ -12,7 +12,7 @@ import type { PixelArray } from '../pixels.ts';
 import type { ProductOutput, ProductRequest, StageSeconds } from './frame-products.ts';
 
 export interface FrameWorkerData {
-  /** Without it frames are only read and decoded (ingest without --geometry). The map's arrays should be shared (sharePixelMap). */
+  /** Without it frames are only read and decoded (ingest without --geometry). The map's arrays are in shared memory (buildPixelMap), so the workers use one copy. */
   labelling?: { map: PixelMap; params: PeakFinderParams };
 }
 

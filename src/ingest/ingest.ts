@@ -4,7 +4,6 @@ import type { NewFrame, StartedRun } from '../catalog/types.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
-import { sharePixelMap } from '../core/pixel-map.ts';
 import { FramePool, type Loaded } from './frame-pool.ts';
 import { addSeconds } from './frame-products.ts';
 import type { FrameLocation } from '../frames/frame-part.ts';
@@ -75,7 +74,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       isAlive,
     );
     result.run = run.number;
-    pool = new FramePool(labelling ? { labelling: { map: sharePixelMap(labelling.map), params: labelling.params } } : {});
+    pool = new FramePool(labelling ? { labelling: { map: labelling.map, params: labelling.params } } : {});
     try {
       await ingestFrames(options, prepared, run, result, pool, total);
     } catch (err) {

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { buildPixelMap, type PixelMap } from '../../src/core/pixel-map.ts';
+import { buildPixelMapReference } from '../../src/core/pixel-map-reference.ts';
 import { isSxError } from '../../src/errors.ts';
 import { binnedGeometry, parseGeometry, readGeometry } from '../../src/formats/crystfel-geometry.ts';
 import { SHARED_DATA } from '../helpers/shared-data.ts';
@@ -175,4 +176,28 @@ test('misuse: several data arrays, bad options', (t) => {
   t.true(isSxError(usage, 'usage'));
   t.is(usage!.message, 'Expected photonEnergyEv to be a positive number for the pixel map but received -1');
   t.throws(() => buildPixelMap(SMALL(), { clenMetres: Number.NaN }), { message: /Expected clenMetres to be a finite number/ });
+});
+
+test('the native map equals the TypeScript reference bit for bit, and lives in shared memory', (t) => {
+  const geometries = [
+    readGeometry(`${DATA}/sim-lysozyme/det1024.geom`),
+    readGeometry(`${DATA}/sim-lysozyme/eiger4m_like.geom`),
+    readGeometry(`${DATA}/geometry/npc_Eiger4M.geom`),
+    readGeometry(`${DATA}/geometry/crystfel_doc_cspad-cxiformat.geom`),
+    SMALL('p/fs = +1x +0.1z', 'p/coffset = 0.05', 'detector_shift_x = 1 mm', 'p/mask_edge_pixels = 1'),
+    SMALL('bad_c/min_x = -1', 'bad_c/max_x = 1', 'bad_c/min_y = -1', 'bad_c/max_y = 1', 'bad_r/min_fs = 8', 'bad_r/max_fs = 20', 'bad_r/min_ss = 0', 'bad_r/max_ss = 0', 'bad_r/panel = p'),
+    parseGeometry(['res = 1000', 'q/min_fs = 2', 'q/max_fs = 5', 'q/min_ss = 1', 'q/max_ss = 3', 'q/fs = -y', 'q/ss = +x', 'q/corner_x = 10', 'q/corner_y = 20', 'q/no_index = 1'].join('\n'), 'rot.geom'),
+  ];
+  const bytes = (a: ArrayBufferView | undefined) => (a ? Buffer.from(a.buffer, a.byteOffset, a.byteLength) : undefined);
+  for (const g of geometries) {
+    for (const options of [{}, { clenMetres: 0.12, photonEnergyEv: 9000 }]) {
+      const native = buildPixelMap(g, options);
+      const reference = buildPixelMapReference(g, options);
+      for (const key of ['panel', 'bad', 'x', 'y', 'radius', 'invResolution'] as const) {
+        const [a, b] = [bytes(native[key]), bytes(reference[key])];
+        t.true(a === undefined ? b === undefined : b !== undefined && a.equals(b), `${g.file} ${key} ${JSON.stringify(options)}`);
+      }
+      t.true(native.radius.buffer instanceof SharedArrayBuffer);
+    }
+  }
 });

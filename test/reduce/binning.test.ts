@@ -50,9 +50,10 @@ function randomMask(n: number, width: number, factor: number, band: boolean, ran
 }
 
 const SATURATIONS: Record<Kind, (number | undefined)[]> = {
-  uint16: [undefined, 4000],
-  uint32: [undefined, 3e9],
-  int32: [undefined, 1e9, Infinity],
+  // Fractional, negative and out-of-range limits too: integer kernels compare v >= ceil(saturation).
+  uint16: [undefined, 4000, 3999.5, 70000, -Infinity],
+  uint32: [undefined, 3e9, 0.25],
+  int32: [undefined, 1e9, Infinity, -2.5, -Infinity],
   float32: [undefined, 4000],
 };
 
