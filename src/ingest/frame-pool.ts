@@ -17,6 +17,7 @@ export interface FrameWorkerData {
 }
 
 export type WorkerRequest =
+  | { type: 'setup'; id: number; data: FrameWorkerData }
   | { type: 'load'; id: number; where: string; location?: FrameLocation; pixels?: PixelArray; width: number; height: number }
   | { type: 'make'; id: number; products: ProductRequest[] }
   | { type: 'drop'; id: number }
@@ -49,17 +50,21 @@ interface Waiting {
 
 /**
  * One worker per core. Each frame goes to the worker with the fewest frames in hand; its
- * later requests go to the same worker, which answers them in order.
+ * later requests go to the same worker, which answers them in order. The workers start at once
+ * (loading their modules takes them ~0.3 s) and are told what they label with by `setup`, so
+ * that they start while the run is being prepared.
  */
 export class FramePool {
   private readonly workers: { worker: Worker; held: number }[];
   private readonly waiting = new Map<string, Waiting>();
   private nextId = 0;
   private failure: Error | undefined;
+  /** Whether any frame was loaded: if not, there is nothing to close or count. */
+  private used = false;
 
-  constructor(data: FrameWorkerData, size = availableParallelism()) {
+  constructor(size = availableParallelism()) {
     this.workers = Array.from({ length: Math.max(1, size) }, (_, index) => {
-      const worker = new Worker(WORKER_ENTRY, { workerData: { ...data, module: WORKER_MODULE } });
+      const worker = new Worker(WORKER_ENTRY, { workerData: { module: WORKER_MODULE } });
       worker.on('message', (reply: WorkerReply) => this.settle(index, reply));
       worker.on('error', (err) => this.fail(new SxError('input', `ingest worker ${index}: ${err.message}`, { cause: err })));
       return { worker, held: 0 };
@@ -70,11 +75,17 @@ export class FramePool {
     return this.workers.length;
   }
 
+  /** What every frame is labelled with (before the first `load`). */
+  setup(data: FrameWorkerData): void {
+    for (const { worker } of this.workers) worker.postMessage({ type: 'setup', id: this.nextId++, data } satisfies WorkerRequest);
+  }
+
   /**
    * Loads a frame: from where it is stored (`location`), or from `pixels` the caller read (their
    * buffer is transferred: the caller must not use them afterwards).
    */
   load(frame: { where: string; width: number; height: number; location?: FrameLocation; pixels?: PixelArray }): { handle: HeldHandle; loaded: Promise<Loaded> } {
+    this.used = true;
     const worker = this.workers.reduce((best, w, i) => (w.held < this.workers[best].held ? i : best), 0);
     const handle = { id: this.nextId++, worker };
     this.workers[worker].held += 1;
@@ -114,7 +125,7 @@ export class FramePool {
   /** Closes the workers' source files, then the workers; returns the seconds they spent per stage, summed. */
   async close(): Promise<StageSeconds> {
     const seconds: StageSeconds = {};
-    if (!this.failure) {
+    if (!this.failure && this.used) {
       const replies = await Promise.allSettled(this.workers.map((_, i) => this.ask(i, { type: 'close', id: this.nextId++ })));
       for (const r of replies) {
         if (r.status !== 'fulfilled' || r.value.type !== 'closed') continue;

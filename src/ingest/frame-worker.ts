@@ -1,16 +1,15 @@
 // An ingest worker thread: reads, decodes and labels the frames it is sent, holds each until the
 // main thread has decided it, then makes its kept products' stored chunks (or drops it).
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Labeller } from '../core/labels.ts';
 import { isSxError } from '../errors.ts';
 import type { FrameLabels } from '../core/labels.ts';
 import { addSeconds, Buffers, heldPixels, makeProduct, readFrame, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
-import type { FrameWorkerData, WorkerReply, WorkerRequest } from './frame-pool.ts';
+import type { WorkerReply, WorkerRequest } from './frame-pool.ts';
 
-const data = workerData as FrameWorkerData;
-const map = data.labelling?.map;
-const labeller = map && new Labeller(map, data.labelling!.params);
-const staticMask = map?.bad;
+/** Set by the `setup` request, before any frame: without a geometry frames are not labelled. */
+let labeller: Labeller | undefined;
+let staticMask: Uint8Array | undefined;
 const port = parentPort!;
 const files = new SourceFiles();
 const held = new Map<number, { frame: HeldFrame; where: string }>();
@@ -36,6 +35,12 @@ function copyPeaks(labels: FrameLabels): FrameLabels['peaks'] {
 
 async function handle(request: WorkerRequest): Promise<void> {
   switch (request.type) {
+    case 'setup': {
+      const labelling = request.data.labelling;
+      labeller = labelling && new Labeller(labelling.map, labelling.params);
+      staticMask = labelling?.map.bad;
+      return;
+    }
     case 'load': {
       let frame: HeldFrame;
       try {

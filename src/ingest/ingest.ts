@@ -50,14 +50,21 @@ const secondsLeft = (until: Date) => Math.max(0, Math.ceil((until.getTime() - Da
  */
 export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const { catalog, facility } = options;
-  const prepared = await prepare(options);
+  // Started first: the workers load their modules while the run is prepared.
+  const pool = new FramePool();
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(options);
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const { policy, labelling } = prepared;
   const result: IngestResult = {
     experiment: options.experiment.name, run: null, state: 'complete', policy: { name: policy.name, version: policy.version, contentHash: policy.contentHash },
     frames: 0, alreadyRecorded: prepared.alreadyRecorded, labelled: 0, hits: 0, rules: {}, gateTimeouts: 0, unlabelledKept: 0, rawBytes: 0, storedBytes: 0,
     containers: [], skipped: [], unlabelled: [], badFiles: prepared.badFiles, recovery: { runs: [], removedFiles: 0, removedBytes: 0 },
   };
-  let pool: FramePool | undefined;
   try {
     const total = prepared.sources.reduce((n, s) => n + s.source.count, 0);
     if (prepared.alreadyRecorded === total) return result;
@@ -74,7 +81,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
       isAlive,
     );
     result.run = run.number;
-    pool = new FramePool(labelling ? { labelling: { map: labelling.map, params: labelling.params } } : {});
+    pool.setup(labelling ? { labelling: { map: labelling.map, params: labelling.params } } : {});
     try {
       await ingestFrames(options, prepared, run, result, pool, total);
     } catch (err) {
@@ -93,7 +100,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
     return result;
   } finally {
     for (const { source } of prepared.sources) source.close();
-    const seconds = (await pool?.close()) ?? {};
+    const seconds = await pool.close();
     if (options.stageSeconds) for (const [stage, s] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + s;
   }
 }
