@@ -98,7 +98,7 @@ export class Buffers {
  * filters. Decoded at once even when no product needs the pixels, so a damaged frame is found
  * (and skipped) here, never copied on.
  */
-export function readFrame(files: SourceFiles, at: FrameLocation, seconds?: StageSeconds, buffers?: Buffers): HeldFrame {
+export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: StageSeconds, buffers?: Buffers): HeldFrame {
   const start = performance.now();
   const dataset = files.dataset(at.file, at.path);
   const n = at.width * at.height;

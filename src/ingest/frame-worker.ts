@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { Labeller } from '../core/labels.ts';
 import { isSxError } from '../errors.ts';
 import type { FrameLabels } from '../core/labels.ts';
-import { addSeconds, Buffers, heldPixels, makeProduct, readFrame, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
+import { addSeconds, Buffers, heldPixels, makeProduct, fetchFrame, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
 import type { WorkerReply, WorkerRequest } from './frame-pool.ts';
 
 /** Set by the `setup` request, before any frame: without a geometry frames are not labelled. */
@@ -44,7 +44,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     case 'load': {
       let frame: HeldFrame;
       try {
-        frame = request.location ? readFrame(files, request.location, seconds, buffers) : heldPixels(request.pixels!, request.width, request.height);
+        frame = request.location ? fetchFrame(files, request.location, seconds, buffers) : heldPixels(request.pixels!, request.width, request.height);
       } catch (err) {
         // A frame the file cannot give (damaged, missing chunk) is skipped; anything else (no addon, a bug) stops the run.
         if (isSxError(err, 'input')) port.postMessage({ type: 'unreadable', id: request.id, error: err.message } satisfies WorkerReply);

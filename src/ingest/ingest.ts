@@ -12,7 +12,7 @@ import { OWNER, isAlive } from '../process-owner.ts';
 import { recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
-import { PIXEL_BYTES, type PixelArray } from '../pixels.ts';
+import { PIXEL_BYTES, type PixelArray, type PixelType } from '../pixels.ts';
 
 export type { BadFile, IngestOptions, IngestResult, SkippedFrame, WrittenContainer } from './types.ts';
 
@@ -115,9 +115,7 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
 /** Bytes of frames read but not yet made into their products (or held by the gate): at least a window's worth. */
 const IN_FLIGHT_BYTES = 512 << 20;
 
-function frameBytesOf(prepared: Prepared): number {
-  return Math.max(...prepared.sources.map(({ source }) => source.width * source.height * PIXEL_BYTES[source.pixelType]));
-}
+const frameBytes = (s: { width: number; height: number; pixelType: PixelType }) => s.width * s.height * PIXEL_BYTES[s.pixelType];
 
 /** A frame a worker could not read, named as the main thread's reader names one. */
 function describeUnreadable(loaded: Promise<Loaded>, source: string, event: string, at: FrameLocation): Promise<Loaded> {
@@ -154,7 +152,7 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
   const sequences = new Map<string, number>();
   const window: InFlight[] = [];
   const windowSize = 2 * pool.size + 2;
-  const budget = new InFlightBytes(Math.max(IN_FLIGHT_BYTES, (windowSize + 1) * frameBytesOf(prepared)));
+  const budget = new InFlightBytes(Math.max(IN_FLIGHT_BYTES, (windowSize + 1) * Math.max(...prepared.sources.map(({ source }) => frameBytes(source)))));
   const batch = new BatchWriter({
     catalog,
     run: { id: run.id, experimentId: run.experiment.id },
@@ -186,7 +184,7 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
   try {
     for (const { source, recorded } of prepared.sources) {
       const shape = { width: source.width, height: source.height, pixelType: source.pixelType };
-      const rawBytes = source.width * source.height * PIXEL_BYTES[source.pixelType];
+      const rawBytes = frameBytes(source);
       for (let index = 0; index < source.count; index++) {
         const event = source.event(index);
         if (recorded.has(event)) continue;

@@ -9,7 +9,7 @@ import type { PixelType } from '../pixels.ts';
 import { formKey } from '../policy/forms.ts';
 import { keepCodecProblems, keepCodecs, type KeepCodecs } from '../policy/keep-codecs.ts';
 import type { KeepSpec, Policy } from '../policy/types.ts';
-import { binnedPixelType, type BinFactor } from '../reduce/binning.ts';
+import { binnedShape, type BinFactor } from '../reduce/binning.ts';
 import { AtomicFile, type WrittenFile } from '../store/atomic.ts';
 import { ChunkContainerWriter } from '../store/chunk-container.ts';
 import { CXI_DATA_PATH, type ContainerCodecRecord, type ContainerFrame } from '../store/cxi-container.ts';
@@ -232,7 +232,7 @@ async function openSink(keep: KeepSpec, first: FrameShape, path: string, ctx: Wr
       const factor = keep.params.factor as BinFactor;
       const geometry = ctx.geometry && binGeometry(ctx.geometry, factor, { data: CXI_DATA_PATH, dims: [...CONTAINER_DIMS], masks: [{ data: CXI_MASK_PATH, goodBits: 0, badBits: 1 }] });
       const w = await ChunkContainerWriter.create(path, {
-        width: Math.ceil(first.width / factor), height: Math.ceil(first.height / factor), pixelType: binnedPixelType(first.pixelType), filter, codec: codecRecord(keep, codecs, filter), geometry, mask: true,
+        ...binnedShape(first, factor), filter, codec: codecRecord(keep, codecs, filter), geometry, mask: true,
       });
       return { sink: chunkSink(w), request: { product: 'binned', reduction: codecs.reduction!, compression: compression! } };
     }

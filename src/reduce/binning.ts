@@ -21,6 +21,11 @@ export function binnedPixelType(type: PixelType): PixelType {
 /** Binning factors: the output is ceil(width/factor) x ceil(height/factor). */
 export type BinFactor = 2 | 3 | 4;
 
+/** The shape and pixel type of frames of `shape` binned `factor` x `factor`. */
+export function binnedShape(shape: { width: number; height: number; pixelType: PixelType }, factor: BinFactor): { width: number; height: number; pixelType: PixelType } {
+  return { width: binnedSize(shape.width, factor), height: binnedSize(shape.height, factor), pixelType: binnedPixelType(shape.pixelType) };
+}
+
 export interface BinFrameOptions {
   /** Pixels per row (fast-scan). */
   width: number;
@@ -157,8 +162,8 @@ export function resolveBinning(frame: unknown, options: unknown): ResolvedBinnin
     minGood: (minGood as number | undefined) ?? f * f,
     saturation: (saturation as number | undefined) ?? defaultSaturation(frame as BinnableFrame),
     mask: (mask as Uint8Array | undefined) ?? null,
-    outWidth: Math.ceil((width as number) / f),
-    outHeight: Math.ceil((height as number) / f),
+    outWidth: binnedSize(width as number, f),
+    outHeight: binnedSize(height as number, f),
   };
 }
 
@@ -181,6 +186,10 @@ function defaultSaturation(frame: BinnableFrame): number {
   return Infinity;
 }
 
+
+function binnedSize(n: number, factor: BinFactor): number {
+  return Math.ceil(n / factor);
+}
 
 function isPositiveInteger(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 1;

@@ -16,7 +16,7 @@ import { binFrameReference } from '../../src/reduce/binning-reference.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
 import { BitshuffleLz4Codec } from '../../codecs/bitshuffle-lz4.ts';
 import { openFrameSource } from '../../src/frames/hdf5-source.ts';
-import { Buffers, readFrame, SourceFiles } from '../../src/ingest/frame-products.ts';
+import { Buffers, fetchFrame, SourceFiles } from '../../src/ingest/frame-products.ts';
 import { readGeometry } from '../../src/formats/crystfel-geometry.ts';
 import { buildPixelMap } from '../../src/core/pixel-map.ts';
 import { Labeller } from '../../src/core/labels.ts';
@@ -226,7 +226,7 @@ try {
       const at = (i: number) => source.locate(i)!;
       const once = () => {
         for (let i = 0; i < source.count; i++) {
-          const frame = readFrame(files, at(i), undefined, buffers);
+          const frame = fetchFrame(files, at(i), undefined, buffers);
           buffers.give(frame.pixels.buffer as ArrayBuffer);
           if (frame.stored) buffers.give(frame.stored.bytes.buffer as ArrayBuffer);
         }
