@@ -120,3 +120,9 @@ export function expandDataPath(pattern: string, lister: PathLister): PathMatch[]
   walk(0, '', []);
   return matches;
 }
+
+/** Where a geometry says its frames are: its first panel's data path (labelling requires every panel to share it). */
+export function frameLayoutOf(geometry: { panels: readonly FrameLayout[] }): FrameLayout {
+  const [first] = geometry.panels;
+  return { data: first.data, dims: first.dims };
+}

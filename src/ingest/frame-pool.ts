@@ -39,6 +39,12 @@ export interface HeldHandle {
   readonly worker: number;
 }
 
+/** A frame a worker could not read, named as the main thread's reader names one. */
+export function describeUnreadable(loaded: Promise<Loaded>, source: string, event: string, at: FrameLocation): Promise<Loaded> {
+  const from = at.file === source ? at.path : `${at.file}:${at.path}`;
+  return loaded.then((l) => ('unreadable' in l ? { unreadable: `${source} event ${event}: cannot read frame from ${from}: ${l.unreadable.replace(`${at.file}: `, '')}` } : l));
+}
+
 const WORKER_ENTRY = new URL('../core/ts-worker.js', import.meta.url);
 const WORKER_MODULE = new URL('./frame-worker.ts', import.meta.url).href;
 

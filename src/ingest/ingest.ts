@@ -4,9 +4,8 @@ import type { NewFrame, StartedRun } from '../catalog/types.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { ResultsStore } from '../results/results-store.ts';
 import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
-import { FramePool, type Loaded } from './frame-pool.ts';
+import { describeUnreadable, FramePool } from './frame-pool.ts';
 import { addSeconds } from './frame-products.ts';
-import type { FrameLocation } from '../frames/frame-part.ts';
 import { checkTiersWritable, prepare, type Prepared } from './prepare.ts';
 import { OWNER, isAlive } from '../process-owner.ts';
 import { recoverExperiment, removeEmptyFolders } from './recover.ts';
@@ -116,12 +115,6 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
 const IN_FLIGHT_BYTES = 512 << 20;
 
 const frameBytes = (s: { width: number; height: number; pixelType: PixelType }) => s.width * s.height * PIXEL_BYTES[s.pixelType];
-
-/** A frame a worker could not read, named as the main thread's reader names one. */
-function describeUnreadable(loaded: Promise<Loaded>, source: string, event: string, at: FrameLocation): Promise<Loaded> {
-  const from = at.file === source ? at.path : `${at.file}:${at.path}`;
-  return loaded.then((l) => ('unreadable' in l ? { unreadable: `${source} event ${event}: cannot read frame from ${from}: ${l.unreadable.replace(`${at.file}: `, '')}` } : l));
-}
 
 /** Bytes in flight: `acquire` waits until they fit (one frame always fits when none is in flight). */
 class InFlightBytes {

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { checkExperimentName } from '../catalog/catalog.ts';
 import type { NewExperiment } from '../catalog/types.ts';
 import type { Facility } from '../config/facility.ts';
-import { frameLayoutOf } from '../core/label-files.ts';
+import { frameLayoutOf } from '../frames/frame-layout.ts';
 import { buildPixelMap, type PixelMap } from '../core/pixel-map.ts';
 import { checkPeakFinderParams, DEFAULT_PEAKFINDER_PARAMS, type PeakFinderParams } from '../core/peakfinder8.ts';
 import { isSxError, SxError } from '../errors.ts';

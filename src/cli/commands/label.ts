@@ -1,4 +1,4 @@
-import { labelFiles, type LabelledFrame } from '../../core/label-files.ts';
+import { labelFiles, type LabelledFrame } from '../../ingest/label-files.ts';
 import type { PeakFinderParams } from '../../core/peakfinder8.ts';
 import { table } from '../format.ts';
 import type { GlobalOptions } from '../context.ts';
