@@ -3,6 +3,7 @@ import { SxError } from '../src/errors.ts';
 import { loadNative } from '../src/native.ts';
 import { assertLittleEndianHost, bytesOf, checkCodecConfig, checkDecodeArgs, checkEncodeFrame, describe, isIntIn, runStep } from './codec-support.ts';
 import type { ArrayToBytesCodec, CodecConfig, ContainerCodec, FrameArray } from './types.ts';
+import type { GroupMaxima } from '../src/group-maxima.ts';
 import { type PixelArray, type PixelType, PIXEL_BYTES, allocPixelsUnsafe, pixelTypeOfArray } from '../src/pixels.ts';
 
 export interface BitshuffleLz4Config extends CodecConfig {
@@ -84,12 +85,14 @@ export class BitshuffleLz4Codec implements ArrayToBytesCodec {
 
   /**
    * Decodes one chunk; with `out` (the pixel type's array of width x height) the pixels land
-   * there. Corrupt or mismatched chunks throw SxError('input') "bitshuffle-lz4 decode: ...".
+   * there, and with `maxima` (uint16 only) the group maxima are taken on the way. Corrupt or
+   * mismatched chunks throw SxError('input') "bitshuffle-lz4 decode: ...".
    */
   decode(
     bytes: Uint8Array,
     shape: { width: number; height: number; pixelType: PixelType },
     out?: PixelArray,
+    maxima?: GroupMaxima,
   ): FrameArray {
     const pixels = checkDecodeArgs(ID, bytes, shape, out);
     assertLittleEndianHost(ID);
@@ -105,7 +108,12 @@ export class BitshuffleLz4Codec implements ArrayToBytesCodec {
       }
     }
     const data = out ?? allocPixelsUnsafe(pixelType, pixels);
-    runStep(ID, 'decode', () => loadNative().bitshuffleLz4Decode(bytes, PIXEL_BYTES[pixelType], bytesOf(data)));
+    if (maxima && pixelType !== 'uint16') throw new SxError('usage', `${ID} decode: group maxima are taken of uint16 frames only, not ${pixelType}`);
+    runStep(ID, 'decode', () =>
+      maxima
+        ? loadNative().bitshuffleLz4Decode(bytes, 2, bytesOf(data), maxima.values, maxima.group, maxima.cap)
+        : loadNative().bitshuffleLz4Decode(bytes, PIXEL_BYTES[pixelType], bytesOf(data)),
+    );
     return { data, width, height };
   }
 }
@@ -152,6 +160,9 @@ export const bitshuffleLz4Container: ContainerCodec = {
       encode: (frame) => codec.encode(frame),
       decode: (chunk, out) => {
         codec.decode(chunk, { width: out.length, height: 1, pixelType: pixelTypeOfArray(out)! }, out);
+      },
+      decodeWithMaxima: (chunk, out, maxima) => {
+        codec.decode(chunk, { width: out.length, height: 1, pixelType: 'uint16' }, out, maxima);
       },
     };
   },

@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { PixelArray, PixelType } from '../src/pixels.ts';
 import type { Hdf5Filter } from '../src/hdf5-filter.ts';
+import type { GroupMaxima } from '../src/group-maxima.ts';
 
 export interface CodecConfig {
   id: string;
@@ -100,4 +101,6 @@ export interface ChunkCodec {
   encode(frame: FrameArray): Uint8Array;
   /** Any chunk the filter stored (whatever its settings, e.g. block size or level) into `out`. */
   decode(chunk: Uint8Array, out: PixelArray): void;
+  /** `decode` of a uint16 chunk that also fills `maxima`; only codecs that need no second pass for it have one. */
+  decodeWithMaxima?(chunk: Uint8Array, out: Uint16Array, maxima: GroupMaxima): void;
 }

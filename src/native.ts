@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { SxError } from './errors.ts';
 import type { PixelArray } from './pixels.ts';
+import type { GroupMaxima } from './group-maxima.ts';
 
 /** Frame pixel types the native kernels accept: every pixel type. */
 export type NativeFrame = PixelArray;
@@ -117,6 +118,7 @@ export interface SxNative {
     params: NativePeakFinderParams,
     flags?: NativePixelFlags,
     plan?: object,
+    maxima?: GroupMaxima,
   ): NativePeakList;
 
   /**
@@ -152,8 +154,12 @@ export interface SxNative {
   /** One chunk in the bitshuffle+LZ4 format of HDF5 filter 32008 (codecs/bitshuffle-lz4.ts). */
   bitshuffleLz4Encode(input: Uint8Array, elemSize: number, blockSize: number): Uint8Array;
 
-  /** Decodes a bitshuffle+LZ4 chunk into `out`, which must be exactly its uncompressed size; throws on corrupt input. */
-  bitshuffleLz4Decode(input: Uint8Array, elemSize: number, out: Uint8Array): void;
+  /**
+   * Decodes a bitshuffle+LZ4 chunk into `out`, which must be exactly its uncompressed size; throws
+   * on corrupt input. With `maxima` (elemSize 2; ceil(pixels / group) values, overwritten) the
+   * group maxima of the values <= cap are taken as it decodes (GroupMaxima).
+   */
+  bitshuffleLz4Decode(input: Uint8Array, elemSize: number, out: Uint8Array, maxima?: Uint16Array, group?: number, cap?: number): void;
 
   /**
    * Forces the code path of the bitshuffle transpose for the whole process (for tests and

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -104,14 +105,29 @@ Napi::Value BitshuffleLz4Encode(const Napi::CallbackInfo& info) {
   }
 }
 
+// bitshuffleLz4Decode(input, elemSize, out[, maxima, group, cap]): with maxima (a Uint16Array of
+// ceil(pixels / group), overwritten), a uint16 frame's group maxima are taken as it is decoded.
 Napi::Value BitshuffleLz4Decode(const Napi::CallbackInfo& info) {
-  expectArgs(info, 3, "bitshuffleLz4Decode");
+  if (info.Length() != 3 && info.Length() != 6) {
+    throw Napi::TypeError::New(info.Env(), "Expected 3 or 6 arguments for bitshuffleLz4Decode");
+  }
   const Napi::Env env = info.Env();
   const ArrayView<uint8_t> input = toBytes(info[0], "input");
   const uint32_t elemSize = toUint32(info[1], "elemSize", 1, 255);
   const ArrayView<uint8_t> out = toBytes(info[2], "out");
+  GroupMaxima maxima{};
+  if (info.Length() == 6) {
+    if (elemSize != 2) throw Napi::RangeError::New(env, "Expected elemSize 2 for group maxima");
+    maxima.group = toUint32(info[4], "group", 1, std::numeric_limits<uint32_t>::max());
+    maxima.cap = static_cast<uint16_t>(toUint32(info[5], "cap", 0, 0xffff));
+    const size_t pixels = out.length / 2;
+    const ArrayView<uint16_t> values = toArrayView<uint16_t>(info[3], "maxima", (pixels + maxima.group - 1) / maxima.group);
+    maxima.values = values.data;
+    maxima.count = values.length;
+    std::fill(values.data, values.data + values.length, uint16_t(0));
+  }
   try {
-    bitshuffleLz4Decode(input.data, input.length, out.data, out.length, elemSize);
+    bitshuffleLz4Decode(input.data, input.length, out.data, out.length, elemSize, info.Length() == 6 ? &maxima : nullptr);
   } catch (const CodecError& err) {
     throw Napi::Error::New(env, err.what());
   }

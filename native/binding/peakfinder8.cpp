@@ -1,10 +1,11 @@
-// peakfinder8(frame, width, height, radius, panel, bad, params[, flags[, plan]]) -> { count, fs,
+// peakfinder8(frame, width, height, radius, panel, bad, params[, flags[, plan[, maxima]]]) -> { count, fs,
 // ss, panel, intensity, snr, npix, maxValue }; flags = { flagLessThan?, flagMoreThan?, flagEqual? }
 // (undefined = none), see PeakFinderFlags. The peak count is known only at the end, so the binding
 // allocates the outputs: one ArrayBuffer per column, so callers can transfer each to a worker.
 // plan = an object in which the binding keeps a PeakFinderPlan between calls (its `handle`, an
 // external only this file makes); the caller passes it only with the radius and panel maps it
-// was first used with.
+// was first used with. maxima = { values, group, cap }: the frame's group maxima from its decoder
+// (GroupMaxima), used only when they fit.
 #include "../kernels/peakfinder8.hpp"
 #include "convert.hpp"
 
@@ -135,8 +136,19 @@ Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
   maps.panel = toPanelMap(info[4], pixels);
   maps.bad = toArrayView<uint8_t>(info[5], "bad", pixels).data;
   const PeakFinderPlan* plan = toPlan(info[8], maps, params);
+  GroupMaxima maxima{};
+  const bool withMaxima = info.Length() > 9 && !info[9].IsUndefined();
+  if (withMaxima) {
+    if (!info[9].IsObject()) throw Napi::TypeError::New(env, "Expected maxima to be an object");
+    const Napi::Object m = info[9].As<Napi::Object>();
+    maxima.group = toUint32(m.Get("group"), "maxima.group", 1, std::numeric_limits<uint32_t>::max());
+    maxima.cap = static_cast<uint16_t>(toUint32(m.Get("cap"), "maxima.cap", 0, 0xffff));
+    const ArrayView<uint16_t> values = toArrayView<uint16_t>(m.Get("values"), "maxima.values", (pixels + maxima.group - 1) / maxima.group);
+    maxima.values = values.data;
+    maxima.count = values.length;
+  }
   PeakFinderResult result;
-  findPeaks8<In>(frame.data, maps, flags, params, plan, result);
+  findPeaks8<In>(frame.data, maps, flags, params, plan, result, withMaxima ? &maxima : nullptr);
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("count", Napi::Number::New(env, static_cast<double>(result.fs.size())));
@@ -154,8 +166,8 @@ Napi::Value runPeakFinder(const Napi::CallbackInfo& info, PeakFinderMaps& maps,
 
 Napi::Value PeakFinder8(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() < 7 || info.Length() > 9) {
-    throw Napi::TypeError::New(env, "Expected 7 to 9 arguments for peakfinder8");
+  if (info.Length() < 7 || info.Length() > 10) {
+    throw Napi::TypeError::New(env, "Expected 7 to 10 arguments for peakfinder8");
   }
   const uint32_t maxSide = std::numeric_limits<uint32_t>::max();
   PeakFinderMaps maps{};

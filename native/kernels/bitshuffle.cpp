@@ -293,7 +293,7 @@ uint64_t bitshuffleLz4DecodedBytes(const uint8_t* in, size_t inBytes) {
 }
 
 void bitshuffleLz4Decode(const uint8_t* in, size_t inBytes, uint8_t* out, size_t outBytes,
-                         size_t elemSize) {
+                         size_t elemSize, const GroupMaxima* maxima) {
   const uint64_t declared = bitshuffleLz4DecodedBytes(in, inBytes);
   if (declared != outBytes) {
     throw CodecError("chunk declares " + std::to_string(declared) + " bytes but " +
@@ -333,6 +333,7 @@ void bitshuffleLz4Decode(const uint8_t* in, size_t inBytes, uint8_t* out, size_t
       throw CodecError("corrupt LZ4 data in the block at byte " + std::to_string(pos - 4));
     }
     bitunshuffleBlock(shuffled, out + done * elemSize, n, elemSize);
+    if (maxima != nullptr) foldGroupMaxima(reinterpret_cast<const uint16_t*>(out), done, n, *maxima);
     pos += static_cast<size_t>(length);
     done += n;
   }
@@ -342,6 +343,7 @@ void bitshuffleLz4Decode(const uint8_t* in, size_t inBytes, uint8_t* out, size_t
                      std::to_string(inBytes - pos));
   }
   if (leftover > 0) std::memcpy(out + done * elemSize, in + pos, leftover);
+  if (maxima != nullptr) foldGroupMaxima(reinterpret_cast<const uint16_t*>(out), done, nElems - done, *maxima);
 }
 
 }  // namespace sx

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "group-maxima.hpp"
+
 namespace sx {
 
 // Blocks hold a multiple of this many elements; the last (size % 8) elements stay as they are.
@@ -68,9 +70,11 @@ size_t bitshuffleLz4Encode(const uint8_t* in, size_t nElems, size_t elemSize, si
                            uint8_t* out, size_t outCapacity);
 
 // Decodes a chunk that must hold exactly outBytes bytes of elemSize-byte elements; throws
-// CodecError on anything inconsistent and never reads or writes out of bounds.
+// CodecError on anything inconsistent and never reads or writes out of bounds. With `maxima`
+// (elemSize 2, out a uint16 frame, maxima->values zeroed), each block's group maxima are folded
+// in as it is decoded.
 void bitshuffleLz4Decode(const uint8_t* in, size_t inBytes, uint8_t* out, size_t outBytes,
-                         size_t elemSize);
+                         size_t elemSize, const GroupMaxima* maxima = nullptr);
 
 // The uncompressed size a chunk declares (its first 8 bytes); throws CodecError if too short.
 uint64_t bitshuffleLz4DecodedBytes(const uint8_t* in, size_t inBytes);

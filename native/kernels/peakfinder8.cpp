@@ -15,7 +15,7 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 // Pixels per block in the seed scan: a block without any candidate is skipped after one
 // vectorised comparison pass over its values.
-constexpr size_t kScanBlock = 256;
+constexpr size_t kScanBlock = kSeedScanBlock;
 constexpr size_t kPanelSlots = 32768;
 
 template <typename In>
@@ -184,8 +184,10 @@ template <typename In>
 class PeakFinder8 {
  public:
   PeakFinder8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
-              const PeakFinderParams& params, const PeakFinderPlan& plan)
+              const PeakFinderParams& params, const PeakFinderPlan& plan,
+              const GroupMaxima* maxima)
       : frame_(frame),
+        maxima_(maxima),
         maps_(maps),
         flags_(flags),
         params_(params),
@@ -418,10 +420,28 @@ class PeakFinder8 {
         const double e = flags_.equal[k];
         if (e >= first && e <= last && e == std::floor(e)) equal.push_back(static_cast<In>(e));
       }
+      skipBelow_ = maximaCover(first, last, equal) ? static_cast<int64_t>(first) : -1;
       // first <= v <= last as one unsigned comparison.
       scanExcluding(out, [lo, span](In v) {
         return static_cast<Unsigned>(static_cast<Unsigned>(v) - lo) <= span;
       }, equal);
+    }
+  }
+
+  // Whether the decoder's group maxima can stand in for reading a block: made for these blocks,
+  // and every candidate value (first..last, none of `equal`) is at most their cap.
+  bool maximaCover(double first, double last, const std::vector<In>& equal) const {
+    if constexpr (!std::is_same_v<In, uint16_t>) {
+      return false;
+    } else {
+      if (maxima_ == nullptr || maxima_->group != kScanBlock ||
+          maxima_->count != (pixels_ + kScanBlock - 1) / kScanBlock) {
+        return false;
+      }
+      for (double v = last; v > maxima_->cap && v >= first; v -= 1.0) {
+        if (std::find(equal.begin(), equal.end(), static_cast<In>(v)) == equal.end()) return false;
+      }
+      return true;
     }
   }
 
@@ -457,7 +477,11 @@ class PeakFinder8 {
     for (size_t i0 = 0; i0 < pixels_; i0 += kScanBlock) {
       const size_t i1 = std::min(pixels_, i0 + kScanBlock);
       Lane any = 0;
-      if (i1 - i0 == kScanBlock) {
+      if (skipBelow_ >= 0) {
+        // The decoder saw this block: its maximum says whether any pixel can be a seed.
+        if (maxima_->values[i0 / kScanBlock] < skipBelow_) continue;
+        any = 1;
+      } else if (i1 - i0 == kScanBlock) {
         const In* block = frame_ + i0;
         for (size_t i = 0; i < kScanBlock; ++i) any |= static_cast<Lane>(candidate(block[i]));
       } else {
@@ -582,6 +606,9 @@ class PeakFinder8 {
   }
 
   const In* frame_;
+  const GroupMaxima* maxima_;
+  // With usable maxima, blocks whose maximum is below this hold no seed (-1: scan every block).
+  int64_t skipBelow_ = -1;
   const PeakFinderMaps& maps_;
   const PeakFinderFlags& flags_;
   const PeakFinderParams& params_;
@@ -661,22 +688,26 @@ bool planFits(const PeakFinderPlan& plan, const PeakFinderMaps& maps,
 template <typename In>
 void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
                 const PeakFinderParams& params, const PeakFinderPlan* plan,
-                PeakFinderResult& out) {
+                PeakFinderResult& out, const GroupMaxima* maxima) {
   if (plan == nullptr) {
     PeakFinderPlan& own = threadScratch().plan;
     planPeakFinder8(maps, params, own);
     plan = &own;
   }
-  PeakFinder8<In>(frame, maps, flags, params, *plan).run(out);
+  PeakFinder8<In>(frame, maps, flags, params, *plan, maxima).run(out);
 }
 
 template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&, const PeakFinderFlags&,
-                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&,
+                             const GroupMaxima*);
 template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&, const PeakFinderFlags&,
-                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&,
+                             const GroupMaxima*);
 template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&, const PeakFinderFlags&,
-                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&,
+                             const GroupMaxima*);
 template void findPeaks8<float>(const float*, const PeakFinderMaps&, const PeakFinderFlags&,
-                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&);
+                             const PeakFinderParams&, const PeakFinderPlan*, PeakFinderResult&,
+                             const GroupMaxima*);
 
 }  // namespace sx

@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "group-maxima.hpp"
+
 namespace sx {
 
 // CrystFEL's parameter names and meanings; the caller checks ranges.
@@ -101,24 +103,31 @@ void planPeakFinder8(const PeakFinderMaps& maps, const PeakFinderParams& params,
 bool planFits(const PeakFinderPlan& plan, const PeakFinderMaps& maps,
               const PeakFinderParams& params);
 
+// The seed scan reads the frame in blocks of this many pixels (row-major), skipping a block with
+// no candidate; group maxima of this size let it skip one without reading it.
+constexpr size_t kSeedScanBlock = 256;
+
 // Finds the peaks of a width x height frame. The caller checks sizes and ranges; `plan`, if not
-// null, fits (planFits), else one is built for this call.
+// null, fits (planFits), else one is built for this call. `maxima` (uint16 frames; may be null)
+// are the frame's kSeedScanBlock group maxima from its decoder: they change no result, only
+// which blocks are read; maxima of another grouping, or whose cap is below a candidate value,
+// are not used.
 template <typename In>
 void findPeaks8(const In* frame, const PeakFinderMaps& maps, const PeakFinderFlags& flags,
                 const PeakFinderParams& params, const PeakFinderPlan* plan,
-                PeakFinderResult& out);
+                PeakFinderResult& out, const GroupMaxima* maxima = nullptr);
 
 extern template void findPeaks8<uint16_t>(const uint16_t*, const PeakFinderMaps&,
                                     const PeakFinderFlags&, const PeakFinderParams&,
-                                    const PeakFinderPlan*, PeakFinderResult&);
+                                    const PeakFinderPlan*, PeakFinderResult&, const GroupMaxima*);
 extern template void findPeaks8<uint32_t>(const uint32_t*, const PeakFinderMaps&,
                                     const PeakFinderFlags&, const PeakFinderParams&,
-                                    const PeakFinderPlan*, PeakFinderResult&);
+                                    const PeakFinderPlan*, PeakFinderResult&, const GroupMaxima*);
 extern template void findPeaks8<int32_t>(const int32_t*, const PeakFinderMaps&,
                                     const PeakFinderFlags&, const PeakFinderParams&,
-                                    const PeakFinderPlan*, PeakFinderResult&);
+                                    const PeakFinderPlan*, PeakFinderResult&, const GroupMaxima*);
 extern template void findPeaks8<float>(const float*, const PeakFinderMaps&,
                                     const PeakFinderFlags&, const PeakFinderParams&,
-                                    const PeakFinderPlan*, PeakFinderResult&);
+                                    const PeakFinderPlan*, PeakFinderResult&, const GroupMaxima*);
 
 }  // namespace sx

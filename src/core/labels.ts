@@ -1,7 +1,8 @@
 import { SxError } from '../errors.ts';
-import { findPeaks, PeakFinderPlan, type PeakFinderInput, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
+import { findPeaks, PeakFinderPlan, SEED_SCAN_BLOCK, type PeakFinderInput, type PeakFinderParams, type PeakList } from './peakfinder8.ts';
 import type { PixelMap } from './pixel-map.ts';
-import type { PixelArray } from '../pixels.ts';
+import type { GroupMaxima } from '../group-maxima.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
 
 /** What the processing core says about one frame. */
 export interface FrameLabels {
@@ -61,7 +62,17 @@ export class Labeller {
     this.plan = new PeakFinderPlan(map);
   }
 
-  label(frame: PixelArray, where: string): FrameLabels {
+  /**
+   * The group maxima a decoder should take of this geometry's uint16 frames for `label` (see
+   * GroupMaxima): every value a seed can have is at most the cap (65535 is always the marker).
+   */
+  maximaFor(pixelType: PixelType): { group: number; cap: number } | undefined {
+    if (pixelType !== 'uint16') return undefined;
+    return { group: SEED_SCAN_BLOCK, cap: Math.max(0, Math.min(0xfffe, Math.floor(this.flags.flagMoreThan ?? Infinity))) };
+  }
+
+  /** Labels one frame; `maxima`, when its decoder took them (`maximaFor`), spare the peak finder a pass. */
+  label(frame: PixelArray, where: string, maxima?: GroupMaxima): FrameLabels {
     const { map } = this;
     if (frame.length !== map.width * map.height) {
       throw new SxError('input', `${where}: frame has ${frame.length} pixels but the geometry describes ${map.width}x${map.height} = ${map.width * map.height}`);
@@ -69,7 +80,7 @@ export class Labeller {
     const marker = markerValue(frame);
     const flagEqual = marker === undefined ? this.flags.flagEqual : [...(this.flags.flagEqual ?? []), marker];
     const bad = this.bad ? this.maskPanels(frame, this.bad) : map.bad;
-    const peaks = findPeaks({ frame, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad, ...this.flags, flagEqual, plan: this.plan }, this.params);
+    const peaks = findPeaks({ frame, width: map.width, height: map.height, radius: map.radius, panel: map.panel, bad, ...this.flags, flagEqual, plan: this.plan, ...(maxima ? { maxima } : {}) }, this.params);
     return { hit: peaks.count >= this.params.minPeaks, nPeaks: peaks.count, resolution: estimateResolution(peaks, map), peaks };
   }
 

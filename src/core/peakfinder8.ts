@@ -1,6 +1,7 @@
 import { describeArgument, isNativeFrame } from '../arguments.ts';
 import { SxError } from '../errors.ts';
 import { loadNative } from '../native.ts';
+import type { GroupMaxima } from '../group-maxima.ts';
 
 /**
  * peakfinder8's parameters, with CrystFEL's names (camelCase) and meanings; radii in pixels.
@@ -84,7 +85,16 @@ export interface PeakFinderInput {
    * `radius` and `panel` arrays. Only saves time: the peaks are the same without it.
    */
   plan?: PeakFinderPlan;
+  /**
+   * The frame's group maxima from its decoder (uint16 frames, groups of SEED_SCAN_BLOCK): the
+   * seed scan skips a group whose maximum is below every seed without reading it. Only saves
+   * time; maxima of another grouping or too low a cap are not used.
+   */
+  maxima?: GroupMaxima;
 }
+
+/** Pixels per group of the seed scan (the kernel's kSeedScanBlock), the grouping `maxima` must have. */
+export const SEED_SCAN_BLOCK = 256;
 
 /**
  * What `findPeaks` reuses between frames of one geometry: which pixels the radial statistics
@@ -159,9 +169,10 @@ const PARAM_NAMES = Object.keys(DEFAULT_PEAKFINDER_PARAMS) as (keyof PeakFinderP
  */
 export function findPeaks(input: PeakFinderInput, params?: Partial<PeakFinderParams>): PeakList {
   const r = resolvePeakFinder(input, params);
-  const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual, plan } = r.input;
+  const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual, plan, maxima } = r.input;
   const flags = { flagLessThan, flagMoreThan, flagEqual };
   const native = loadNative();
+  if (maxima !== undefined) return native.peakfinder8(frame, width, height, radius, panel, bad, r.params, flags, plan?.native, maxima);
   return plan === undefined
     ? native.peakfinder8(frame, width, height, radius, panel, bad, r.params, flags)
     : native.peakfinder8(frame, width, height, radius, panel, bad, r.params, flags, plan.native);
@@ -192,7 +203,7 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
     );
   }
   const problems: string[] = [];
-  const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual, plan } = input as Record<string, unknown>;
+  const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual, plan, maxima } = input as Record<string, unknown>;
   const frameOk = isNativeFrame(frame);
   if (!frameOk) {
     problems.push(`Expected frame to be a Uint16Array, Uint32Array, Int32Array or Float32Array but received ${describeArgument(frame)}`);
@@ -227,6 +238,9 @@ export function resolvePeakFinder(input: unknown, params?: unknown): ResolvedPea
   if (plan !== undefined && !(plan instanceof PeakFinderPlan && plan.radius === radius && plan.panel === panel && plan.width === width && plan.height === height)) {
     problems.push(`Expected plan to be undefined or a PeakFinderPlan made for this input's width, height, radius and panel but received ${describeArgument(plan)}`);
   }
+  if (maxima !== undefined && !isGroupMaxima(maxima, pixels)) {
+    problems.push(`Expected maxima to be undefined or { group, cap, values } with a Uint16Array of ceil(pixels / group) values but received ${describeArgument(maxima)}`);
+  }
   const resolved = resolveParams(params, problems);
   if (problems.length > 0) throw new SxError('usage', problems.join('; '));
   return { input: input as PeakFinderInput, params: resolved };
@@ -244,6 +258,13 @@ export function checkPeakFinderParams(params: unknown): PeakFinderParams {
   const resolved = resolveParams(params, problems);
   if (problems.length > 0) throw new SxError('usage', `peak finder settings: ${problems.join('; ')}`);
   return resolved;
+}
+
+function isGroupMaxima(m: unknown, pixels: number | undefined): boolean {
+  if (typeof m !== 'object' || m === null) return false;
+  const { group, cap, values } = m as Record<string, unknown>;
+  return isInteger(group, 1) && isInteger(cap, 0) && (cap as number) <= 0xffff && values instanceof Uint16Array &&
+    (pixels === undefined || values.length === Math.ceil(pixels / (group as number)));
 }
 
 function resolveParams(params: unknown, problems: string[]): PeakFinderParams {

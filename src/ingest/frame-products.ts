@@ -5,6 +5,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { containerChunkCodec, getCodec } from '../../codecs/registry.ts';
 import type { ArrayToArrayCodec, ArrayToBytesCodec, ChunkCodec, CodecConfig } from '../../codecs/types.ts';
 import type { PeakList } from '../core/peakfinder8.ts';
+import type { GroupMaxima } from '../group-maxima.ts';
 import { SxError } from '../errors.ts';
 import type { FrameLocation } from '../frames/frame-part.ts';
 import { allocPixelsUnsafe, PIXEL_BYTES, pixelsOf, type PixelArray } from '../pixels.ts';
@@ -37,6 +38,8 @@ export interface HeldFrame {
   /** The stored chunk as read, when it was read whole and every filter was applied to it. */
   stored?: { codec: string; bytes: Uint8Array };
   peaks?: PeakList;
+  /** Group maxima the decoder took for labelling (the caller's buffer, until its next frame). */
+  maxima?: GroupMaxima;
 }
 
 /** Open source datasets of one worker, by file and path (a run reads few files, many frames each). */
@@ -98,7 +101,7 @@ export class Buffers {
  * filters. Decoded at once even when no product needs the pixels, so a damaged frame is found
  * (and skipped) here, never copied on.
  */
-export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: StageSeconds, buffers?: Buffers): HeldFrame {
+export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: StageSeconds, buffers?: Buffers, maxima?: GroupMaxima): HeldFrame {
   const start = performance.now();
   const dataset = files.dataset(at.file, at.path);
   const n = at.width * at.height;
@@ -115,9 +118,14 @@ export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: Stag
   const read = addSeconds(seconds, 'read (direct chunk)', start);
   // A set mask bit: the filter was skipped for this chunk (it could not shrink it), so it holds the pixels as they are.
   const codec = filterMask === 0 ? at.chunk : 'none';
-  chunkCodecOf({ id: codec }).decode(bytes, pixels);
+  const decoder = chunkCodecOf({ id: codec });
+  // Group maxima where the decoder takes them on the way (bitshuffle-LZ4): labelling then reads less.
+  const surveyed = maxima !== undefined && decoder.decodeWithMaxima !== undefined && pixels instanceof Uint16Array;
+  if (surveyed) decoder.decodeWithMaxima!(bytes, pixels, maxima);
+  else decoder.decode(bytes, pixels);
   addSeconds(seconds, `decode (${codec})`, read);
-  return filterMask === 0 ? { ...frame, stored: { codec, bytes } } : frame;
+  const decoded = surveyed ? { ...frame, maxima } : frame;
+  return filterMask === 0 ? { ...decoded, stored: { codec, bytes } } : decoded;
 }
 
 /** Seconds spent per stage of the frame path, summed over frames (and threads). */

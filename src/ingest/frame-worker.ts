@@ -6,6 +6,8 @@ import { isSxError } from '../errors.ts';
 import type { FrameLabels } from '../core/labels.ts';
 import { addSeconds, Buffers, heldPixels, makeProduct, fetchFrame, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
 import type { WorkerReply, WorkerRequest } from './frame-pool.ts';
+import type { FrameLocation } from '../frames/frame-part.ts';
+import type { GroupMaxima } from '../group-maxima.ts';
 
 /** Set by the `setup` request, before any frame: without a geometry frames are not labelled. */
 let labeller: Labeller | undefined;
@@ -15,6 +17,16 @@ const files = new SourceFiles();
 const held = new Map<number, { frame: HeldFrame; where: string }>();
 const seconds: StageSeconds = {};
 const buffers = new Buffers();
+
+/** One buffer of group maxima, reused: a frame's maxima serve its labelling only, which follows its read at once. */
+let maxima: GroupMaxima | undefined;
+function maximaFor(at: FrameLocation): GroupMaxima | undefined {
+  const spec = labeller?.maximaFor(at.pixelType);
+  if (!spec) return undefined;
+  const count = Math.ceil((at.width * at.height) / spec.group);
+  if (maxima?.values.length !== count || maxima.group !== spec.group || maxima.cap !== spec.cap) maxima = { ...spec, values: new Uint16Array(count) };
+  return maxima;
+}
 
 /** A frame's buffers go back for the next frames, except those transferred to the main thread. */
 function release(frame: HeldFrame, transferred: Set<ArrayBufferLike> = new Set()): void {
@@ -44,7 +56,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     case 'load': {
       let frame: HeldFrame;
       try {
-        frame = request.location ? fetchFrame(files, request.location, seconds, buffers) : heldPixels(request.pixels!, request.width, request.height);
+        frame = request.location ? fetchFrame(files, request.location, seconds, buffers, maximaFor(request.location)) : heldPixels(request.pixels!, request.width, request.height);
       } catch (err) {
         // A frame the file cannot give (damaged, missing chunk) is skipped; anything else (no addon, a bug) stops the run.
         if (isSxError(err, 'input')) port.postMessage({ type: 'unreadable', id: request.id, error: err.message } satisfies WorkerReply);
@@ -59,7 +71,7 @@ async function handle(request: WorkerRequest): Promise<void> {
       let labels: FrameLabels;
       const start = performance.now();
       try {
-        labels = labeller.label(frame.pixels, request.where);
+        labels = labeller.label(frame.pixels, request.where, frame.maxima);
         addSeconds(seconds, 'label (peakfinder8)', start);
       } catch (err) {
         // A frame that cannot be labelled (or decoded) stays held: the policy's unlabelled rule keeps it.
