@@ -14,6 +14,7 @@
         "kernels/binning.cpp",
         "kernels/bitshuffle.cpp",
         "kernels/peakfinder8.cpp",
+        "kernels/peakfinder8-plan.cpp",
         "kernels/pixel-map.cpp",
         "kernels/quantize.cpp",
         "kernels/peak-boxes.cpp"
