@@ -51,11 +51,24 @@ export interface BatchWriterOptions {
   results: ResultLookup;
 }
 
-/** Frames of one batch, their decisions and the containers their products go into. */
+/** The frames of one batch, their decisions, its open containers and the products being made for it. */
+interface Batch {
+  frames: NewFrame[];
+  decisions: (BatchDecision & { writer?: string })[];
+  writers: Map<string, ProductWriter>;
+  /** Products being made by the workers; the first failure fails the batch. */
+  making: Promise<void>[];
+  makeError?: unknown;
+}
+
+const newBatch = (): Batch => ({ frames: [], decisions: [], writers: new Map(), making: [] });
+
+/** Frames in, batch by batch: their decisions, the containers their products go into, the catalog. */
 export class BatchWriter {
-  private frames: NewFrame[] = [];
-  private decisions: (BatchDecision & { writer?: string })[] = [];
-  private writers = new Map<string, ProductWriter>();
+  private batch: Batch = newBatch();
+  /** The batch before, being committed while this one fills (at most one); its failure fails the next flush. */
+  private committing: Promise<void> | undefined;
+  private commitError: unknown;
   /** Frames held by the gate, oldest first. */
   private pending: { item: InFlight; until: Date }[] = [];
   private pendingBytes = 0;
@@ -71,9 +84,6 @@ export class BatchWriter {
   private readonly pool: FramePool;
   private readonly seconds: StageSeconds | undefined;
   private readonly settled: (item: InFlight) => void;
-  /** Products being made by the workers for this batch; the first failure fails the batch. */
-  private making: Promise<void>[] = [];
-  private makeError: unknown;
 
   constructor(options: BatchWriterOptions) {
     this.catalog = options.catalog;
@@ -96,10 +106,12 @@ export class BatchWriter {
   }
 
   get size(): number {
-    return this.frames.length;
+    return this.batch.frames.length;
   }
 
   async add(item: InFlight): Promise<void> {
+    // A batch that failed in the background fails the run at the next frame, not a batch later.
+    if (this.commitError !== undefined) await this.committed();
     const { frame } = item;
     const loaded = await item.loaded;
     if ('unreadable' in loaded) {
@@ -157,30 +169,31 @@ export class BatchWriter {
 
   private async keep(item: InFlight, decision: Decision): Promise<void> {
     const { frame } = item;
-    const at = this.frames.length;
-    this.frames.push(frame);
+    const batch = this.batch;
+    const at = batch.frames.length;
+    batch.frames.push(frame);
     this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
     if (decision.via === 'gate-timeout') this.result.gateTimeouts += 1;
     if (decision.via === 'unlabelled') this.result.unlabelledKept += 1;
-    if (decision.keep.length === 0) this.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });
+    if (decision.keep.length === 0) batch.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });
     const requests: ProductRequest[] = [];
     const into: { writer: ProductWriter; index: number }[] = [];
     for (const keep of decision.keep) {
       const tier = keep.lifecycle[0]?.tier ?? 'catalog';
       if (CATALOG_PRODUCTS.has(keep.product)) {
-        this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier });
+        batch.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier });
         continue;
       }
       const key = `${writerKey(keep)}:${frame.width}x${frame.height}:${frame.pixelType}`;
-      let writer = this.writers.get(key);
+      let writer = batch.writers.get(key);
       if (!writer) {
         writer = await openProductWriter(keep, item.shape, this.context);
-        this.writers.set(key, writer);
+        batch.writers.set(key, writer);
       }
       const containerIndex = writer.reserve(item.meta, frame.rawBytes);
       requests.push(writer.request());
       into.push({ writer, index: containerIndex });
-      this.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier, writer: key, containerIndex });
+      batch.decisions.push({ frame: at, rule: decision.rule, product: keep.product, codec: keep.codec.id, tier, writer: key, containerIndex });
     }
     if (requests.length === 0) {
       this.pool.drop(item.handle);
@@ -195,32 +208,59 @@ export class BatchWriter {
         addSeconds(this.seconds, 'write (direct chunk, main thread)', start);
       })
       .catch((err: unknown) => {
-        this.makeError ??= err;
+        batch.makeError ??= err;
       })
       .finally(() => this.settled(item));
-    this.making.push(made);
-  }
-
-  /** Waits for every product of the batch to be made and written; throws the first failure. */
-  private async made(): Promise<void> {
-    await Promise.all(this.making);
-    this.making = [];
-    if (this.makeError !== undefined) throw this.makeError;
+    batch.making.push(made);
   }
 
   /**
-   * Commits every container of the batch (each read back first), then records the batch in one
-   * transaction. If any of it fails, the batch's files are removed and nothing is recorded.
+   * Starts committing the batch (as `flush` does) and starts the next one at once, so that the
+   * workers go on while its containers are read back and recorded. Waits first for the batch
+   * before it, so at most one is being committed; a failure of that one is thrown here.
    */
+  async flushInBackground(): Promise<void> {
+    await this.committed();
+    if (this.batch.frames.length === 0) return;
+    const batch = this.batch;
+    this.batch = newBatch();
+    this.committing = this.commit(batch).catch((err: unknown) => {
+      this.commitError = err;
+    });
+  }
+
+  /** Commits the batch, after the one being committed in the background (see `commit`). */
   async flush(): Promise<void> {
-    if (this.frames.length === 0) return;
+    await this.committed();
+    if (this.batch.frames.length === 0) return;
+    const batch = this.batch;
+    this.batch = newBatch();
+    await this.commit(batch);
+  }
+
+  /** Waits for the batch being committed in the background; throws its failure. */
+  private async committed(): Promise<void> {
+    await this.committing;
+    this.committing = undefined;
+    const err = this.commitError;
+    this.commitError = undefined;
+    if (err !== undefined) throw err;
+  }
+
+  /**
+   * Commits every container of `batch` (each read back first), once all its products are made,
+   * then records the batch in one transaction. If any of it fails, the batch's files are removed
+   * and nothing of it is recorded.
+   */
+  private async commit(batch: Batch): Promise<void> {
     const containers: BatchContainer[] = [];
     const order = new Map<string, number>();
     const committed: string[] = [];
     try {
-      await this.made();
+      await Promise.all(batch.making);
+      if (batch.makeError !== undefined) throw batch.makeError;
       let start = performance.now();
-      for (const [key, writer] of this.writers) {
+      for (const [key, writer] of batch.writers) {
         const written = await writer.finish();
         committed.push(written.path);
         const [first] = writer.keep.lifecycle;
@@ -243,13 +283,13 @@ export class BatchWriter {
         runId: this.run.id,
         experimentId: this.run.experimentId,
         policyId: this.policyId,
-        frames: this.frames,
+        frames: batch.frames,
         containers,
-        decisions: this.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
+        decisions: batch.decisions.map(({ writer, ...d }) => (writer === undefined ? d : { ...d, container: order.get(writer)! })),
       });
       addSeconds(this.seconds, 'record (catalog)', start);
     } catch (err) {
-      await this.abort();
+      await abortBatch(batch);
       // Renamed into place but not recorded: nothing refers to these files.
       for (const path of committed) await rm(path, { force: true });
       throw err;
@@ -258,26 +298,30 @@ export class BatchWriter {
       this.result.storedBytes += c.container.bytes;
       this.result.containers.push({ path: c.location, product: c.container.product, tier: c.tier, frames: c.container.nFrames, bytes: c.container.bytes, sha256: c.container.sha256 });
     }
-    this.result.frames += this.frames.length;
-    this.result.rawBytes += this.frames.reduce((n, f) => n + f.rawBytes, 0);
-    this.frames = [];
-    this.decisions = [];
-    this.writers = new Map();
+    this.result.frames += batch.frames.length;
+    this.result.rawBytes += batch.frames.reduce((n, f) => n + f.rawBytes, 0);
   }
 
-  /** Drops the batch: its open containers' files are removed, the frames held for it are let go. */
+  /**
+   * Drops the batch that is filling: its open containers' files are removed, the frames held for
+   * it are let go. A batch being committed in the background is waited for (and recorded if it
+   * can be: its frames are whole).
+   */
   async abort(): Promise<void> {
-    await Promise.all(this.making);
-    this.making = [];
-    this.makeError = undefined;
-    for (const w of this.writers.values()) await w.abort();
+    await this.committing;
+    this.committing = undefined;
+    this.commitError = undefined;
+    await abortBatch(this.batch);
+    this.batch = newBatch();
     for (const { item } of this.pending) this.pool.drop(item.handle);
     this.pending = [];
     this.pendingBytes = 0;
-    this.writers = new Map();
-    this.frames = [];
-    this.decisions = [];
   }
+}
+
+async function abortBatch(batch: Batch): Promise<void> {
+  await Promise.all(batch.making);
+  for (const w of batch.writers.values()) await w.abort();
 }
 
 function frameFacts(experiment: string, f: NewFrame): FrameFacts {

@@ -213,12 +213,12 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
         window.push(item);
         if (window.length >= windowSize) await batch.add(window.shift()!);
         await batch.settlePending();
-        if (batch.size >= maxFrames) await batch.flush();
+        if (batch.size >= maxFrames) await batch.flushInBackground();
       }
     }
     while (window.length > 0) {
       await batch.add(window.shift()!);
-      if (batch.size >= maxFrames) await batch.flush();
+      if (batch.size >= maxFrames) await batch.flushInBackground();
     }
     await batch.drainPending(() => {
       const w = batch.waiting;
