@@ -171,11 +171,8 @@ export function findPeaks(input: PeakFinderInput, params?: Partial<PeakFinderPar
   const r = resolvePeakFinder(input, params);
   const { frame, width, height, radius, panel, bad, flagLessThan, flagMoreThan, flagEqual, plan, maxima } = r.input;
   const flags = { flagLessThan, flagMoreThan, flagEqual };
-  const native = loadNative();
-  if (maxima !== undefined) return native.peakfinder8(frame, width, height, radius, panel, bad, r.params, flags, plan?.native, maxima);
-  return plan === undefined
-    ? native.peakfinder8(frame, width, height, radius, panel, bad, r.params, flags)
-    : native.peakfinder8(frame, width, height, radius, panel, bad, r.params, flags, plan.native);
+  // The addon treats an undefined plan or maxima as none.
+  return loadNative().peakfinder8(frame, width, height, radius, panel, bad, r.params, flags, plan?.native, maxima);
 }
 
 /**
