@@ -279,18 +279,24 @@ export class Catalog {
     return true;
   }
 
+  /** The experiment's runs still 'running' whose process is gone (their files are cleaned before they are closed). */
+  deadRuns(experimentName: string, isAlive: (owner: string) => boolean): { id: number; number: number }[] {
+    const exp = this.findExperiment(experimentName);
+    if (!exp) return [];
+    const running = prepared(this.db, "SELECT id, number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(exp.id) as { id: number; number: number; owner: string | null }[];
+    return running.filter((r) => r.owner === null || !isAlive(r.owner)).map(({ id, number }) => ({ id, number }));
+  }
+
   /**
-   * Runs of the experiment left 'running' by a process that is gone (killed, crashed): one that
-   * recorded frames becomes 'interrupted'; one that recorded none is removed.
+   * Closes dead runs (deadRuns): interrupted, or removed if they recorded nothing (with the
+   * experiment if they created it). A run closed meanwhile by another process is left alone.
    */
-  recoverDeadRuns(experimentName: string, isAlive: (owner: string) => boolean): DeadRun[] {
+  closeDeadRuns(runs: readonly { id: number; number: number }[]): DeadRun[] {
     return this.db.transaction(() => {
-      const exp = this.findExperiment(experimentName);
-      if (!exp) return [];
-      const running = prepared(this.db, "SELECT id, number, owner FROM runs WHERE experiment_id = ? AND state = 'running'").all(exp.id) as { id: number; number: number; owner: string | null }[];
       const dead: DeadRun[] = [];
-      for (const r of running) {
-        if (r.owner !== null && isAlive(r.owner)) continue;
+      for (const r of runs) {
+        const row = prepared(this.db, 'SELECT state FROM runs WHERE id = ?').get(r.id) as { state: string } | undefined;
+        if (row?.state !== 'running') continue;
         const frames = (prepared(this.db, 'SELECT COUNT(*) AS n FROM frames WHERE run_id = ?').get(r.id) as { n: number }).n;
         const removed = this.removeIfEmpty(r.id, true);
         if (!removed) prepared(this.db, "UPDATE runs SET state = 'interrupted', finished_at = ? WHERE id = ?").run(now(), r.id);

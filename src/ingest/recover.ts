@@ -19,9 +19,11 @@ const TMP_NAME = /^\..*\.(\d+)-[0-9a-f]{8}\.tmp$/;
  * in the folders of dead runs.
  */
 export function recoverExperiment(catalog: Catalog, facility: Facility, experiment: string): Recovery {
-  const runs = catalog.recoverDeadRuns(experiment, isAlive);
-  const deadDirs = new Set(runs.map((r) => runDirName(r.number)));
-  const recovery: Recovery = { runs, removedFiles: 0, removedBytes: 0 };
+  // The runs are closed only once their files are gone: a recovery killed half-way finds them
+  // dead again (closed first, a dead run's unrecorded files would stay for good).
+  const dead = catalog.deadRuns(experiment, isAlive);
+  const deadDirs = new Set(dead.map((r) => runDirName(r.number)));
+  const recovery: Recovery = { runs: [], removedFiles: 0, removedBytes: 0 };
   for (const [name, tier] of Object.entries(facility.config.tiers)) {
     if (tier.kind !== 'filesystem') continue;
     const root = facility.tierPath(name);
@@ -38,7 +40,8 @@ export function recoverExperiment(catalog: Catalog, facility: Facility, experime
       recovery.removedBytes += size;
     }
   }
-  for (const r of runs) if (r.removed) removeEmptyFolders(facility, experiment, runDirName(r.number));
+  recovery.runs = catalog.closeDeadRuns(dead);
+  for (const r of recovery.runs) if (r.removed) removeEmptyFolders(facility, experiment, runDirName(r.number));
   return recovery;
 }
 
