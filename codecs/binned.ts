@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SxError } from '../src/errors.ts';
 import { binFrame, type BinFactor } from '../src/reduce/binning.ts';
-import type { ArrayToArrayCodec, CodecConfig, FrameArray } from './types.ts';
+import type { ArrayToArrayCodec, CodecConfig, FrameArray, FrameContext } from './types.ts';
 
 export interface BinnedConfig extends CodecConfig {
   id: 'binned';
@@ -58,9 +58,9 @@ export class BinnedCodec implements ArrayToArrayCodec {
     return { id: 'binned', factor: this.factor, minGood: this.minGood };
   }
 
-  encode(frame: FrameArray): FrameArray {
+  encode(frame: FrameArray, _context?: FrameContext, reuse?: FrameArray): FrameArray {
     const { data, width, height, mask } = frame;
-    const binned = binFrame(data, { width, height, factor: this.factor, minGood: this.minGood, ...(mask ? { mask } : {}) });
+    const binned = binFrame(data, { width, height, factor: this.factor, minGood: this.minGood, ...(mask ? { mask } : {}) }, reuse?.mask && { data: reuse.data, badMask: reuse.mask });
     return { data: binned.data, width: binned.width, height: binned.height, mask: binned.badMask };
   }
 

@@ -38,7 +38,12 @@ export interface ArrayToArrayCodec extends CodecBase {
   readonly kind: 'array-to-array';
   /** Whether decode(encode(x)) === x; quantized and binned are lossy, with documented bounds. */
   readonly lossless: boolean;
-  encode(frame: FrameArray, context?: FrameContext): FrameArray;
+  /**
+   * `reuse`: an earlier result of this codec, whose arrays it may overwrite for this one (binned
+   * does when they fit), so that frame after frame allocates nothing; the earlier result is then
+   * no longer the caller's.
+   */
+  encode(frame: FrameArray, context?: FrameContext, reuse?: FrameArray): FrameArray;
   /** Back to the original shape where that is defined (quantized); binned returns the binned frame itself. */
   decode(frame: FrameArray): FrameArray;
 }

@@ -206,6 +206,8 @@ export class BatchWriter {
         const start = performance.now();
         outputs.forEach((output, i) => into[i].writer.put(into[i].index, output, item.peaks));
         addSeconds(this.seconds, 'write (direct chunk, main thread)', start);
+        // Written (ProductWriter.put keeps none of them): the worker fills them again.
+        this.pool.recycle(item.handle, [...new Set(outputs.flatMap((o) => (o.mask ? [o.bytes.buffer, o.mask.buffer] : [o.bytes.buffer])))] as ArrayBuffer[]);
       })
       .catch((err: unknown) => {
         batch.makeError ??= err;

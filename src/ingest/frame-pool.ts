@@ -21,6 +21,7 @@ export type WorkerRequest =
   | { type: 'load'; id: number; where: string; location?: FrameLocation; pixels?: PixelArray; width: number; height: number }
   | { type: 'make'; id: number; products: ProductRequest[] }
   | { type: 'drop'; id: number }
+  | { type: 'recycle'; id: number; buffers: ArrayBuffer[] }
   | { type: 'close'; id: number };
 
 export type WorkerReply =
@@ -126,6 +127,16 @@ export class FramePool {
   drop(handle: HeldHandle): void {
     this.workers[handle.worker].held -= 1;
     this.workers[handle.worker].worker.postMessage({ type: 'drop', id: handle.id } satisfies WorkerRequest);
+  }
+
+  /**
+   * Hands the buffers of a frame's products back to the worker that made them, once they are
+   * written (transferred: the caller must not use them afterwards), so the worker fills them
+   * again instead of allocating new ones.
+   */
+  recycle(handle: HeldHandle, buffers: ArrayBuffer[]): void {
+    if (this.failure || buffers.length === 0) return;
+    this.workers[handle.worker].worker.postMessage({ type: 'recycle', id: this.nextId++, buffers } satisfies WorkerRequest, buffers);
   }
 
   /** Closes the workers' source files, then the workers; returns the seconds they spent per stage, summed. */

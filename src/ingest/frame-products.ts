@@ -3,7 +3,7 @@
 // worker threads (src/ingest/frame-worker.ts); plain functions, so tests call them directly.
 import { crc32, deflateSync } from 'node:zlib';
 import { containerChunkCodec, getCodec } from '../../codecs/registry.ts';
-import type { ArrayToArrayCodec, ArrayToBytesCodec, ChunkCodec, CodecConfig } from '../../codecs/types.ts';
+import type { ArrayToArrayCodec, ArrayToBytesCodec, ChunkCodec, CodecConfig, FrameArray } from '../../codecs/types.ts';
 import type { PeakList } from '../core/peakfinder8.ts';
 import type { GroupMaxima } from '../group-maxima.ts';
 import { SxError } from '../errors.ts';
@@ -75,23 +75,47 @@ function chunkCodecOf(config: CodecConfig): ChunkCodec {
 }
 
 /**
- * Frame-sized buffers a worker reuses: a fresh 36 MB buffer per Eiger 16M frame costs its page
- * faults every time, as much as decoding into it.
+ * Buffers a worker reuses for frames and their stored chunks. A fresh 36 MB buffer per Eiger 16M
+ * frame costs its page faults every time, as much as decoding into it, and every buffer freed
+ * and allocated again counts as new external memory, for which V8 runs a full garbage collection
+ * every ~64 MB. Stored chunks differ in size from frame to frame, so a buffer serves any request
+ * it can hold (the smallest such one), and new ones are rounded up to serve the next frames too.
+ * The main thread hands the chunks it has written back (FramePool.recycle).
  */
 export class Buffers {
-  private readonly free = new Map<number, ArrayBuffer[]>();
-  /** Kept per size: a worker holds at most a few frames at once. */
-  private static readonly KEEP = 4;
+  /** Oldest given first: past the bounds the oldest go. */
+  private readonly free: ArrayBuffer[] = [];
+  private freeBytes = 0;
+  /** A worker holds a few frames at once (more only while a results gate holds them). */
+  private static readonly KEEP = 16;
+  private static readonly KEEP_BYTES = 256 << 20;
+  private static readonly GRAIN = 1 << 20;
+  /** Smaller buffers (masks, peak lists) cost less to allocate than to keep. */
+  private static readonly SMALLEST = 64 << 10;
 
+  /** A buffer of at least `bytes` (its own, or a new one): callers view the part they use. */
   take(bytes: number): ArrayBuffer {
-    return this.free.get(bytes)?.pop() ?? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer);
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const size = this.free[i].byteLength;
+      if (size >= bytes && (best < 0 || size < this.free[best].byteLength)) best = i;
+    }
+    if (best < 0) return Buffer.allocUnsafeSlow(Math.ceil(Math.max(bytes, 1) / Buffers.GRAIN) * Buffers.GRAIN).buffer as ArrayBuffer;
+    const [buffer] = this.free.splice(best, 1);
+    this.freeBytes -= buffer.byteLength;
+    return buffer;
   }
 
   give(buffer: ArrayBuffer): void {
-    if (buffer.byteLength === 0) return;
-    const list = this.free.get(buffer.byteLength) ?? [];
-    if (list.length < Buffers.KEEP) list.push(buffer);
-    this.free.set(buffer.byteLength, list);
+    if (buffer.byteLength < Buffers.SMALLEST || buffer.byteLength > Buffers.KEEP_BYTES) return;
+    this.free.push(buffer);
+    this.freeBytes += buffer.byteLength;
+    while (this.free.length > Buffers.KEEP || this.freeBytes > Buffers.KEEP_BYTES) this.freeBytes -= this.free.shift()!.byteLength;
+  }
+
+  /** Buffers kept and their bytes (for tests). */
+  get held(): { count: number; bytes: number } {
+    return { count: this.free.length, bytes: this.freeBytes };
   }
 }
 
@@ -105,7 +129,8 @@ export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: Stag
   const start = performance.now();
   const dataset = files.dataset(at.file, at.path);
   const n = at.width * at.height;
-  const pixels = buffers ? pixelsOf(at.pixelType, new Uint8Array(buffers.take(n * PIXEL_BYTES[at.pixelType]))) : allocPixelsUnsafe(at.pixelType, n);
+  const frameBytes = n * PIXEL_BYTES[at.pixelType];
+  const pixels = buffers ? pixelsOf(at.pixelType, new Uint8Array(buffers.take(frameBytes), 0, frameBytes)) : allocPixelsUnsafe(at.pixelType, n);
   const frame = { width: at.width, height: at.height, pixels };
   if (at.chunk === undefined) {
     dataset.readFrames(at.index, 1, pixels);
@@ -164,6 +189,9 @@ function deflatedMask(mask: Uint8Array): Uint8Array {
   return new Uint8Array(lastMask.deflated);
 }
 
+/** The last binned frame per reduction config (binFrame allocates ~5 MB per Eiger 4M frame otherwise). */
+const lastBinned = new Map<string, FrameArray>();
+
 const output = (bytes: Uint8Array, mask?: Uint8Array): ProductOutput => ({ bytes, digest: crc32(bytes), ...(mask ? { mask } : {}) });
 
 /**
@@ -192,9 +220,12 @@ async function makeOne(frame: HeldFrame, request: ProductRequest, staticMask: Ui
       return output(chunkCodecOf(request.compression).encode({ data, width, height }));
     }
     case 'binned': {
+      const key = JSON.stringify(request.reduction);
       const codec = (await reductionOf(request.reduction)) as ArrayToArrayCodec;
       const mask = staticMask?.length === width * height ? staticMask : undefined;
-      const binned = codec.encode({ data: frame.pixels, width, height, ...(mask ? { mask } : {}) });
+      // The binned frame lives until it is encoded: the next frame's binning overwrites it.
+      const binned = codec.encode({ data: frame.pixels, width, height, ...(mask ? { mask } : {}) }, undefined, lastBinned.get(key));
+      lastBinned.set(key, binned);
       const badBins = binned.mask ?? new Uint8Array(binned.width * binned.height);
       return output(chunkCodecOf(request.compression).encode(binned), deflatedMask(badBins));
     }

@@ -107,6 +107,9 @@ async function handle(request: WorkerRequest): Promise<void> {
       if (entry) release(entry.frame);
       return;
     }
+    case 'recycle':
+      for (const buffer of request.buffers) buffers.give(buffer);
+      return;
     case 'close':
       held.clear();
       files.close();

@@ -41,6 +41,7 @@ export interface ProductWriter {
   /** The container's next frame, for `meta`; checks the tier has room for `rawBytes` first. */
   reserve(meta: ContainerFrame, rawBytes: number): number;
   /** Writes reserved frame `index` as the worker made it; `peaks` is its row of a peaks container's table. */
+  /** Writes (or copies) the output at once: its buffers are the caller's again when this returns. */
   put(index: number, output: ProductOutput, peaks?: PeakTable): void;
   finish(): Promise<WrittenFile>;
   abort(): Promise<void>;
@@ -243,7 +244,7 @@ async function openSink(keep: KeepSpec, first: FrameShape, path: string, ctx: Wr
       return {
         sink: {
           put: (index, output, meta, peaks) => {
-            made[index] = { output, meta, peaks: peaks! };
+            made[index] = { output: { ...output, bytes: output.bytes.slice() }, meta, peaks: peaks! };
           },
           close: async () => {
             for (const m of made) w.append(m.output.bytes, m.peaks, m.meta);

@@ -71,6 +71,9 @@ const FRAME_TYPES = 'a Uint16Array, Uint32Array, Int32Array or Float32Array';
  * pixels count as bad. A bin is bad if it has fewer than `minGood` good pixels or a good pixel
  * is saturated.
  *
+ * `reuse`: the arrays of an earlier result, overwritten when they fit (type and size), so that a
+ * caller binning frame after frame allocates them once.
+ *
  * @example
  * const binned = binFrame(frame, { width: 4148, height: 4362, factor: 2, mask });
  * // binned.data: Uint32Array of 2074 x 2181, binned.badMask marks the unusable bins
@@ -78,10 +81,14 @@ const FRAME_TYPES = 'a Uint16Array, Uint32Array, Int32Array or Float32Array';
 export function binFrame<F extends BinnableFrame>(
   frame: F,
   options: BinFrameOptions,
+  reuse?: { data: PixelArray; badMask: Uint8Array },
 ): BinnedFrame<BinnedData<F>> {
   const r = resolveBinning(frame, options);
-  const data = allocateBinnedData(frame, r.outWidth * r.outHeight);
-  const badMask = new Uint8Array(r.outWidth * r.outHeight);
+  const bins = r.outWidth * r.outHeight;
+  // Every bin is written, so an earlier result's arrays of the same type and size serve as they are.
+  const fresh = allocateBinnedData(frame, 0);
+  const data = reuse?.data.constructor === fresh.constructor && reuse.data.length === bins ? (reuse.data as BinnedData<F>) : allocateBinnedData(frame, bins);
+  const badMask = reuse?.badMask.length === bins ? reuse.badMask : new Uint8Array(bins);
   const nBad = loadNative().binFrame(
     frame,
     r.mask,

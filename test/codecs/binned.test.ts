@@ -80,6 +80,28 @@ for (const factor of FACTORS) {
   });
 }
 
+test('reuse: an earlier result of the same shape is overwritten with exactly a fresh result; one that does not fit is left alone', (t) => {
+  const width = 131;
+  const height = 67;
+  const rand = makeRandom(7);
+  const codec = BinnedCodec.fromConfig({ id: 'binned', factor: 2 });
+  const mask = Uint8Array.from({ length: width * height }, () => (rand() < 0.03 ? 1 : 0));
+  const first = codec.encode({ data: photonFrame(width, height, 1, 'uint16'), width, height, mask });
+  // The first frame's bad bins differ from the second's: stale values or marks would show.
+  const second = { data: photonFrame(width, height, 2, 'uint16'), width, height, mask: mask.map((m, i) => (i % 7 === 0 ? 1 - m : m)) };
+  const fresh = codec.encode(second);
+  const firstData = first.data;
+  const reused = codec.encode(second, undefined, first);
+  t.is(reused.data, firstData, 'the earlier arrays are filled again');
+  t.deepEqual(reused.data, fresh.data);
+  t.deepEqual(reused.mask, fresh.mask);
+  const other = codec.encode({ data: photonFrame(64, 32, 3, 'uint16'), width: 64, height: 32 }, undefined, fresh);
+  t.not(other.data, fresh.data, 'another size gets its own arrays');
+  t.deepEqual(fresh.data, codec.encode(second).data, 'and the one given is unchanged');
+  const float = codec.encode({ data: photonFrame(width, height, 2, 'float32'), width, height }, undefined, fresh);
+  t.true(float.data instanceof Float32Array, 'another pixel type gets its own arrays');
+});
+
 test('decode returns the binned frame itself; partial edge bins are bad by default', (t) => {
   const codec = BinnedCodec.fromConfig({ id: 'binned', factor: 2 });
   const out = codec.encode({ data: new Uint16Array(15).fill(1), width: 5, height: 3 });
