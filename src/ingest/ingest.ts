@@ -144,8 +144,10 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
   const results = resultLookup(catalog, run.experiment.id);
   const sequences = new Map<string, number>();
   const window: InFlight[] = [];
-  const windowSize = 2 * pool.size + 2;
-  const budget = new InFlightBytes(Math.max(IN_FLIGHT_BYTES, (windowSize + 1) * Math.max(...prepared.sources.map(({ source }) => frameBytes(source)))));
+  // Frames queued per worker: enough that none runs dry while the main thread finishes a batch's
+  // containers (~0.1 s at a time); large frames are held back by the byte budget first.
+  const windowSize = 8 * pool.size;
+  const budget = new InFlightBytes(Math.max(IN_FLIGHT_BYTES, (2 * pool.size + 3) * Math.max(...prepared.sources.map(({ source }) => frameBytes(source)))));
   const batch = new BatchWriter({
     catalog,
     run: { id: run.id, experimentId: run.experiment.id },
