@@ -1,6 +1,8 @@
 // `npm run bench`: one JSON line per stage. Speeds are also given as a ratio to the single-core
 // memory-copy speed measured in the same run, so results compare across noisy machines.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { getCodec } from '../../codecs/registry.ts';
 import { quantizeErrorBound } from '../../codecs/quantized.ts';
 import type { ArrayToArrayCodec } from '../../codecs/types.ts';
@@ -23,6 +25,7 @@ import { Labeller } from '../../src/core/labels.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, findPeaks } from '../../src/core/peakfinder8.ts';
 import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 import { benchMigration } from './lifecycle.ts';
+import type { PipelineMeasure } from './pipeline.ts';
 import { benchReports } from './report.ts';
 
 const MB = 1e6;
@@ -78,44 +81,20 @@ const PRODUCT_POLICIES: Record<string, string> = {
   'quantized1-all': `{ product: quantized, step: 1, codec: bitshuffle-lz4, lifecycle: [hdd: 1y] }`,
 };
 
-/** Copies of the run the pipeline ingests: enough frames for a sustained rate, from one simulation. */
-const PIPELINE_COPIES = 32;
-
 /**
- * The whole ingest (read, decode, label, decide, reduce, encode, write, record) on all cores,
- * under facility-default with labelling: indexing results for 60 % of the frames are imported
- * first, so the gate decides at once (indexed hits raw, the other hits binned 2x2, 1 % of the
- * blanks raw). Prints the seconds per stage (workers' summed over threads).
+ * The whole ingest (test/bench/pipeline.ts) in a process of its own, as `sxarchive ingest` runs:
+ * this one holds the earlier stages' frames, whose garbage collection would be measured too.
  */
 async function benchPipeline(detector: string, file: string, geometryFile: string, relative: (mbPerS: number) => Record<string, number>): Promise<void> {
-  const files = Array.from({ length: PIPELINE_COPIES }, (_, k) => {
-    const copy = join(work, `${detector}-copy${k}.h5`);
-    copyFileSync(file, copy);
-    return copy;
-  });
-  const source = await openFrameSource(file);
-  const count = source.count;
-  source.close();
-  const stream = join(work, `${detector}-results.stream`);
-  writeFileSync(stream, formatStream(files.flatMap((f) => Array.from({ length: count }, (_, i) => ({ file: f, event: `//${i}`, hit: true, indexed: i % 5 < 3 })))));
-  const facility = loadFacility(join(work, `data-${detector}`));
-  const catalog = openCatalog(facility.catalogPath);
-  const experiment = `bench-${detector}`;
-  await importStream({ catalog, experiment, file: stream });
-  // Read once so every copy is in the page cache, as detector files being written are.
-  for (const f of files) readFileSync(f);
-  const stageSeconds: Record<string, number> = {};
-  const start = performance.now();
-  const result = await ingest({ files, experiment: { name: experiment }, geometryFile, policy: 'facility-default', facility, catalog, stageSeconds });
-  const seconds = (performance.now() - start) / 1000;
-  catalog.close();
-  for (const f of files) rmSync(f);
-  const mbPerS = result.rawBytes / MB / seconds;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pipeline.ts', import.meta.url)), detector, file, geometryFile, work], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`ingest-pipeline ${detector}: the benchmark process ended with ${child.status ?? child.signal}`);
+  const m: PipelineMeasure = JSON.parse(child.stdout.trim().split('\n').at(-1)!);
+  const mbPerS = m.rawBytes / MB / m.seconds;
   emit({
-    stage: 'ingest-pipeline', detector, compression: 'bitshuffle-lz4', policy: 'facility-default', labelled: result.labelled, hits: result.hits, cores: availableParallelism(),
-    frames: result.frames, frames_per_s: round(result.frames / seconds, 2), ...relative(mbPerS),
-    compression_ratio: round(result.rawBytes / result.storedBytes, 2), rules: result.rules,
-    stage_seconds: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, round(v, 2)])), wall_seconds: round(seconds, 2),
+    stage: 'ingest-pipeline', detector, compression: 'bitshuffle-lz4', policy: 'facility-default', labelled: m.labelled, hits: m.hits, cores: availableParallelism(),
+    frames: m.frames, frames_per_s: round(m.frames / m.seconds, 2), ...relative(mbPerS),
+    compression_ratio: round(m.rawBytes / m.storedBytes, 2), rules: m.rules,
+    stage_seconds: Object.fromEntries(Object.entries(m.stageSeconds).map(([k, v]) => [k, round(v, 2)])), wall_seconds: round(m.seconds, 2),
     ...target('ingest-pipeline', detector, round(mbPerS), '>=', 1500, 'MB/s of raw input on this machine'),
   });
 }
