@@ -99,6 +99,18 @@ function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (opts, cmd) => (await import('./commands/simulate.ts')).run(globals(cmd), opts));
 
+  program
+    .command('detector-sim')
+    .description('send the frames of an HDF5 run as a detector streams them (DECTRIS stream V2: CBOR over a bound ZeroMQ PUSH socket), one series')
+    .argument('<file.h5>', 'the run to send (e.g. from `sxarchive simulate`)')
+    .option('--bind <endpoint>', 'where the PUSH socket binds (stream V2 uses port 31001)', 'tcp://127.0.0.1:31001')
+    .addOption(new Option('--format <format>', 'stream format').choices(['stream2']).default('stream2'))
+    .option('--frames <n>', 'images in the series (default: the file\'s frames, repeated if more)', integer('--frames', 1))
+    .option('--rate <hz>', 'images per second (default: as fast as the receiver takes them)', nonNegative('--rate'))
+    .option('--series-id <n>', 'the series number', integer('--series-id', 0), 1)
+    .option('--json', 'print the result as JSON')
+    .action(async (file, opts, cmd) => (await import('./commands/detector-sim.ts')).run(globals(cmd), file, opts));
+
   addPeakFinderOptions(
     program
       .command('ingest')
