@@ -78,3 +78,25 @@ test('detector-sim refuses what it cannot do, with what is wrong: a missing file
   t.regex(bind.stderr, /cannot bind tcp:\/\/127\.0\.0\.1:notaport/);
   t.notRegex(bind.stderr, /    at /, 'no stack trace');
 });
+
+test('SIGINT stops detector-sim at once: the series has no end, and it exits 130 saying how far it got', async (t) => {
+  const dir = tempDir(t);
+  const sim = await simulate({ detector: 'tiny', frames: 2, hitRate: 0.5, seed: 3, out: join(dir, 'run.h5') });
+  const endpoint = `ipc://${join(dir, 'det')}`;
+  const child = spawn(process.execPath, [CLI_BIN, 'detector-sim', sim.out, '--bind', endpoint, '--frames', '100000', '--rate', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const pull = new Pull({ receiveTimeout: 20_000 });
+  pull.connect(endpoint);
+  const types: string[] = [];
+  try {
+    while (types.length < 6) types.push(decodeStream2((await pull.receive())[0]).type);
+    child.kill('SIGINT');
+    t.is(await exited, 130);
+  } finally {
+    pull.close();
+  }
+  t.deepEqual(types, ['start', 'image', 'image', 'image', 'image', 'image']);
+  t.regex(stderr, /interrupted: series 1 stopped after \d+ image\(s\), without its end message/);
+});
