@@ -1,7 +1,7 @@
 import { describeArgument, isNativeFrame } from '../arguments.ts';
 import { SxError } from '../errors.ts';
 import { loadNative } from '../native.ts';
-import type { PixelArray, PixelType } from '../pixels.ts';
+import { pixelTypeOfArray, type PixelArray, type PixelType } from '../pixels.ts';
 
 /** Frame pixel types that can be binned. */
 export type BinnableFrame = PixelArray;
@@ -86,8 +86,8 @@ export function binFrame<F extends BinnableFrame>(
   const r = resolveBinning(frame, options);
   const bins = r.outWidth * r.outHeight;
   // Every bin is written, so an earlier result's arrays of the same type and size serve as they are.
-  const fresh = allocateBinnedData(frame, 0);
-  const data = reuse?.data.constructor === fresh.constructor && reuse.data.length === bins ? (reuse.data as BinnedData<F>) : allocateBinnedData(frame, bins);
+  const fits = reuse !== undefined && reuse.data.length === bins && pixelTypeOfArray(reuse.data) === binnedPixelType(pixelTypeOfArray(frame)!);
+  const data = fits ? (reuse.data as BinnedData<F>) : allocateBinnedData(frame, bins);
   const badMask = reuse?.badMask.length === bins ? reuse.badMask : new Uint8Array(bins);
   const nBad = loadNative().binFrame(
     frame,

@@ -6,7 +6,7 @@
 // container can take it by direct chunk write; only labelling decodes it.
 import { addExtension, Decoder, Encoder, Tag } from 'cbor-x';
 import { SxError } from '../errors.ts';
-import type { PixelType } from '../pixels.ts';
+import { PIXEL_BYTES, PIXEL_TYPES, type PixelType } from '../pixels.ts';
 
 /** The CBOR tags of the format: self-describe, multi-dimensional array, DECTRIS compression. */
 const SELF_DESCRIBE = 55799;
@@ -15,7 +15,6 @@ const COMPRESSED = 56500;
 /** RFC 8746 little-endian typed arrays of the pixel types (uint8 and big-endian are not taken). */
 const TYPED_ARRAY_TAGS: Record<number, PixelType> = { 69: 'uint16', 70: 'uint32', 78: 'int32', 85: 'float32' };
 const TAG_OF: Record<PixelType, number> = { uint16: 69, uint32: 70, int32: 78, float32: 85 };
-const IMAGE_DTYPES: Record<string, PixelType> = { uint16: 'uint16', uint32: 'uint32', int32: 'int32', float32: 'float32' };
 
 /** How a channel's bytes are stored: as they are, or compressed as the DECTRIS tag says. */
 export type Stream2Compression = 'bslz4' | 'lz4' | 'none';
@@ -164,8 +163,8 @@ export function decodeStream2(bytes: Uint8Array): Stream2Message {
       const channels = value.channels;
       if (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => typeof c === 'string')) f.problems.push(`channels: expected a list of channel names, got ${describe(channels)}`);
       else message.channels = channels;
-      const dtype = IMAGE_DTYPES[value.image_dtype as string];
-      if (!dtype) f.problems.push(`image_dtype: expected one of ${Object.keys(IMAGE_DTYPES).join(', ')}, got ${describe(value.image_dtype)}`);
+      const dtype = value.image_dtype as PixelType;
+      if (!PIXEL_TYPES.includes(dtype)) f.problems.push(`image_dtype: expected one of ${PIXEL_TYPES.join(', ')}, got ${describe(value.image_dtype)}`);
       else message.pixelType = dtype;
       for (const [key, field] of [['beam_center_x', 'beamCenterX'], ['beam_center_y', 'beamCenterY'], ['incident_wavelength', 'incidentWavelength']] as const) {
         const v = f.optionalNumber(key);
@@ -215,7 +214,7 @@ function channelOf(channel: string, image: unknown, f: Fields): Stream2Channel {
   }
   const [height, width] = dims as [number, number];
   const result: Stream2Channel = { ...none, width, height, pixelType: typed.pixelType };
-  const pixelBytes = width * height * bytesOf(typed.pixelType);
+  const pixelBytes = width * height * PIXEL_BYTES[typed.pixelType];
   if (typed.payload instanceof Uint8Array) {
     if (typed.payload.byteLength !== pixelBytes) f.problems.push(`${where}: ${width} x ${height} ${typed.pixelType} needs ${pixelBytes} bytes, got ${typed.payload.byteLength}`);
     return { ...result, bytes: typed.payload };
@@ -227,12 +226,10 @@ function channelOf(channel: string, image: unknown, f: Fields): Stream2Channel {
   const { algorithm, elemSize, bytes } = typed.payload;
   if (algorithm !== 'bslz4' && algorithm !== 'lz4') f.problems.push(`${where}: compression: expected bslz4 or lz4, got ${describe(algorithm)}`);
   else if (!(bytes instanceof Uint8Array)) f.problems.push(`${where}: compressed data: expected a byte string, got ${describe(bytes)}`);
-  else if (algorithm === 'bslz4' && elemSize !== bytesOf(typed.pixelType)) f.problems.push(`${where}: bslz4 element size: expected ${bytesOf(typed.pixelType)} for ${typed.pixelType}, got ${describe(elemSize)}`);
+  else if (algorithm === 'bslz4' && elemSize !== PIXEL_BYTES[typed.pixelType]) f.problems.push(`${where}: bslz4 element size: expected ${PIXEL_BYTES[typed.pixelType]} for ${typed.pixelType}, got ${describe(elemSize)}`);
   else return { ...result, compression: algorithm, elemSize: algorithm === 'bslz4' ? (elemSize as number) : 0, bytes };
   return result;
 }
-
-const bytesOf = (type: PixelType) => (type === 'uint16' ? 2 : 4);
 
 /** The CBOR message the detector sends for `message` (tagged self-describing, as DECTRIS does). */
 export function encodeStream2(message: Stream2Message): Uint8Array {

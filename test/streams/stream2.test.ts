@@ -103,6 +103,7 @@ test('malformed messages are refused with what is wrong: bad CBOR, wrong blob si
   refused(encodeStream2({ type: 'start', seriesId: -1, seriesUniqueId: 'u', channels: [], pixelType: 'uint16', width: 4, height: 2, numberOfImages: 1 }), /series_id: expected an unsigned integer, got -1; channels: expected a list of channel names/);
   refused(encode({ type: 'bogus', series_id: 1 }), /type: expected start, image or end, got "bogus"/);
   refused(encode([1, 2]), /expected a CBOR map, got an array of 2/);
+  refused(encode({ type: 'start', series_id: 1, series_unique_id: 'u', channels: ['c'], image_dtype: 'uint8', image_size_x: 4, image_size_y: 2, number_of_images: 1 }), /image_dtype: expected one of uint16, uint32, int32, float32, got "uint8"/);
 });
 
 test('a truncated bslz4 payload decodes as a message and fails only where it is decoded, as input', (t) => {
