@@ -10,7 +10,7 @@ import type { Decision, ExperimentFacts, FrameFacts, Policy } from '../policy/ty
 import type { IngestResult } from './types.ts';
 import type { ContainerFrame } from '../store/cxi-container.ts';
 import type { FramePool, HeldHandle, Loaded } from './frame-pool.ts';
-import { addSeconds, type ProductRequest, type StageSeconds } from './frame-products.ts';
+import { addSeconds, outputBuffers, type ProductRequest, type StageSeconds } from './frame-products.ts';
 import { CATALOG_PRODUCTS, openProductWriter, writerKey, type FrameShape, type ProductWriter, type WriterContext } from './product-writers.ts';
 
 export type ResultLookup = (source: string, event: string) => { indexed: boolean; nCrystals: number } | undefined;
@@ -207,7 +207,7 @@ export class BatchWriter {
         outputs.forEach((output, i) => into[i].writer.put(into[i].index, output, item.peaks));
         addSeconds(this.seconds, 'write (direct chunk, main thread)', start);
         // Written (ProductWriter.put keeps none of them): the worker fills them again.
-        this.pool.recycle(item.handle, [...new Set(outputs.flatMap((o) => (o.mask ? [o.bytes.buffer, o.mask.buffer] : [o.bytes.buffer])))] as ArrayBuffer[]);
+        this.pool.recycle(item.handle, outputBuffers(outputs));
       })
       .catch((err: unknown) => {
         batch.makeError ??= err;
@@ -233,11 +233,8 @@ export class BatchWriter {
 
   /** Commits the batch, after the one being committed in the background (see `commit`). */
   async flush(): Promise<void> {
+    await this.flushInBackground();
     await this.committed();
-    if (this.batch.frames.length === 0) return;
-    const batch = this.batch;
-    this.batch = newBatch();
-    await this.commit(batch);
   }
 
   /** Waits for the batch being committed in the background; throws its failure. */

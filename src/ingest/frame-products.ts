@@ -192,6 +192,11 @@ function deflatedMask(mask: Uint8Array): Uint8Array {
 /** The last binned frame per reduction config (binFrame allocates ~5 MB per Eiger 4M frame otherwise). */
 const lastBinned = new Map<string, FrameArray>();
 
+/** The buffers of a frame's outputs, each once (two products can share one stored chunk). */
+export function outputBuffers(outputs: readonly ProductOutput[]): ArrayBuffer[] {
+  return [...new Set(outputs.flatMap((o) => (o.mask ? [o.bytes.buffer, o.mask.buffer] : [o.bytes.buffer])))] as ArrayBuffer[];
+}
+
 const output = (bytes: Uint8Array, mask?: Uint8Array): ProductOutput => ({ bytes, digest: crc32(bytes), ...(mask ? { mask } : {}) });
 
 /**

@@ -4,7 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { Labeller } from '../core/labels.ts';
 import { isSxError } from '../errors.ts';
 import type { FrameLabels } from '../core/labels.ts';
-import { addSeconds, Buffers, heldPixels, makeProduct, fetchFrame, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
+import { addSeconds, Buffers, heldPixels, makeProduct, fetchFrame, outputBuffers, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
 import type { WorkerReply, WorkerRequest } from './frame-pool.ts';
 import type { FrameLocation } from '../frames/frame-part.ts';
 import type { GroupMaxima } from '../group-maxima.ts';
@@ -29,8 +29,8 @@ function maximaFor(at: FrameLocation): GroupMaxima | undefined {
 }
 
 /** A frame's buffers go back for the next frames, except those transferred to the main thread. */
-function release(frame: HeldFrame, transferred: Set<ArrayBufferLike> = new Set()): void {
-  for (const buffer of [frame.pixels.buffer, frame.stored?.bytes.buffer]) if (buffer && !transferred.has(buffer)) buffers.give(buffer as ArrayBuffer);
+function release(frame: HeldFrame, transferred: readonly ArrayBufferLike[] = []): void {
+  for (const buffer of [frame.pixels.buffer, frame.stored?.bytes.buffer]) if (buffer && !transferred.includes(buffer)) buffers.give(buffer as ArrayBuffer);
 }
 
 /** The peak columns are posted (transferred) to the main thread: the worker keeps copies for peaks-only. */
@@ -92,9 +92,8 @@ async function handle(request: WorkerRequest): Promise<void> {
       try {
         const outputs = [];
         for (const product of request.products) outputs.push(await makeProduct(entry.frame, product, staticMask, entry.where, seconds));
-        // Two products can share one buffer (the same stored chunk): each buffer is transferred once.
-        const transfer = new Set(outputs.flatMap((o) => (o.mask ? [o.bytes.buffer, o.mask.buffer] : [o.bytes.buffer])));
-        port.postMessage({ type: 'made', id: request.id, outputs } satisfies WorkerReply, [...transfer] as ArrayBuffer[]);
+        const transfer = outputBuffers(outputs);
+        port.postMessage({ type: 'made', id: request.id, outputs } satisfies WorkerReply, transfer);
         release(entry.frame, transfer);
       } catch (err) {
         port.postMessage({ type: 'failed', id: request.id, error: (err as Error).message, usage: (err as { tag?: string }).tag === 'usage' } satisfies WorkerReply);

@@ -40,8 +40,11 @@ export interface ProductWriter {
   request(): ProductRequest;
   /** The container's next frame, for `meta`; checks the tier has room for `rawBytes` first. */
   reserve(meta: ContainerFrame, rawBytes: number): number;
-  /** Writes reserved frame `index` as the worker made it; `peaks` is its row of a peaks container's table. */
-  /** Writes (or copies) the output at once: its buffers are the caller's again when this returns. */
+  /**
+   * Writes reserved frame `index` as the worker made it; `peaks` is its row of a peaks
+   * container's table. Writes (or copies) the output at once: its buffers are the caller's again
+   * when this returns.
+   */
   put(index: number, output: ProductOutput, peaks?: PeakTable): void;
   finish(): Promise<WrittenFile>;
   abort(): Promise<void>;
