@@ -8,7 +8,8 @@ import type { PeakFinderParams } from '../core/peakfinder8.ts';
 import type { PixelMap } from '../core/pixel-map.ts';
 import { SxError } from '../errors.ts';
 import type { FrameLocation } from '../frames/frame-part.ts';
-import type { PixelArray } from '../pixels.ts';
+import type { PixelArray, PixelType } from '../pixels.ts';
+import type { ContainerCodecId } from '../../codecs/registry.ts';
 import type { ProductOutput, ProductRequest, StageSeconds } from './frame-products.ts';
 
 export interface FrameWorkerData {
@@ -16,9 +17,15 @@ export interface FrameWorkerData {
   labelling?: { map: PixelMap; params: PeakFinderParams };
 }
 
+/** A frame as one chunk in one of the container codecs (as a detector stream sends it), not decoded yet. */
+export interface StoredChunk {
+  codec: ContainerCodecId;
+  bytes: Uint8Array;
+}
+
 export type WorkerRequest =
   | { type: 'setup'; id: number; data: FrameWorkerData }
-  | { type: 'load'; id: number; where: string; location?: FrameLocation; pixels?: PixelArray; width: number; height: number }
+  | { type: 'load'; id: number; where: string; location?: FrameLocation; pixels?: PixelArray; stored?: StoredChunk; width: number; height: number; pixelType: PixelType }
   | { type: 'make'; id: number; products: ProductRequest[] }
   | { type: 'drop'; id: number }
   | { type: 'recycle'; id: number; buffers: ArrayBuffer[] }
@@ -44,6 +51,11 @@ export interface HeldHandle {
 export function describeUnreadable(loaded: Promise<Loaded>, source: string, event: string, at: FrameLocation): Promise<Loaded> {
   const from = at.file === source ? at.path : `${at.file}:${at.path}`;
   return loaded.then((l) => ('unreadable' in l ? { unreadable: `${source} event ${event}: cannot read frame from ${from}: ${l.unreadable.replace(`${at.file}: `, '')}` } : l));
+}
+
+/** `view` alone in its buffer (copied if it shares one), so that the buffer can be transferred. */
+function whole<T extends PixelArray | Uint8Array>(view: T): T {
+  return view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view : (view.slice() as T);
 }
 
 const WORKER_ENTRY = new URL('../core/ts-worker.js', import.meta.url);
@@ -88,18 +100,23 @@ export class FramePool {
   }
 
   /**
-   * Loads a frame: from where it is stored (`location`), or from `pixels` the caller read (their
-   * buffer is transferred: the caller must not use them afterwards).
+   * Loads a frame: from where it is stored (`location`), from `pixels` the caller read, or from a
+   * `stored` chunk the caller received (their buffer is transferred: the caller must not use
+   * them afterwards).
    */
-  load(frame: { where: string; width: number; height: number; location?: FrameLocation; pixels?: PixelArray }): { handle: HeldHandle; loaded: Promise<Loaded> } {
+  load(frame: { where: string; width: number; height: number; pixelType: PixelType; location?: FrameLocation; pixels?: PixelArray; stored?: StoredChunk }): { handle: HeldHandle; loaded: Promise<Loaded> } {
     this.used = true;
     const worker = this.workers.reduce((best, w, i) => (w.held < this.workers[best].held ? i : best), 0);
     const handle = { id: this.nextId++, worker };
     this.workers[worker].held += 1;
-    let pixels = frame.pixels;
-    if (pixels && (pixels.byteOffset !== 0 || pixels.byteLength !== pixels.buffer.byteLength)) pixels = pixels.slice();
-    const request: WorkerRequest = { type: 'load', id: handle.id, where: frame.where, width: frame.width, height: frame.height, ...(frame.location ? { location: frame.location } : {}), ...(pixels ? { pixels } : {}) };
-    const loaded = this.ask(worker, request, pixels ? [pixels.buffer as ArrayBuffer] : []).then((reply): Loaded => {
+    const pixels = frame.pixels && whole(frame.pixels);
+    const stored = frame.stored && { codec: frame.stored.codec, bytes: whole(frame.stored.bytes) };
+    const request: WorkerRequest = {
+      type: 'load', id: handle.id, where: frame.where, width: frame.width, height: frame.height, pixelType: frame.pixelType,
+      ...(frame.location ? { location: frame.location } : {}), ...(pixels ? { pixels } : {}), ...(stored ? { stored } : {}),
+    };
+    const transfer = [pixels?.buffer, stored?.bytes.buffer].filter((b) => b !== undefined) as ArrayBuffer[];
+    const loaded = this.ask(worker, request, transfer).then((reply): Loaded => {
       if (reply.type === 'unreadable') {
         this.workers[worker].held -= 1;
         return { unreadable: reply.error };

@@ -2,13 +2,13 @@
 // HDF5's own filters), decode it once, and make each kept product's stored chunk. Runs in the
 // worker threads (src/ingest/frame-worker.ts); plain functions, so tests call them directly.
 import { crc32, deflateSync } from 'node:zlib';
-import { containerChunkCodec, getCodec } from '../../codecs/registry.ts';
+import { containerChunkCodec, getCodec, type ContainerCodecId } from '../../codecs/registry.ts';
 import type { ArrayToArrayCodec, ArrayToBytesCodec, ChunkCodec, CodecConfig, FrameArray } from '../../codecs/types.ts';
 import type { PeakList } from '../core/peakfinder8.ts';
 import type { GroupMaxima } from '../group-maxima.ts';
 import { SxError } from '../errors.ts';
 import type { FrameLocation } from '../frames/frame-part.ts';
-import { allocPixelsUnsafe, PIXEL_BYTES, pixelsOf, type PixelArray } from '../pixels.ts';
+import { allocPixelsUnsafe, PIXEL_BYTES, pixelsOf, type PixelArray, type PixelType } from '../pixels.ts';
 import { ChunkFile, type ChunkDataset } from '../store/hdf5-chunks.ts';
 import { DEFLATE_LEVEL } from '../store/deflate.ts';
 
@@ -143,14 +143,32 @@ export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: Stag
   const read = addSeconds(seconds, 'read (direct chunk)', start);
   // A set mask bit: the filter was skipped for this chunk (it could not shrink it), so it holds the pixels as they are.
   const codec = filterMask === 0 ? at.chunk : 'none';
-  const decoder = chunkCodecOf({ id: codec });
-  // Group maxima where the decoder takes them on the way (bitshuffle-LZ4): labelling then reads less.
-  const surveyed = maxima !== undefined && decoder.decodeWithMaxima !== undefined && pixels instanceof Uint16Array;
-  if (surveyed) decoder.decodeWithMaxima!(bytes, pixels, maxima);
-  else decoder.decode(bytes, pixels);
-  addSeconds(seconds, `decode (${codec})`, read);
-  const decoded = surveyed ? { ...frame, maxima } : frame;
+  const decoded = decodeChunk(frame, codec, bytes, maxima, seconds, read);
   return filterMask === 0 ? { ...decoded, stored: { codec, bytes } } : decoded;
+}
+
+/**
+ * Decodes a frame's stored chunk into its pixels; the group maxima are taken on the way where
+ * the decoder can (bitshuffle-LZ4), so that labelling then reads less. Throws SxError('input')
+ * when the chunk does not decode to the frame (truncated, damaged).
+ */
+function decodeChunk(frame: HeldFrame, codec: ContainerCodecId, bytes: Uint8Array, maxima: GroupMaxima | undefined, seconds: StageSeconds | undefined, since: number): HeldFrame {
+  const decoder = chunkCodecOf({ id: codec });
+  const surveyed = maxima !== undefined && decoder.decodeWithMaxima !== undefined && frame.pixels instanceof Uint16Array;
+  if (surveyed) decoder.decodeWithMaxima!(bytes, frame.pixels as Uint16Array, maxima);
+  else decoder.decode(bytes, frame.pixels);
+  addSeconds(seconds, `decode (${codec})`, since);
+  return surveyed ? { ...frame, maxima } : frame;
+}
+
+/** A frame received as one stored chunk (a detector stream): decoded once, the chunk kept for pass-through. */
+export function storedFrame(chunk: { codec: ContainerCodecId; bytes: Uint8Array }, shape: { width: number; height: number; pixelType: PixelType }, seconds?: StageSeconds, buffers?: Buffers, maxima?: GroupMaxima): HeldFrame {
+  const start = performance.now();
+  const n = shape.width * shape.height;
+  const frameBytes = n * PIXEL_BYTES[shape.pixelType];
+  const pixels = buffers ? pixelsOf(shape.pixelType, new Uint8Array(buffers.take(frameBytes), 0, frameBytes)) : allocPixelsUnsafe(shape.pixelType, n);
+  const decoded = decodeChunk({ width: shape.width, height: shape.height, pixels }, chunk.codec, chunk.bytes, maxima, seconds, start);
+  return { ...decoded, stored: chunk };
 }
 
 /** Seconds spent per stage of the frame path, summed over frames (and threads). */

@@ -4,9 +4,9 @@ import { parentPort } from 'node:worker_threads';
 import { Labeller } from '../core/labels.ts';
 import { isSxError } from '../errors.ts';
 import type { FrameLabels } from '../core/labels.ts';
-import { addSeconds, Buffers, heldPixels, makeProduct, fetchFrame, outputBuffers, SourceFiles, type HeldFrame, type StageSeconds } from './frame-products.ts';
+import { addSeconds, Buffers, heldPixels, makeProduct, fetchFrame, outputBuffers, SourceFiles, storedFrame, type HeldFrame, type StageSeconds } from './frame-products.ts';
 import type { WorkerReply, WorkerRequest } from './frame-pool.ts';
-import type { FrameLocation } from '../frames/frame-part.ts';
+import type { PixelType } from '../pixels.ts';
 import type { GroupMaxima } from '../group-maxima.ts';
 
 /** Set by the `setup` request, before any frame: without a geometry frames are not labelled. */
@@ -20,7 +20,7 @@ const buffers = new Buffers();
 
 /** One buffer of group maxima, reused: a frame's maxima serve its labelling only, which follows its read at once. */
 let maxima: GroupMaxima | undefined;
-function maximaFor(at: FrameLocation): GroupMaxima | undefined {
+function maximaFor(at: { width: number; height: number; pixelType: PixelType }): GroupMaxima | undefined {
   const spec = labeller?.maximaFor(at.pixelType);
   if (!spec) return undefined;
   const count = Math.ceil((at.width * at.height) / spec.group);
@@ -56,7 +56,9 @@ async function handle(request: WorkerRequest): Promise<void> {
     case 'load': {
       let frame: HeldFrame;
       try {
-        frame = request.location ? fetchFrame(files, request.location, seconds, buffers, maximaFor(request.location)) : heldPixels(request.pixels!, request.width, request.height);
+        if (request.location) frame = fetchFrame(files, request.location, seconds, buffers, maximaFor(request))
+        else if (request.stored) frame = storedFrame(request.stored, request, seconds, buffers, maximaFor(request));
+        else frame = heldPixels(request.pixels!, request.width, request.height);
       } catch (err) {
         // A frame the file cannot give (damaged, missing chunk) is skipped; anything else (no addon, a bug) stops the run.
         if (isSxError(err, 'input')) port.postMessage({ type: 'unreadable', id: request.id, error: err.message } satisfies WorkerReply);

@@ -1,36 +1,18 @@
-import { basename, join } from 'node:path';
-import type { Catalog } from '../catalog/catalog.ts';
 import type { NewFrame, StartedRun } from '../catalog/types.ts';
 import { isSxError, SxError } from '../errors.ts';
 import { ResultsStore } from '../results/results-store.ts';
-import { BatchWriter, type InFlight, type ResultLookup } from './batch-writer.ts';
-import { describeUnreadable, FramePool } from './frame-pool.ts';
+import { FramePool } from './frame-pool.ts';
 import { addSeconds } from './frame-products.ts';
 import { checkTiersWritable, prepare, type Prepared } from './prepare.ts';
 import { OWNER, isAlive } from '../process-owner.ts';
 import { recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
+import { RunFrames } from './run-frames.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
 import { PIXEL_BYTES, type PixelArray, type PixelType } from '../pixels.ts';
 
 export type { BadFile, IngestOptions, IngestResult, SkippedFrame, WrittenContainer } from './types.ts';
 
-
-/**
- * Indexing results in the catalog (import-stream, possibly still following) for a frame: by
- * file and event, else by file name and event when only one file of that name has one.
- */
-function resultLookup(catalog: Catalog, experimentId: number): ResultLookup {
-  return (source, event) => {
-    const rows = catalog.indexingResults(experimentId, event);
-    const exact = rows.find((r) => r.source === source);
-    const named = rows.filter((r) => basename(r.source) === basename(source));
-    const r = exact ?? (named.length === 1 ? named[0] : undefined);
-    return r && { indexed: r.indexed, nCrystals: r.nCrystals };
-  };
-}
-
-const secondsLeft = (until: Date) => Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000));
 
 /**
  * Records every readable frame of `files` in the catalog, labels it (with a geometry, on all
@@ -111,70 +93,16 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
   };
 }
 
-/** Bytes of frames read but not yet made into their products (or held by the gate): at least a window's worth. */
-const IN_FLIGHT_BYTES = 512 << 20;
-
 const frameBytes = (s: { width: number; height: number; pixelType: PixelType }) => s.width * s.height * PIXEL_BYTES[s.pixelType];
-
-/** Bytes in flight: `acquire` waits until they fit (one frame always fits when none is in flight). */
-class InFlightBytes {
-  private used = 0;
-  private waiters: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  fits(bytes: number): boolean {
-    return this.used === 0 || this.used + bytes <= this.limit;
-  }
-
-  async acquire(bytes: number): Promise<void> {
-    while (!this.fits(bytes)) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    this.used += bytes;
-  }
-
-  release(bytes: number): void {
-    this.used -= bytes;
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-}
 
 async function ingestFrames(options: IngestOptions, prepared: Prepared, run: StartedRun, result: IngestResult, pool: FramePool, total: number): Promise<void> {
   const { catalog, facility, signal } = options;
-  const { labelling } = prepared;
-  const results = resultLookup(catalog, run.experiment.id);
-  const sequences = new Map<string, number>();
-  const window: InFlight[] = [];
-  // Frames queued per worker: enough that none runs dry while the main thread finishes a batch's
-  // containers (~0.1 s at a time); large frames are held back by the byte budget first.
-  const windowSize = 8 * pool.size;
-  const budget = new InFlightBytes(Math.max(IN_FLIGHT_BYTES, (2 * pool.size + 3) * Math.max(...prepared.sources.map(({ source }) => frameBytes(source)))));
-  const batch = new BatchWriter({
-    catalog,
-    run: { id: run.id, experimentId: run.experiment.id },
-    policyId: run.policyId,
-    policy: prepared.policy,
-    experiment: prepared.facts,
-    result,
-    results,
-    writers: {
-      tierPath: facility.tierPath,
-      writeTier: facility.stagingTier,
-      runDir: join(run.experiment.name, runDirName(run.number)),
-      nextSequence: (product: string) => {
-        const n = (sequences.get(product) ?? 0) + 1;
-        sequences.set(product, n);
-        return n;
-      },
-      geometryText: labelling?.geometryText,
-      geometry: labelling?.geometry,
-    },
-    pool,
-    seconds: options.stageSeconds,
-    settled: (item) => budget.release(item.frame.rawBytes),
+  const frames = new RunFrames({
+    catalog, facility, run, policy: prepared.policy, facts: prepared.facts, labelling: prepared.labelling, result, pool,
+    largestFrame: Math.max(...prepared.sources.map(({ source }) => frameBytes(source))), stageSeconds: options.stageSeconds,
   });
   const stopped = () => signal?.aborted === true;
   const interrupted = () => new SxError('interrupted', `interrupted: ${result.frames} frame(s) of run ${run.number} were recorded; run the same command again to continue where it stopped`);
-  const maxFrames = facility.config.containers.max_frames;
   let done = prepared.alreadyRecorded;
   try {
     for (const { source, recorded } of prepared.sources) {
@@ -185,9 +113,7 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
         if (recorded.has(event)) continue;
         if (stopped()) throw interrupted();
         options.onFrame?.(++done, total);
-        // Bounded in bytes: the oldest frames are decided (and their products made) before more are read.
-        while (!budget.fits(rawBytes) && window.length > 0) await batch.add(window.shift()!);
-        await budget.acquire(rawBytes);
+        await frames.admit(rawBytes);
         const location = source.locate(index);
         let pixels: PixelArray | undefined;
         if (!location) {
@@ -196,40 +122,20 @@ async function ingestFrames(options: IngestOptions, prepared: Prepared, run: Sta
             pixels = source.read(index);
             addSeconds(options.stageSeconds, 'read+decode (h5wasm, main thread)', start);
           } catch (err) {
-            budget.release(rawBytes);
+            frames.cancel(rawBytes);
             if (!isSxError(err)) throw err;
             result.skipped.push({ file: source.file, event, error: err.message });
             continue;
           }
         }
-        const where = `${source.file} event ${event}`;
-        const { handle, loaded } = pool.load({ where, width: source.width, height: source.height, ...(location ? { location } : { pixels }) });
         const frame: NewFrame = { source: source.file, event, width: source.width, height: source.height, pixelType: source.pixelType, rawBytes };
-        frame.results = results(source.file, event);
-        const named = location ? describeUnreadable(loaded, source.file, event, location) : loaded;
-        // Awaited in order by the batch; if the run fails first, the frames behind it must not count as unhandled.
-        named.catch(() => undefined);
-        const item: InFlight = { frame, meta: { source: source.file, event }, shape, handle, loaded: named, arrived: new Date() };
-        // The gate's timeout runs from when the worker has read (and labelled) the frame, not from when it was queued.
-        named.then(() => (item.arrived = new Date()), () => undefined);
-        window.push(item);
-        if (window.length >= windowSize) await batch.add(window.shift()!);
-        await batch.settlePending();
-        if (batch.size >= maxFrames) await batch.flushInBackground();
+        await frames.add(frame, shape, location ? { location } : { pixels: pixels! });
       }
     }
-    while (window.length > 0) {
-      await batch.add(window.shift()!);
-      if (batch.size >= maxFrames) await batch.flushInBackground();
-    }
-    await batch.drainPending(() => {
-      const w = batch.waiting;
-      if (w) options.onStatus?.(`waiting for the indexing results of ${w.frames} frame(s) (import-stream writes them), at most ${secondsLeft(w.until)} s more`);
-    }, stopped);
+    await frames.finish(options.onStatus, stopped);
     if (stopped()) throw interrupted();
-    await batch.flush();
   } catch (err) {
-    await batch.abort();
+    await frames.abort();
     throw err;
   }
 }

@@ -101,7 +101,7 @@ async function labelOne(pool: FramePool, source: FrameSource, index: number): Pr
       return { file: source.file, event, error: err.message };
     }
   }
-  const { handle, loaded } = pool.load({ where, width: source.width, height: source.height, ...(location ? { location } : { pixels }) });
+  const { handle, loaded } = pool.load({ where, width: source.width, height: source.height, pixelType: source.pixelType, ...(location ? { location } : { pixels }) });
   const outcome = await (location ? describeUnreadable(loaded, source.file, event, location) : loaded);
   if ('unreadable' in outcome) return { file: source.file, event, error: outcome.unreadable };
   pool.drop(handle);
