@@ -95,23 +95,36 @@ export function checkTiersWritable(policy: Policy, facility: Facility, experimen
   }
 }
 
-/**
- * Every check that can fail before data is touched: experiment name and metadata, policy (and
- * its applies_to), codecs, peak-finder settings, geometry against the data, the files. Writes
- * nothing; the catalog is only read.
- */
-export async function prepare(options: IngestOptions): Promise<Prepared> {
+export type RunOptions = Pick<IngestOptions, 'catalog' | 'facility' | 'experiment' | 'policy' | 'peakFinder' | 'geometryFile'>;
+
+/** The checks of a run that need no frames: experiment name and metadata, policy (and its applies_to), codecs, peak-finder settings, geometry. */
+export function prepareRun(options: RunOptions): Pick<Prepared, 'policy' | 'labelling' | 'facts'> {
   const { catalog, facility } = options;
   checkExperimentName(options.experiment.name);
   const policy = loadPolicy(resolvePolicyFile(options.policy ?? facility.config.ingest.policy), facility.config);
   checkContainerCodecs(policy);
   const params = checkPeakFinderParams({ ...DEFAULT_PEAKFINDER_PARAMS, ...options.peakFinder });
   const labelling = options.geometryFile === undefined ? undefined : readLabelling(options.geometryFile, params);
-  const existing = catalog.findExperiment(options.experiment.name);
-  // Refused here, before anything is written; startRun checks again inside its transaction.
-  const preview = catalog.previewExperiment(options.experiment);
+  return { policy, labelling, facts: experimentFacts(catalog, options.experiment, policy) };
+}
+
+/** The experiment as a run would record it (refused here, before anything is written; startRun checks again inside its transaction), checked against the policy's applies_to. */
+export function experimentFacts(catalog: RunOptions['catalog'], experiment: NewExperiment, policy: Policy): ExperimentFacts {
+  const preview = catalog.previewExperiment(experiment);
   const facts: ExperimentFacts = { name: preview.name, facility: preview.facility, proposal: preview.proposal, sampleTags: preview.sampleTags };
   checkApplies(policy, facts);
+  return facts;
+}
+
+/**
+ * Every check that can fail before data is touched: experiment name and metadata, policy (and
+ * its applies_to), codecs, peak-finder settings, geometry against the data, the files. Writes
+ * nothing; the catalog is only read.
+ */
+export async function prepare(options: IngestOptions): Promise<Prepared> {
+  const { catalog } = options;
+  const { policy, labelling, facts } = prepareRun(options);
+  const existing = catalog.findExperiment(options.experiment.name);
 
   const { paths, bad } = resolveFiles(options.files);
   const prepared: Prepared = { policy, experiment: options.experiment, facts, labelling, sources: [], badFiles: bad, alreadyRecorded: 0 };

@@ -1,0 +1,225 @@
+// The online pipeline: a detector stream received, its frames labelled, decided, reduced and
+// written as they arrive, series after series, each as a run of an experiment. The socket is
+// read by one loop into the queue (memory, then the spool), the frames are taken from it by
+// another, so that a slow moment of the pipeline never makes the detector wait.
+import { join } from 'node:path';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { NewExperiment } from '../catalog/types.ts';
+import type { Facility } from '../config/facility.ts';
+import type { PeakFinderParams } from '../core/peakfinder8.ts';
+import { isSxError } from '../errors.ts';
+import { FramePool } from '../ingest/frame-pool.ts';
+import { checkTiersWritable, experimentFacts, prepareRun } from '../ingest/prepare.ts';
+import type { ExperimentFacts } from '../policy/types.ts';
+import { EventQueue, type QueueLimits } from './event-queue.ts';
+import { openReceiver, type MsgpackPattern } from './receiver.ts';
+import { SeriesRun, type SeriesEnding, type SeriesProgress, type SeriesSummary } from './series-run.ts';
+import { EventDecoder, MSGPACK_SERIES, type SeriesStart, type StreamEvent, type StreamFormat } from './stream-events.ts';
+
+export interface StreamOptions {
+  /** The detector's endpoint, e.g. tcp://eiger:31001. */
+  connect: string;
+  format: StreamFormat;
+  /** msgpack only: subscribe (OnDA's PUB) or request frames one by one (OM's REP). */
+  pattern?: MsgpackPattern;
+  /** The experiment of every series, unless a start message's user_data names another ({"experiment": NAME}). */
+  experiment: NewExperiment;
+  geometryFile?: string;
+  peakFinder?: Partial<PeakFinderParams>;
+  policy?: string;
+  facility: Facility;
+  catalog: Catalog;
+  /** Stop after this many series. */
+  series?: number;
+  /** A series that sends nothing for this long ends (without its end message); msgpack frames, which have no series, end theirs so. */
+  seriesTimeoutSeconds?: number;
+  queue?: Partial<QueueLimits>;
+  signal?: AbortSignal;
+  /** Every series' summary, as it ends. */
+  onSeries?: (summary: SeriesSummary) => void;
+  /** What is happening, for a status line and the log (warnings too). */
+  onStatus?: (text: string) => void;
+  counters?: StreamCounters;
+  stageSeconds?: Record<string, number>;
+}
+
+/** Running totals of a stream process, read by the metrics endpoint and the status line. */
+export interface StreamCounters {
+  messages: number;
+  bytesIn: number;
+  images: number;
+  undecodable: number;
+  spooled: number;
+  dropped: Record<string, number>;
+  framesRecorded: number;
+  bytesKept: number;
+  hits: number;
+  gaps: number;
+  seriesEnded: number;
+  /** The queue's depth, read when asked. */
+  queue?: () => { images: number; bytes: number; spooledImages: number; spooledBytes: number };
+  /** What the open series has recorded so far. */
+  open?: () => SeriesProgress | undefined;
+}
+
+/** Totals over the series ended and the one open. */
+export function recordedSoFar(c: StreamCounters): SeriesProgress {
+  const open = c.open?.();
+  return { frames: c.framesRecorded + (open?.frames ?? 0), hits: c.hits + (open?.hits ?? 0), storedBytes: c.bytesKept + (open?.storedBytes ?? 0) };
+}
+
+export const newCounters = (): StreamCounters => ({ messages: 0, bytesIn: 0, images: 0, undecodable: 0, spooled: 0, dropped: {}, framesRecorded: 0, bytesKept: 0, hits: 0, gaps: 0, seriesEnded: 0 });
+
+export interface StreamResult {
+  series: SeriesSummary[];
+  /** Messages that did not decode while no series was open. */
+  undecodable: number;
+}
+
+const DEFAULT_SERIES_TIMEOUT_S = 60;
+const DEFAULT_QUEUE: Omit<QueueLimits, 'spoolDir'> = { memoryBytes: 2 * 2 ** 30, memoryImages: 1024, spoolBytes: 64 * 2 ** 30 };
+
+/** An experiment named by the start message's user_data ({"experiment": NAME}), if any. */
+function namedExperiment(start: SeriesStart): string | undefined {
+  const u = start.userData;
+  return typeof u === 'object' && u !== null && typeof (u as Record<string, unknown>).experiment === 'string' ? ((u as Record<string, unknown>).experiment as string) : undefined;
+}
+
+/**
+ * Receives `connect` until stopped (the signal) or `series` series have ended. Everything is
+ * checked before anything is received: policy, codecs, geometry, the experiment, the tiers.
+ * When stopped, the frames received so far are decided and recorded, the open series ends as
+ * interrupted.
+ */
+export async function runStream(options: StreamOptions): Promise<StreamResult> {
+  const { catalog, facility, signal } = options;
+  const counters = options.counters ?? newCounters();
+  const status = options.onStatus ?? (() => undefined);
+  const { policy, labelling, facts } = prepareRun(options);
+  checkTiersWritable(policy, facility, options.experiment.name);
+  const queue = new EventQueue({ ...DEFAULT_QUEUE, spoolDir: join(facility.tierPath(facility.config.ingest.tier), '.spool'), ...options.queue });
+  counters.queue = () => queue.depth;
+  const pool = new FramePool();
+  pool.setup(labelling ? { labelling: { map: labelling.map, params: labelling.params } } : {});
+  const receiver = openReceiver(options.format, options.connect, options.pattern);
+  const result: StreamResult = { series: [], undecodable: 0 };
+  const stop = () => {
+    receiver.close();
+    queue.close();
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+  const receiving = receive(options.format, receiver, queue, counters).finally(() => queue.close());
+  const context = { catalog, facility, policy, labelling, pool, stageSeconds: options.stageSeconds };
+  let open: SeriesRun | undefined;
+  counters.open = () => open?.progress;
+  const end = async (ending: SeriesEnding) => {
+    const run = open!;
+    open = undefined;
+    for (const s of run.skipped.slice(0, 3)) status(`series ${run.summary.series} image ${s.event} not recorded: ${s.error}`);
+    const summary = await run.finish(ending, status);
+    counters.framesRecorded += summary.frames;
+    counters.bytesKept += summary.storedBytes;
+    counters.hits += summary.hits;
+    counters.gaps += summary.gaps;
+    counters.seriesEnded += 1;
+    for (const [reason, n] of Object.entries(summary.dropped)) if (reason === 'duplicate' || reason === 'unsupported-compression' || reason === 'undecodable-pixels') counters.dropped[reason] = (counters.dropped[reason] ?? 0) + n;
+    result.series.push(summary);
+    options.onSeries?.(summary);
+    if (options.series !== undefined && result.series.length >= options.series) stop();
+  };
+  const begin = (start: SeriesStart) => {
+    const named = namedExperiment(start);
+    let experiment = options.experiment;
+    let seriesFacts: ExperimentFacts = facts;
+    if (named !== undefined && named !== experiment.name) {
+      try {
+        experiment = { name: named };
+        seriesFacts = experimentFacts(catalog, experiment, policy);
+        checkTiersWritable(policy, facility, named);
+      } catch (err) {
+        if (!isSxError(err)) throw err;
+        // When in doubt, keep: the series goes to the experiment of the command line.
+        status(`series ${start.series}: user_data names experiment "${named}", which cannot take it (${err.message}); recording it in ${options.experiment.name}`);
+        experiment = options.experiment;
+        seriesFacts = facts;
+      }
+    }
+    open = SeriesRun.start(context, experiment, seriesFacts, { series: start.series, seriesId: start.seriesId, announced: start.images, shape: start.shape });
+  };
+  const timeoutMs = (options.seriesTimeoutSeconds ?? DEFAULT_SERIES_TIMEOUT_S) * 1000;
+  try {
+    for (;;) {
+      const entry = await queue.shift(open ? timeoutMs : undefined);
+      if (!entry) break;
+      if (entry === 'timeout') {
+        // Silence: the series is over (msgpack frames have no end message to say so).
+        await end(open!.summary.series === MSGPACK_SERIES ? 'end' : 'timeout');
+        continue;
+      }
+      if (entry.kind === 'undecodable') {
+        if (open) open.undecodable();
+        else result.undecodable += 1;
+        continue;
+      }
+      if (entry.kind === 'dropped') {
+        if (open?.summary.series !== entry.series) {
+          if (open) await end('next-start');
+          begin({ kind: 'start', series: entry.series, seriesId: 0 });
+        }
+        open!.dropped(entry.reason, entry.images, entry.frames);
+        continue;
+      }
+      const event = entry.event;
+      if (event.kind === 'start') {
+        if (open) await end('next-start');
+        begin(event);
+      } else if (event.kind === 'image') {
+        // Started mid-series (or msgpack): the series is recorded from its first image seen.
+        if (open?.summary.series !== event.series) {
+          if (open) await end('next-start');
+          begin({ kind: 'start', series: event.series, seriesId: event.seriesId });
+        }
+        await open!.add(event, entry.spooled);
+      } else if (open?.summary.series === event.series) {
+        await end('end');
+      }
+      if (options.series !== undefined && result.series.length >= options.series) break;
+    }
+    if (open) await end('interrupted');
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    stop();
+    await receiving.catch((err) => status(`receiving stopped: ${(err as Error).message}`));
+    queue.dispose();
+    await pool.close();
+  }
+  return result;
+}
+
+/** Reads the socket into the queue until it is closed: each message decoded (its pixels not), counted, queued. */
+async function receive(format: StreamFormat, receiver: ReturnType<typeof openReceiver>, queue: EventQueue, counters: StreamCounters): Promise<void> {
+  const decoder = new EventDecoder(format);
+  for (;;) {
+    const parts = await receiver.receive();
+    if (!parts) return;
+    counters.messages += 1;
+    for (const p of parts) counters.bytesIn += p.byteLength;
+    let event: StreamEvent;
+    try {
+      event = decoder.decode(parts);
+    } catch (err) {
+      if (!isSxError(err)) throw err;
+      counters.undecodable += 1;
+      queue.undecodable(err.message);
+      continue;
+    }
+    if (event.kind !== 'image') {
+      queue.push(event);
+      continue;
+    }
+    counters.images += 1;
+    const where = queue.push(event);
+    if (where === 'spooled') counters.spooled += 1;
+    else if (where !== 'memory') counters.dropped[where] = (counters.dropped[where] ?? 0) + event.frames.length;
+  }
+}

@@ -1,0 +1,89 @@
+// What every detector stream format decodes to: a series starts, images arrive, the series ends.
+// One function per format turns that format's message into these events; the online pipeline
+// sees nothing else of the formats.
+import type { ContainerCodecId } from '../../codecs/registry.ts';
+import { SxError } from '../errors.ts';
+import type { PixelType } from '../pixels.ts';
+import { decodeStream2, type Stream2Channel } from '../streams/dectris-stream2.ts';
+import { decodeMsgpackFrame } from '../streams/onda-msgpack.ts';
+
+export const STREAM_FORMATS = ['stream2', 'msgpack'] as const;
+export type StreamFormat = (typeof STREAM_FORMATS)[number];
+
+export interface SeriesStart {
+  kind: 'start';
+  /** Names the series uniquely (stream V2's series_unique_id): frames are recorded under it. */
+  series: string;
+  seriesId: number;
+  /** Images the detector says it will send, when it says. */
+  images?: number;
+  /** The frames' shape, when the start message says. */
+  shape?: { width: number; height: number; pixelType: PixelType };
+  /** The start message's user_data (an experiment name may be given there). */
+  userData?: unknown;
+}
+
+/** One frame of an image: a detector with several channels (thresholds) sends one per channel. */
+export interface StreamFrame {
+  channel: string;
+  width: number;
+  height: number;
+  pixelType: PixelType;
+  /** The frame as one chunk of a container codec (bslz4 as an HDF5 filter-32008 chunk, or the pixels as they are); undefined when the compression is none sxarchive decodes. */
+  chunk?: { codec: ContainerCodecId; bytes: Uint8Array };
+  /** Why the frame has no chunk: the compression it came in. */
+  unsupported?: string;
+}
+
+export interface StreamImage {
+  kind: 'image';
+  series: string;
+  seriesId: number;
+  imageId: number;
+  frames: StreamFrame[];
+}
+
+export interface SeriesEnd {
+  kind: 'end';
+  series: string;
+  seriesId: number;
+}
+
+export type StreamEvent = SeriesStart | StreamImage | SeriesEnd;
+
+function frameOfStream2(c: Stream2Channel): StreamFrame {
+  const shape = { channel: c.channel, width: c.width, height: c.height, pixelType: c.pixelType };
+  if (c.compression === 'bslz4') return { ...shape, chunk: { codec: 'bitshuffle-lz4', bytes: c.bytes } };
+  if (c.compression === 'none') return { ...shape, chunk: { codec: 'none', bytes: c.bytes } };
+  return { ...shape, unsupported: c.compression };
+}
+
+/** Frames of a msgpack stream have no series: they belong to the one the pipeline opens for them. */
+export const MSGPACK_SERIES = 'msgpack';
+
+/** Decodes the messages of one stream of `format`. */
+export class EventDecoder {
+  /** OnDA numbers its frames in no fixed key: msgpack frames are numbered as they come. */
+  private msgpackImages = 0;
+
+  constructor(readonly format: StreamFormat) {}
+
+  /** The event in one ZeroMQ message (its parts). Throws SxError('input') naming what does not decode. */
+  decode(parts: readonly Uint8Array[]): StreamEvent {
+    const { format } = this;
+    if (parts.length !== 1) throw new SxError('input', `${format} message: expected one part, got ${parts.length}`);
+    if (format === 'msgpack') {
+      const f = decodeMsgpackFrame(parts[0]);
+      return { kind: 'image', series: MSGPACK_SERIES, seriesId: 0, imageId: this.msgpackImages++, frames: [{ channel: 'data', width: f.width, height: f.height, pixelType: f.pixelType, chunk: { codec: 'none', bytes: f.bytes } }] };
+    }
+    const m = decodeStream2(parts[0]);
+    switch (m.type) {
+      case 'start':
+        return { kind: 'start', series: m.seriesUniqueId, seriesId: m.seriesId, images: m.numberOfImages, shape: { width: m.width, height: m.height, pixelType: m.pixelType }, ...(m.userData !== undefined ? { userData: m.userData } : {}) };
+      case 'image':
+        return { kind: 'image', series: m.seriesUniqueId, seriesId: m.seriesId, imageId: m.imageId, frames: m.data.map(frameOfStream2) };
+      case 'end':
+        return { kind: 'end', series: m.seriesUniqueId, seriesId: m.seriesId };
+    }
+  }
+}
