@@ -3,12 +3,18 @@
 import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Push } from 'zeromq';
+import { containerChunkCodec } from '../../codecs/registry.ts';
 import { openCatalog, type Catalog } from '../../src/catalog/catalog.ts';
 import { loadFacility } from '../../src/config/facility.ts';
+import { openFrameSource } from '../../src/frames/hdf5-source.ts';
 import { runStream } from '../../src/online/online.ts';
 import { runDetectorSim } from '../../src/simulate/detector-sim.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
+import { encodeStream2 } from '../../src/streams/dectris-stream2.ts';
 import { tempDir } from '../helpers/tmp.ts';
+
+const bslz4 = containerChunkCodec('bitshuffle-lz4');
 
 /** What the catalog holds for a run: frames, hits, and frames per kept product. */
 function catalogCounts(catalog: Catalog, run: number): { frames: number; hits: number; kept: Record<string, number> } {
@@ -67,4 +73,64 @@ test('a burst faster than the pipeline: frames past the memory queue wait in the
   t.is(row.state, 'partial');
   t.deepEqual(JSON.parse(row.summary).dropped, s.dropped);
   t.deepEqual(readdirSync(join(facility.tierPath(facility.config.ingest.tier), '.spool')), [], 'the spool is empty afterwards');
+});
+
+test('malformed messages are counted and skipped: bad CBOR, an unknown compression, a truncated bslz4 chunk; the frames around them are recorded', async (t) => {
+  const dir = tempDir(t);
+  const sim = await simulate({ detector: 'tiny', frames: 4, hitRate: 0.5, seed: 13, out: join(dir, 'run.h5') });
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const source = await openFrameSource(sim.out);
+  const { width, height } = source;
+  const chunks = Array.from({ length: source.count }, (_, i) => bslz4.encode({ data: source.read(i), width, height }));
+  source.close();
+  const endpoint = `ipc://${join(dir, 'det')}`;
+  const push = new Push({ linger: 5000 });
+  await push.bind(endpoint);
+  const series = { seriesId: 7, seriesUniqueId: 'malformed-7' };
+  const image = (imageId: number, bytes: Uint8Array, compression = 'bslz4') =>
+    encodeStream2({ type: 'image', ...series, imageId, data: [{ channel: 'threshold_1', width, height, pixelType: 'uint16', compression: compression as 'bslz4', elemSize: 2, bytes }] });
+  const receiving = runStream({ connect: endpoint, format: 'stream2', experiment: { name: 'bad-input' }, policy: 'keep-all', facility, catalog, series: 1 });
+  await push.send(encodeStream2({ type: 'start', ...series, channels: ['threshold_1'], pixelType: 'uint16', width, height, numberOfImages: 6 }));
+  await push.send(image(0, chunks[0]));
+  await push.send(Buffer.from([0xd9, 0xd9, 0xf7, 0xbf, 0x61])); // self-described, then a map cut short
+  await push.send(image(1, chunks[1], 'zstd'));
+  await push.send(image(2, chunks[2].subarray(0, chunks[2].byteLength - 40)));
+  await push.send(image(3, chunks[3]));
+  await push.send(encodeStream2({ type: 'end', ...series }));
+  const result = await receiving;
+  push.close();
+  const [s] = result.series;
+  t.like(s, { images: 3, frames: 2, undecodable: 2, ending: 'end', gaps: 1 });
+  t.deepEqual(s.dropped, { 'undecodable-pixels': 1 });
+  const events = catalog.db.prepare('SELECT event FROM frames ORDER BY event').all() as { event: string }[];
+  t.deepEqual(events.map((e) => e.event), ['0', '3']);
+  const row = catalog.db.prepare('SELECT state FROM runs WHERE number = ?').get(s.run) as { state: string };
+  t.is(row.state, 'partial');
+});
+
+test('a detector that goes away and comes back: the stream keeps receiving; a series cut short ends when the next starts, every frame received recorded', async (t) => {
+  const dir = tempDir(t);
+  const sim = await simulate({ detector: 'tiny', frames: 5, hitRate: 0.5, seed: 14, out: join(dir, 'run.h5') });
+  const facility = loadFacility(join(dir, 'data'));
+  const catalog = openCatalog(facility.catalogPath);
+  t.teardown(() => catalog.close());
+  const endpoint = `tcp://127.0.0.1:${20000 + (process.pid % 10000)}`;
+  const summaries: string[] = [];
+  const receiving = runStream({ connect: endpoint, format: 'stream2', experiment: { name: 'restarts' }, policy: 'keep-all', facility, catalog, series: 3, onSeries: (s) => summaries.push(s.ending) });
+  // A whole series, then a detector stopped mid-series (no end), then one more after a restart.
+  await runDetectorSim({ file: sim.out, bind: endpoint, format: 'stream2', frames: 30, seriesId: 1 });
+  const stop = new AbortController();
+  const cut = await runDetectorSim({ file: sim.out, bind: endpoint, format: 'stream2', frames: 100000, rate: 200, seriesId: 2, signal: stop.signal, onImage: (n) => n === 40 && stop.abort() });
+  await new Promise((done) => setTimeout(done, 300));
+  await runDetectorSim({ file: sim.out, bind: endpoint, format: 'stream2', frames: 25, seriesId: 3 });
+  const result = await receiving;
+  t.deepEqual(summaries, ['end', 'next-start', 'end']);
+  t.deepEqual(result.series.map((s) => s.seriesId), [1, 2, 3]);
+  t.is(result.series[0].frames, 30);
+  t.true(result.series[1].frames >= 1 && result.series[1].frames <= cut.images, `${result.series[1].frames} of ${cut.images} sent before the stop`);
+  t.is(result.series[2].frames, 25);
+  const runs = catalog.db.prepare('SELECT number, state FROM runs ORDER BY number').all() as { number: number; state: string }[];
+  t.deepEqual(runs.map((r) => r.state), ['complete', 'partial', 'complete']);
 });
