@@ -101,10 +101,11 @@ function buildProgram(): Command {
 
   program
     .command('detector-sim')
-    .description('send the frames of an HDF5 run as a detector streams them (DECTRIS stream V2: CBOR over a bound ZeroMQ PUSH socket), one series')
+    .description('send the frames of an HDF5 run as a detector streams them: one DECTRIS stream V2 or V1 series over a bound ZeroMQ PUSH socket, or CrystFEL/OnDA msgpack frames over PUB or REP')
     .argument('<file.h5>', 'the run to send (e.g. from `sxarchive simulate`)')
-    .option('--bind <endpoint>', 'where the PUSH socket binds (stream V2 uses port 31001)', 'tcp://127.0.0.1:31001')
-    .addOption(new Option('--format <format>', 'stream format').choices(['stream2']).default('stream2'))
+    .option('--bind <endpoint>', 'where the socket binds (default: tcp://127.0.0.1:31001 for stream2, :9999 for stream1, :5555 for msgpack)')
+    .addOption(new Option('--format <format>', 'stream format').choices(['stream2', 'stream1', 'msgpack']).default('stream2'))
+    .addOption(new Option('--pattern <pattern>', 'push for the DECTRIS formats; msgpack: publish each frame (pub, as OnDA) or answer each request with one (rep, as OM) (default: push, or pub for msgpack)').choices(['push', 'pub', 'rep']))
     .option('--frames <n>', 'images in the series (default: the file\'s frames, repeated if more)', integer('--frames', 1))
     .option('--rate <hz>', 'images per second (default: as fast as the receiver takes them)', nonNegative('--rate'))
     .option('--series-id <n>', 'the series number', integer('--series-id', 0), 1)
@@ -129,8 +130,8 @@ function buildProgram(): Command {
     program
       .command('stream')
       .description('receive a detector stream over ZeroMQ and keep what the retention policy decides as the frames arrive, each series a run (until stopped)')
-      .requiredOption('--connect <endpoint>', 'the detector\'s endpoint, e.g. tcp://eiger:31001 (stream V2) or tcp://onda:5555')
-      .addOption(new Option('--format <format>', 'stream format').choices(['stream2', 'msgpack']).default('stream2'))
+      .requiredOption('--connect <endpoint>', 'the detector\'s endpoint, e.g. tcp://eiger:31001 (stream V2), tcp://eiger:9999 (stream V1) or tcp://onda:5555')
+      .addOption(new Option('--format <format>', 'stream format').choices(['stream2', 'stream1', 'msgpack']).default('stream2'))
       .addOption(new Option('--pattern <pattern>', 'msgpack: subscribe to a PUB socket, or ask a REP socket for each frame (OM)').choices(['sub', 'req']).default('sub'))
       .requiredOption('--experiment <name>', 'experiment of each series (created if new), unless the start message\'s user_data names one')
       .option('--geometry <file.geom>', 'CrystFEL geometry: frames are labelled (peakfinder8) and the geometry is kept with the data')

@@ -191,7 +191,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     stop();
     await receiving.catch((err) => status(`receiving stopped: ${(err as Error).message}`));
     queue.dispose();
-    await pool.close();
+    const seconds = await pool.close();
+    if (options.stageSeconds) for (const [stage, t] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + t;
   }
   return result;
 }

@@ -6,8 +6,9 @@ import { SxError } from '../errors.ts';
 import type { PixelType } from '../pixels.ts';
 import { decodeStream2, type Stream2Channel } from '../streams/dectris-stream2.ts';
 import { decodeMsgpackFrame } from '../streams/onda-msgpack.ts';
+import { decodeStream1 } from '../streams/dectris-stream1.ts';
 
-export const STREAM_FORMATS = ['stream2', 'msgpack'] as const;
+export const STREAM_FORMATS = ['stream2', 'stream1', 'msgpack'] as const;
 export type StreamFormat = (typeof STREAM_FORMATS)[number];
 
 export interface SeriesStart {
@@ -65,12 +66,15 @@ export const MSGPACK_SERIES = 'msgpack';
 export class EventDecoder {
   /** OnDA numbers its frames in no fixed key: msgpack frames are numbered as they come. */
   private msgpackImages = 0;
+  /** Stream V1 numbers series from 1 again when the detector restarts: each start gets a name of its own. */
+  private stream1Series: { id: number; name: string } | undefined;
 
   constructor(readonly format: StreamFormat) {}
 
   /** The event in one ZeroMQ message (its parts). Throws SxError('input') naming what does not decode. */
   decode(parts: readonly Uint8Array[]): StreamEvent {
     const { format } = this;
+    if (format === 'stream1') return this.decodeStream1(parts);
     if (parts.length !== 1) throw new SxError('input', `${format} message: expected one part, got ${parts.length}`);
     if (format === 'msgpack') {
       const f = decodeMsgpackFrame(parts[0]);
@@ -84,6 +88,22 @@ export class EventDecoder {
         return { kind: 'image', series: m.seriesUniqueId, seriesId: m.seriesId, imageId: m.imageId, frames: m.data.map(frameOfStream2) };
       case 'end':
         return { kind: 'end', series: m.seriesUniqueId, seriesId: m.seriesId };
+    }
+  }
+
+  private decodeStream1(parts: readonly Uint8Array[]): StreamEvent {
+    const m = decodeStream1([...parts]);
+    if (this.stream1Series?.id !== m.seriesId || m.type === 'start') this.stream1Series = { id: m.seriesId, name: `stream1-series-${m.seriesId}-${new Date().toISOString()}` };
+    const series = this.stream1Series.name;
+    switch (m.type) {
+      case 'start': {
+        const shape = m.width !== undefined && m.height !== undefined && m.pixelType !== undefined ? { shape: { width: m.width, height: m.height, pixelType: m.pixelType } } : {};
+        return { kind: 'start', series, seriesId: m.seriesId, ...(m.numberOfImages !== undefined ? { images: m.numberOfImages } : {}), ...shape, ...(m.userData !== undefined ? { userData: m.userData } : {}) };
+      }
+      case 'image':
+        return { kind: 'image', series, seriesId: m.seriesId, imageId: m.imageId, frames: [frameOfStream2({ ...m, channel: 'data' })] };
+      case 'end':
+        return { kind: 'end', series, seriesId: m.seriesId };
     }
   }
 }

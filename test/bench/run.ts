@@ -1,6 +1,6 @@
 // `npm run bench`: one JSON line per stage. Speeds are also given as a ratio to the single-core
 // memory-copy speed measured in the same run, so results compare across noisy machines.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { getCodec } from '../../codecs/registry.ts';
@@ -25,6 +25,7 @@ import { Labeller } from '../../src/core/labels.ts';
 import { DEFAULT_PEAKFINDER_PARAMS, findPeaks } from '../../src/core/peakfinder8.ts';
 import { findPeaksReference } from '../../src/core/peakfinder8-reference.ts';
 import { benchMigration } from './lifecycle.ts';
+import type { OnlineMeasure } from './online.ts';
 import type { PipelineMeasure } from './pipeline.ts';
 import { benchReports } from './report.ts';
 
@@ -96,6 +97,26 @@ async function benchPipeline(detector: string, file: string, geometryFile: strin
     compression_ratio: round(m.rawBytes / m.storedBytes, 2), rules: m.rules,
     stage_seconds: Object.fromEntries(Object.entries(m.stageSeconds).map(([k, v]) => [k, round(v, 2)])), wall_seconds: round(m.seconds, 2),
     ...target('ingest-pipeline', detector, round(mbPerS), '>=', 1500, 'MB/s of raw input on this machine'),
+  });
+}
+
+/**
+ * The online pipeline (test/bench/online.ts) in a process of its own, detector-sim in another:
+ * received, labelled, decided, reduced, written and recorded, end to end.
+ */
+async function benchOnline(detector: string, file: string, geometryFile: string, relative: (mbPerS: number) => Record<string, number>): Promise<void> {
+  execFileSync('sync');
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./online.ts', import.meta.url)), detector, file, geometryFile, work], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (child.status !== 0) throw new Error(`online ${detector}: the benchmark process ended with ${child.status ?? child.signal}`);
+  const m: OnlineMeasure = JSON.parse(child.stdout.trim().split('\n').at(-1)!);
+  const mbPerS = m.rawBytes / MB / m.seconds;
+  emit({
+    stage: 'online', detector, format: 'stream2 (bslz4)', policy: 'binned-hits', labelled: m.labelled, hits: m.hits, cores: availableParallelism(),
+    images: m.images, frames: m.frames, frames_per_s: round(m.frames / m.seconds, 2), ...relative(mbPerS), spooled: m.spooled, dropped: m.dropped,
+    compression_ratio: round(m.rawBytes / m.storedBytes, 2), rules: m.rules,
+    stage_seconds: Object.fromEntries(Object.entries(m.stageSeconds).map(([k, v]) => [k, round(v, 2)])), wall_seconds: round(m.seconds, 2),
+    note: 'detector-sim -> stream -> label -> decide -> reduce -> write, the sender on the same 2 cores',
+    ...target('online', detector, round(mbPerS), '>=', 1500, 'MB/s of raw input on this machine'),
   });
 }
 
@@ -251,6 +272,7 @@ try {
     emit({ stage: 'bin2-typescript-reference', detector, frames_per_s: round(1 / reference, 1), mpixel_per_s: round(frame.length / 1e6 / reference), ...relative(frameMB / reference), native_speedup: round(reference / native, 2) });
 
     await benchPipeline(detector, file, geometryFile, relative);
+    if (detector === 'eiger16m') await benchOnline(detector, file, geometryFile, relative);
     if (detector === 'eiger4m') await benchReductions(file, geometryFile, all as Uint16Array[], frameMB);
   }
   // Migration to each tier kind, against cp of the same bytes, and S3 uploads to a local RGW.

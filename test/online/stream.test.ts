@@ -134,3 +134,34 @@ test('a detector that goes away and comes back: the stream keeps receiving; a se
   const runs = catalog.db.prepare('SELECT number, state FROM runs ORDER BY number').all() as { number: number; state: string }[];
   t.deepEqual(runs.map((r) => r.state), ['complete', 'partial', 'complete']);
 });
+
+for (const [format, pattern] of [['stream1', undefined], ['msgpack', 'sub'], ['msgpack', 'req']] as const) {
+  test(`${format}${pattern ? ` (${pattern})` : ''}: every frame the simulator sends is recorded and kept bit for bit`, async (t) => {
+    const dir = tempDir(t);
+    const sim = await simulate({ detector: 'tiny', frames: 6, hitRate: 0.5, seed: 16, out: join(dir, 'run.h5') });
+    const facility = loadFacility(join(dir, 'data'));
+    const catalog = openCatalog(facility.catalogPath);
+    t.teardown(() => catalog.close());
+    const source = await openFrameSource(sim.out);
+    const frames = Array.from({ length: source.count }, (_, i) => source.read(i));
+    source.close();
+    const endpoint = `ipc://${join(dir, 'det')}`;
+    const sending = runDetectorSim({ file: sim.out, bind: endpoint, format, pattern: pattern === 'req' ? 'rep' : pattern === 'sub' ? 'pub' : 'push', frames: 18 });
+    // msgpack frames have no series: theirs ends when they stop coming.
+    const result = await runStream({ connect: endpoint, format, pattern, experiment: { name: `fmt-${format}` }, policy: 'keep-all', facility, catalog, series: 1, seriesTimeoutSeconds: 2 });
+    await sending;
+    const [s] = result.series;
+    t.like(s, { images: 18, frames: 18, ending: 'end', gaps: 0, undecodable: 0 });
+    t.deepEqual(s.dropped, {});
+    const containers = catalog.db.prepare("SELECT path FROM containers WHERE product = 'raw' ORDER BY id").all() as { path: string }[];
+    const kept = [];
+    for (const c of containers) {
+      const file = await openFrameSource(join(facility.tierPath('hdd'), c.path));
+      for (let i = 0; i < file.count; i++) kept.push(Array.from(file.read(i)));
+      file.close();
+    }
+    t.is(kept.length, 18);
+    // msgpack carries int32 pixels: the same values.
+    for (const [i, k] of kept.entries()) t.deepEqual(k, Array.from(frames[i % frames.length]), `frame ${i}`);
+  });
+}

@@ -1,18 +1,36 @@
-// `sxarchive detector-sim` as a detector on the network: a real process binding a PUSH socket,
-// received here over real ZeroMQ; every image is a frame of the file, bit for bit.
-import test from 'ava';
+// `sxarchive detector-sim` as a detector on the network: a real process binding a PUSH socket (or,
+// for msgpack, PUB or REP), received here over real ZeroMQ; in every format, every image is a
+// frame of the file, bit for bit.
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Pull } from 'zeromq';
+import { Pull, Request, Subscriber } from 'zeromq';
 import { containerChunkCodec } from '../../codecs/registry.ts';
+import { SxError } from '../../src/errors.ts';
 import { openFrameSource } from '../../src/frames/hdf5-source.ts';
-import { allocPixels } from '../../src/pixels.ts';
+import { allocPixels, type PixelArray } from '../../src/pixels.ts';
+import { runDetectorSim, type DetectorSimOptions } from '../../src/simulate/detector-sim.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
+import { decodeStream1, type Stream1Image, type Stream1Message, type Stream1Start } from '../../src/streams/dectris-stream1.ts';
 import { decodeStream2, type Stream2Image, type Stream2Message, type Stream2Start } from '../../src/streams/dectris-stream2.ts';
+import { decodeMsgpackFrame, type MsgpackFrame } from '../../src/streams/onda-msgpack.ts';
 import { CLI_BIN, sxarchive } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const bslz4 = containerChunkCodec('bitshuffle-lz4');
+
+async function simulatedRun(t: ExecutionContext, pixelType: 'uint16' | 'uint32' = 'uint16') {
+  const dir = tempDir(t);
+  const sim = await simulate({ detector: 'tiny', frames: 5, hitRate: 0.5, seed: 13, pixelType, out: join(dir, 'run.h5') });
+  const source = await openFrameSource(sim.out);
+  const frames = Array.from({ length: source.count }, (_, i) => source.read(i));
+  source.close();
+  return { dir, file: sim.out, width: sim.width, height: sim.height, frames };
+}
+
+/** What a CrystFEL reader gets for `frame` sent as msgpack: int32 pixels (an unsigned frame's values converted). */
+const asInt32 = (frame: PixelArray) => Int32Array.from(frame);
+const int32Of = (m: MsgpackFrame) => new Int32Array(Uint8Array.from(m.bytes).buffer);
 
 /** Runs detector-sim and receives its series; resolves with the messages, the exit code and stdout. */
 async function receiveSeries(args: string[], endpoint: string): Promise<{ messages: Stream2Message[]; code: number | null; stdout: string; seconds: number }> {
@@ -99,4 +117,123 @@ test('SIGINT stops detector-sim at once: the series has no end, and it exits 130
   }
   t.deepEqual(types, ['start', 'image', 'image', 'image', 'image', 'image']);
   t.regex(stderr, /interrupted: series 1 stopped after \d+ image\(s\), without its end message/);
+});
+
+/** Runs detector-sim in this process, as `sxarchive detector-sim` does, at `endpoint`. */
+const runAt = (file: string, endpoint: string, options: Partial<DetectorSimOptions>) => runDetectorSim({ file, bind: endpoint, format: 'stream2', ...options });
+
+test('stream V1: a basic header with the frame size and bit depth, every frame as its bs16-lz4< chunk, an end', async (t) => {
+  const { dir, file, width, height, frames } = await simulatedRun(t);
+  const endpoint = `ipc://${join(dir, 'det')}`;
+  const sending = runAt(file, endpoint, { format: 'stream1', frames: 7, rate: 200, seriesId: 6, userData: { experiment: 'lyso' } });
+  const pull = new Pull({ receiveTimeout: 20_000 });
+  pull.connect(endpoint);
+  const messages: Stream1Message[] = [];
+  try {
+    while (messages.at(-1)?.type !== 'end') messages.push(decodeStream1(await pull.receive()));
+  } finally {
+    pull.close();
+  }
+  const result = await sending;
+  t.deepEqual({ ...result, bytes: 0, seconds: 0 }, { format: 'stream1', pattern: 'push', seriesId: 6, images: 7, bytes: 0, seconds: 0 });
+  t.deepEqual(messages.map((m) => m.type), ['start', ...Array<string>(7).fill('image'), 'end']);
+  t.like(messages[0] as Stream1Start, { seriesId: 6, headerDetail: 'basic', width, height, pixelType: 'uint16', numberOfImages: 7, config: { x_pixels_in_detector: width, y_pixels_in_detector: height, bit_depth_image: 16 }, userData: { experiment: 'lyso' } });
+  for (const [i, image] of (messages.slice(1, -1) as Stream1Image[]).entries()) {
+    t.like(image, { seriesId: 6, imageId: i, width, height, compression: 'bslz4', elemSize: 2, realTime: [5_000_000, 1e9] });
+    const pixels = allocPixels('uint16', width * height);
+    bslz4.decode(image.bytes, pixels);
+    t.deepEqual(pixels, frames[i % frames.length], `image ${i}`);
+  }
+});
+
+test('msgpack over PUB: sending starts when a subscriber is there, and every frame arrives as int32 pixels equal to the file\'s (uint32 frames too)', async (t) => {
+  const { dir, file, width, height, frames } = await simulatedRun(t, 'uint32');
+  const endpoint = `ipc://${join(dir, 'onda')}`;
+  const sending = runAt(file, endpoint, { format: 'msgpack', frames: 8 });
+  // Joining late is safe: PUB would drop what it sent before, so nothing is sent until this subscribes.
+  await new Promise((done) => setTimeout(done, 300));
+  const sub = new Subscriber({ receiveTimeout: 20_000 });
+  sub.connect(endpoint);
+  sub.subscribe();
+  const received: MsgpackFrame[] = [];
+  try {
+    while (received.length < 8) received.push(decodeMsgpackFrame((await sub.receive())[0]));
+  } finally {
+    sub.close();
+  }
+  const result = await sending;
+  t.like(result, { format: 'msgpack', pattern: 'pub', images: 8 });
+  t.is(result.seriesId, undefined);
+  for (const [i, m] of received.entries()) {
+    t.like(m, { width, height, pixelType: 'int32', values: { frame: i } });
+    t.deepEqual(int32Of(m), asInt32(frames[i % frames.length]), `frame ${i}`);
+  }
+});
+
+test('msgpack over REP: each request gets the next frame, and the request after the last an empty reply', async (t) => {
+  const { dir, file, width, height, frames } = await simulatedRun(t);
+  const endpoint = `ipc://${join(dir, 'om')}`;
+  const sending = runAt(file, endpoint, { format: 'msgpack', pattern: 'rep', frames: 6, rate: 100 });
+  const req = new Request({ receiveTimeout: 20_000 });
+  req.connect(endpoint);
+  try {
+    for (let i = 0; i < 6; i++) {
+      await req.send('next');
+      const m = decodeMsgpackFrame((await req.receive())[0]);
+      t.like(m, { width, height, pixelType: 'int32', values: { frame: i } });
+      t.deepEqual(int32Of(m), asInt32(frames[i % frames.length]), `frame ${i}`);
+    }
+    await req.send('next');
+    const last = await req.receive();
+    t.deepEqual(last.map((part) => part.byteLength), [0]);
+  } finally {
+    req.close();
+  }
+  t.like(await sending, { format: 'msgpack', pattern: 'rep', images: 6 });
+});
+
+test('detector-sim refuses a socket pattern its format does not use', async (t) => {
+  const none = join(tempDir(t), 'none.h5');
+  await t.throwsAsync(runAt(none, 'ipc://x', { format: 'stream2', pattern: 'pub' }), { instanceOf: SxError, message: /--pattern pub: stream2 is sent over PUSH, as a DECTRIS detector does; pub and rep are for msgpack/ });
+  await t.throwsAsync(runAt(none, 'ipc://x', { format: 'stream1', pattern: 'rep' }), { instanceOf: SxError, message: /--pattern rep: stream1 is sent over PUSH/ });
+  await t.throwsAsync(runAt(none, 'ipc://x', { format: 'msgpack', pattern: 'push' }), { instanceOf: SxError, message: /--pattern push: msgpack frames are published \(pub\) or sent on request \(rep\)/ });
+});
+
+test('from the command line: --format stream1 sends a V1 series, --format msgpack --pattern rep answers requests, each saying what it sent', async (t) => {
+  const { dir, file, frames } = await simulatedRun(t);
+  const endpoint = `ipc://${join(dir, 'det')}`;
+  const v1 = spawn(process.execPath, [CLI_BIN, 'detector-sim', file, '--format', 'stream1', '--series-id', '2', '--bind', endpoint], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  v1.stdout.on('data', (d) => (stdout += d));
+  const v1Exit = new Promise<number | null>((done) => v1.on('exit', (code) => done(code)));
+  const pull = new Pull({ receiveTimeout: 20_000 });
+  pull.connect(endpoint);
+  const types: string[] = [];
+  try {
+    while (types.at(-1) !== 'end') types.push(decodeStream1(await pull.receive()).type);
+  } finally {
+    pull.close();
+  }
+  t.is(await v1Exit, 0);
+  t.deepEqual(types, ['start', ...Array<string>(frames.length).fill('image'), 'end']);
+  t.regex(stdout, /^series 2: 5 images, /);
+
+  const om = spawn(process.execPath, [CLI_BIN, 'detector-sim', file, '--format', 'msgpack', '--pattern', 'rep', '--frames', '2', '--bind', `ipc://${join(dir, 'om')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  stdout = '';
+  om.stdout.on('data', (d) => (stdout += d));
+  const omExit = new Promise<number | null>((done) => om.on('exit', (code) => done(code)));
+  const req = new Request({ receiveTimeout: 20_000 });
+  req.connect(`ipc://${join(dir, 'om')}`);
+  try {
+    for (let i = 0; i < 3; i++) {
+      await req.send('next');
+      const [reply] = await req.receive();
+      if (i < 2) t.deepEqual(int32Of(decodeMsgpackFrame(reply)), asInt32(frames[i]));
+      else t.is(reply.byteLength, 0);
+    }
+  } finally {
+    req.close();
+  }
+  t.is(await omExit, 0);
+  t.regex(stdout, /^2 msgpack frames \(rep\), /);
 });

@@ -1,0 +1,52 @@
+// The `online` stage of `npm run bench`, run by test/bench/run.ts in a process of its own:
+// `node --import tsx test/bench/online.ts DETECTOR FILE GEOMETRY WORKDIR` prints one JSON line
+// (OnlineMeasure).
+//
+// The whole online pipeline: `sxarchive detector-sim` (its own process, as a detector is) sends
+// 32 rounds of one simulated run as one stream V2 series as fast as it is taken; this process
+// receives, labels, decides (binned-hits: hits binned 2x2, blanks labels only), reduces, writes
+// and records it. Timed from the start message to the series' run closed in the catalog.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { openCatalog } from '../../src/catalog/catalog.ts';
+import { loadFacility } from '../../src/config/facility.ts';
+import { openFrameSource } from '../../src/frames/hdf5-source.ts';
+import { newCounters, runStream } from '../../src/online/online.ts';
+import type { SeriesSummary } from '../../src/online/series-run.ts';
+import { CLI_BIN } from '../helpers/cli.ts';
+
+export type OnlineMeasure = Pick<SeriesSummary, 'images' | 'frames' | 'labelled' | 'hits' | 'rules' | 'rawBytes' | 'storedBytes' | 'spooled' | 'dropped'> & { seconds: number; stageSeconds: Record<string, number> };
+
+const ROUNDS = 32;
+
+async function measure(detector: string, file: string, geometryFile: string, work: string): Promise<OnlineMeasure> {
+  const source = await openFrameSource(file);
+  const images = ROUNDS * source.count;
+  source.close();
+  const endpoint = `ipc://${join(work, `online-${detector}.sock`)}`;
+  const sim = spawn(process.execPath, [CLI_BIN, 'detector-sim', file, '--bind', endpoint, '--frames', String(images)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const simExited = new Promise<number | null>((done) => sim.on('exit', (code) => done(code)));
+  const facility = loadFacility(join(work, `data-online-${detector}`));
+  const catalog = openCatalog(facility.catalogPath);
+  try {
+    const stageSeconds: Record<string, number> = {};
+    const counters = newCounters();
+    // Timed from the first message (the workers start, and the sim reads its file, before).
+    let start = 0;
+    const watch = setInterval(() => {
+      if (start === 0 && counters.messages > 0) start = performance.now();
+    }, 5);
+    const result = await runStream({ connect: endpoint, format: 'stream2', experiment: { name: `online-${detector}` }, geometryFile, policy: 'binned-hits', facility, catalog, series: 1, stageSeconds, counters });
+    clearInterval(watch);
+    const seconds = (performance.now() - start) / 1000;
+    if ((await simExited) !== 0) throw new Error('detector-sim failed');
+    const [s] = result.series;
+    return { images: s.images, frames: s.frames, labelled: s.labelled, hits: s.hits, rules: s.rules, rawBytes: s.rawBytes, storedBytes: s.storedBytes, spooled: s.spooled, dropped: s.dropped, seconds, stageSeconds };
+  } finally {
+    sim.kill();
+    catalog.close();
+  }
+}
+
+const [detector, file, geometryFile, work] = process.argv.slice(2);
+console.log(JSON.stringify(await measure(detector, file, geometryFile, work)));
