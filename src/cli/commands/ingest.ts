@@ -1,17 +1,12 @@
 import type { PeakFinderParams } from '../../core/peakfinder8.ts';
 import { ingest, type IngestResult } from '../../ingest/ingest.ts';
+import { experimentOf, type ExperimentCliOptions } from '../experiment-options.ts';
 import { withCatalog, type GlobalOptions } from '../context.ts';
 import { formatBytes, printJson } from '../format.ts';
 import { startProgress } from '../progress.ts';
 import { EXIT_PARTIAL } from '../exit-codes.ts';
 
-export interface IngestCliOptions {
-  experiment: string;
-  geometry?: string;
-  proposal?: string;
-  facility?: string;
-  sampleTag: string[];
-  policy?: string;
+export interface IngestCliOptions extends ExperimentCliOptions {
   json?: boolean;
 }
 
@@ -27,7 +22,7 @@ export async function run(globals: GlobalOptions, files: string[], opts: IngestC
     result = await withCatalog(globals, (facility, catalog) =>
       ingest({
         files,
-        experiment: { name: opts.experiment, proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag.length > 0 ? opts.sampleTag : undefined },
+        experiment: experimentOf(opts),
         geometryFile: opts.geometry,
         peakFinder,
         policy: opts.policy,

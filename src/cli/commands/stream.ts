@@ -5,20 +5,15 @@ import { newCounters, recordedSoFar, runStream, type StreamCounters } from '../.
 import type { MsgpackPattern } from '../../online/receiver.ts';
 import type { SeriesSummary } from '../../online/series-run.ts';
 import type { StreamFormat } from '../../online/stream-events.ts';
+import { experimentOf, type ExperimentCliOptions } from '../experiment-options.ts';
 import { withCatalog, type GlobalOptions } from '../context.ts';
 import { EXIT_PARTIAL } from '../exit-codes.ts';
 import { formatBytes } from '../format.ts';
 
-export interface StreamCliOptions {
+export interface StreamCliOptions extends ExperimentCliOptions {
   connect: string;
   format: StreamFormat;
   pattern: MsgpackPattern;
-  experiment: string;
-  geometry?: string;
-  proposal?: string;
-  facility?: string;
-  sampleTag: string[];
-  policy?: string;
   series?: number;
   seriesTimeout: number;
   queueMb: number;
@@ -43,7 +38,7 @@ export async function run(globals: GlobalOptions, opts: StreamCliOptions, peakFi
       process.stderr.write(`stream: receiving ${opts.format} from ${opts.connect}${opts.metrics ? `; metrics at http://${opts.metrics}/metrics` : ''}; Ctrl-C stops (what was received is recorded first)\n`);
       return runStream({
         connect: opts.connect, format: opts.format, pattern: opts.pattern,
-        experiment: { name: opts.experiment, proposal: opts.proposal, facility: opts.facility, sampleTags: opts.sampleTag.length > 0 ? opts.sampleTag : undefined },
+        experiment: experimentOf(opts),
         geometryFile: opts.geometry, peakFinder, policy: opts.policy, facility, catalog,
         series: opts.series, seriesTimeoutSeconds: opts.seriesTimeout,
         queue: { memoryBytes: opts.queueMb * 2 ** 20, spoolBytes: opts.spoolGb * 2 ** 30 },
