@@ -13,8 +13,9 @@ usage() {
 usage: ./setup.sh [--test]
   Installs the system packages the native addon needs (LZ4, zstd, Blosc, HDF5 and a C++ toolchain)
   when they are missing, then the npm packages and the native addon (npm ci).
-  --test   also what `npm test` needs: h5py, Debian's HDF5 filter plugins, zstandard, Chromium, and Ceph's
-           RGW with curl (the real-S3 tests start a throwaway gateway)
+  --test   also what `npm test` needs: h5py, Debian's HDF5 filter plugins, zstandard, Chromium, Ceph's
+           RGW with curl (the real-S3 tests start a throwaway gateway) and PostgreSQL (a throwaway server
+           for the catalog's tests)
 EOF
 }
 
@@ -101,6 +102,8 @@ check() {
                 monmaptool:ceph-base ceph-authtool:ceph-common curl:curl; do
       has_cmd "${tool%%:*}" || need "${tool%%:*}" "${tool#*:}"
     done
+    # test/services/postgres/start.sh runs a throwaway server for the catalog's tests on PostgreSQL
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need "PostgreSQL's server" postgresql
   fi
   return 0
 }

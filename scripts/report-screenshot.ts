@@ -51,7 +51,7 @@ try {
   // The hits' raw frames move on from SSD as their lifecycle says; the report looks a month ahead.
   sxarchive(data, 'migrate', '--as-of', new Date(Date.now() + 15 * DAY_MS).toISOString());
   const facility = loadFacility(data);
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   const report = (() => {
     try {
       return buildExperimentReport(catalog, facility.config, 'lyso-2026', new Date(Date.now() + 30 * DAY_MS));

@@ -1,15 +1,22 @@
 // `npm test`: runs AVA and ends with the plain line CI reads, `N passed, N failed`.
 // The S3 tests need a real endpoint: unless S3_ENDPOINT names one, a throwaway Ceph RGW is
-// started for the run when radosgw is installed, and stopped however the run ends.
+// started for the run when radosgw is installed, and stopped however the run ends. The
+// catalog's tests on PostgreSQL need a server: unless SXARCHIVE_TEST_POSTGRES names one, a
+// throwaway one is started the same way when Debian's postgresql is installed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startPostgres, stopPostgres } from './services/postgres.ts';
 import { startRgw, stopRgwOnExit } from './services/rgw.ts';
 
 const ava = fileURLToPath(new URL('../node_modules/ava/entrypoints/cli.mjs', import.meta.url));
 
 let running: ChildProcess | undefined;
-stopRgwOnExit((signal) => running?.kill(signal));
+stopRgwOnExit((signal) => {
+  running?.kill(signal);
+  stopPostgres();
+});
+process.on('exit', stopPostgres);
 
 /** The environment for AVA with a fresh RGW, or undefined when there is none to start (the S3 tests then fail, saying why). */
 async function rgwForTests(): Promise<Record<string, string> | undefined> {
@@ -27,8 +34,25 @@ async function rgwForTests(): Promise<Record<string, string> | undefined> {
   return rgw.env;
 }
 
+/** The environment naming a fresh PostgreSQL server, or nothing (the PostgreSQL tests then fail, saying why). */
+async function postgresForTests(): Promise<Record<string, string>> {
+  const pg = await startPostgres();
+  if (pg.state === 'not-installed') {
+    console.log('# SXARCHIVE_TEST_POSTGRES is not set and PostgreSQL is not installed: the catalog tests on PostgreSQL will fail (apt-get install postgresql)');
+    return {};
+  }
+  if (pg.state === 'failed') {
+    console.log(`# PostgreSQL did not start (test/services/postgres/start.sh exited with ${pg.code}); the catalog tests on PostgreSQL will fail:`);
+    for (const line of pg.log) console.log(`#   ${line}`);
+    return {};
+  }
+  console.log(`# PostgreSQL for the catalog tests at ${pg.url}`);
+  return { SXARCHIVE_TEST_POSTGRES: pg.url };
+}
+
 const s3 = process.env.S3_ENDPOINT ? {} : await rgwForTests();
-const child = spawn(process.execPath, [ava, '--tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...s3 } });
+const pg = process.env.SXARCHIVE_TEST_POSTGRES ? {} : await postgresForTests();
+const child = spawn(process.execPath, [ava, '--tap', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...s3, ...pg } });
 running = child;
 
 let passed = 0;

@@ -1,7 +1,7 @@
 // The catalog side of `policy apply` (migration 009): an experiment's containers and current
 // decisions, the application's own rows, and the switch of every frame's decisions to the new
 // policy in one transaction.
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.ts';
 import { recountRuleTotals } from './run-totals.ts';
 import { prepared } from './statements.ts';
 import type { ContainerForm, DerivedContainer, LifecycleSpan } from './types.ts';
@@ -99,7 +99,7 @@ const now = () => new Date().toISOString();
  * @example catalog.apply.applications(exp.id).map((a) => [a.policy, a.state])
  */
 export class ApplyCatalog {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   /** The experiment's application that has not finished (writing or dropping), if any. */
   unfinished(experimentId: number): Application | undefined {

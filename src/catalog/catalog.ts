@@ -5,10 +5,12 @@ import { SxError } from '../errors.ts';
 import { ApplyCatalog } from './apply.ts';
 import { SqliteFrameQueries, type FrameQueries } from './frames.ts';
 import { LifecycleCatalog } from './lifecycle.ts';
-import { migrate, readMigrations, type Migration } from './migrator.ts';
+import { migrate, missingMigrations, readMigrations, type Migration } from './migrator.ts';
+import { isPostgresUrl, openPostgres } from './postgres/open.ts';
 import { reportQueries, type ReportQueries } from './report-queries.ts';
 import { SqliteResultQueries, type ResultQueries } from './results.ts';
 import { addRunFrameTotals } from './run-totals.ts';
+import type { SqlDatabase } from './sql.ts';
 import { prepared } from './statements.ts';
 
 export const CATALOG_FILE = 'catalog.sqlite';
@@ -85,14 +87,14 @@ function refuseMetadataChanges(name: string, changes: MetadataChange[]): void {
 }
 
 /**
- * The SQLite catalog: the only state shared between sxarchive's stages. Opening it applies
- * pending migrations (not when opened read-only).
+ * The catalog: the only state shared between sxarchive's stages, in an embedded SQLite file or
+ * on a facility's PostgreSQL server. Opening it applies pending migrations (not when opened
+ * read-only).
  *
  * Code outside src/catalog/ takes the part it needs (`Pick<Catalog, 'getExperiment' | 'frames'>`),
- * which speaks in plain rows, never in SQLite's types. It is all synchronous, as better-sqlite3
- * is: an in-process query takes microseconds, less than a promise would add. A PostgreSQL
- * backend would be asynchronous: its adapter would implement these narrow interfaces with
- * promises, and only the callers those Picks name would change.
+ * which speaks in plain rows, never in a backend's types. It is all synchronous, as better-sqlite3
+ * is: an in-process query takes microseconds, less than a promise would add, and the PostgreSQL
+ * backend keeps the same interface (postgres/database.ts).
  *
  * @example
  * const catalog = openCatalog('sxarchive-data/catalog.sqlite');
@@ -100,7 +102,7 @@ function refuseMetadataChanges(name: string, changes: MetadataChange[]): void {
  */
 export class Catalog {
   /** The database handle, for the catalog's own query modules and for tests that check rows. */
-  readonly db: Database.Database;
+  readonly db: SqlDatabase;
   /** One experiment's frames as the policy engine, the dry-run and result matching read them. */
   readonly frames: FrameQueries;
   /** Imported indexing results and the labels they give frames. */
@@ -112,7 +114,7 @@ export class Catalog {
   /** The catalog side of `policy apply`. */
   readonly apply: ApplyCatalog;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlDatabase) {
     this.db = db;
     this.frames = new SqliteFrameQueries(db);
     this.results = new SqliteResultQueries(db);
@@ -226,7 +228,9 @@ export class Catalog {
 
   /** `labelling` records how the run's frames were labelled (geometry, peak-finder settings). */
   createRun(experimentId: number, labelling?: Record<string, unknown>, extra: { state?: RunState; owner?: string; sources?: string[] } = {}): { id: number; number: number } {
-    prepared(this.db, 'UPDATE experiments SET runs_started = MAX(runs_started, (SELECT COALESCE(MAX(number), 0) FROM runs WHERE experiment_id = ?)) + 1 WHERE id = ?').run(experimentId, experimentId);
+    const highest = 'COALESCE((SELECT MAX(number) FROM runs WHERE experiment_id = ?), 0)';
+    prepared(this.db, `UPDATE experiments SET runs_started = 1 + CASE WHEN runs_started >= ${highest} THEN runs_started ELSE ${highest} END WHERE id = ?`)
+      .run(experimentId, experimentId, experimentId);
     const { next } = prepared(this.db, 'SELECT runs_started AS next FROM experiments WHERE id = ?').get(experimentId) as { next: number };
     const info = prepared(this.db, 'INSERT INTO runs (experiment_id, number, started_at, labelling, state, owner, sources) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(experimentId, next, now(), labelling ? JSON.stringify(labelling) : null, extra.state ?? 'complete', extra.owner ?? null, JSON.stringify(extra.sources ?? []));
@@ -407,7 +411,10 @@ export interface OpenCatalogOptions {
   readonly?: boolean;
 }
 
-export function openCatalog(path: string, options: OpenCatalogOptions = {}): Catalog {
+/** Opens the catalog at `location`: a SQLite file's path, or a PostgreSQL server's `postgres://` URL. */
+export function openCatalog(location: string, options: OpenCatalogOptions = {}): Catalog {
+  if (isPostgresUrl(location)) return new Catalog(openPostgres(location, options));
+  const path = location;
   if (options.readonly) return openReadonly(path, options.migrations ?? readMigrations());
   let db: Database.Database;
   try {
@@ -457,8 +464,7 @@ function openReadonly(path: string, migrations: Migration[]): Catalog {
       throw new SxError('catalog', `cannot open catalog ${path} to read it: ${(err as Error).message}`, { cause: err });
     }
   }
-  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  const missing = migrations.filter((m) => !applied.has(m.version));
+  const missing = missingMigrations(db, migrations);
   if (missing.length > 0) {
     db.close();
     throw new SxError('catalog', `catalog ${path} was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);

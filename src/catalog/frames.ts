@@ -1,7 +1,7 @@
 // The catalog's frames as the policy engine, the dry-run, `policy explain` and the results'
 // frame matcher read them: one experiment's frames in order with what holds them now, a frame
 // by id or name, the byte-estimate inputs and a frame's recorded decisions. Read-only.
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.ts';
 import { prepared } from './statements.ts';
 import type { ContainerForm } from './types.ts';
 
@@ -110,7 +110,7 @@ const NOT_KEPT: readonly KeptShare[] = [];
 
 /** The frame queries on a SQLite catalog; `Catalog` holds one as `frames`. */
 export class SqliteFrameQueries implements FrameQueries {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   *framesWithShares(experimentId: number): Generator<FrameWithShares> {
     const rows = prepared(this.db, EXPERIMENT_FRAMES).iterate(experimentId) as IterableIterator<FrameRow>;

@@ -85,9 +85,10 @@ export function heldContainers(source: ReportSource, experimentId?: number): Hel
 
 /** When the experiment's data was taken: its first run's start to its last run's end (or, for a run still going, its last container). */
 export function collectionSpan(source: ReportSource, experimentId: number): { first: string | null; last: string | null } {
+  // The later of the two as the largest of one column: the SQL both backends speak.
   return prepared(source.db, `SELECT (SELECT MIN(started_at) FROM runs WHERE experiment_id = @id) AS first,
-                     NULLIF(MAX(COALESCE((SELECT MAX(finished_at) FROM runs WHERE experiment_id = @id), ''),
-                                COALESCE((SELECT MAX(created_at) FROM containers WHERE experiment_id = @id), '')), '') AS last`)
+                     (SELECT MAX(at) FROM (SELECT MAX(finished_at) AS at FROM runs WHERE experiment_id = @id
+                                           UNION ALL SELECT MAX(created_at) FROM containers WHERE experiment_id = @id) AS ends) AS last`)
     .get({ id: experimentId }) as { first: string | null; last: string | null };
 }
 
@@ -101,7 +102,7 @@ export interface RetentionRow {
 /** Every container of the experiment with what says how long it is kept. */
 export function containerRetention(source: ReportSource, experimentId: number): RetentionRow[] {
   const rows = prepared(source.db, `SELECT c.created_at AS createdAt, c.lifecycle,
-                     CASE WHEN SUM(p.valid_until IS NULL) > 0 THEN NULL ELSE MAX(p.valid_until) END AS lastUntil
+                     CASE WHEN COUNT(*) > COUNT(p.valid_until) THEN NULL ELSE MAX(p.valid_until) END AS lastUntil
               FROM containers c LEFT JOIN placements p ON p.container_id = c.id AND p.state != 'failed'
               WHERE c.experiment_id = ? GROUP BY c.id`)
     .all(experimentId) as (Omit<RetentionRow, 'lifecycle'> & { lifecycle: string | null })[];

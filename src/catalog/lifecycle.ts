@@ -1,7 +1,7 @@
 // The catalog side of lifecycles: live placements, transfers between tiers, tape aggregates,
 // deletions and jobs. Every state change is one transaction, so a crash leaves each row in
 // one state or the next, never between; leases keep two processes off one container.
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.ts';
 import { prepared } from './statements.ts';
 import type { ContainerForm, DerivedContainer, LifecycleSpan } from './types.ts';
 
@@ -130,9 +130,9 @@ const TRANSFER_COLUMNS = `id, job_id AS jobId, kind, container_id AS containerId
  * for (const p of catalog.lifecycle.livePlacements({ experiment: 'lyso' })) console.log(p.tier, p.path);
  */
 export class LifecycleCatalog {
-  private readonly db: Database.Database;
+  private readonly db: SqlDatabase;
 
-  constructor(db: Database.Database) {
+  constructor(db: SqlDatabase) {
     this.db = db;
   }
 

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.ts';
 import { SxError } from '../errors.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+/** The same migrations, version for version, in PostgreSQL's SQL. */
+export const POSTGRES_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/postgres/', import.meta.url));
 
 export interface Migration {
   version: number;
@@ -33,13 +35,19 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
+/** The migrations a catalog opened only to read lacks: it cannot be read by this build until they are applied. */
+export function missingMigrations(db: SqlDatabase, migrations: Migration[]): Migration[] {
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  return migrations.filter((m) => !applied.has(m.version));
+}
+
 /**
- * Brings the schema up to the newest migration in one IMMEDIATE transaction, so two processes
- * opening an old catalog at once cannot both upgrade it. A catalog that has a migration this
+ * Brings the schema up to the newest migration in one write transaction (BEGIN IMMEDIATE, or
+ * PostgreSQL's write lock), so two processes opening an old catalog at once cannot both upgrade it. A catalog that has a migration this
  * build does not know, or whose applied migration was edited, is refused: it was written by a
  * newer or different sxarchive and must not be guessed at.
  */
-export function migrate(db: Database.Database, migrations = readMigrations()): number[] {
+export function migrate(db: SqlDatabase, migrations = readMigrations()): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL)`);
   const run = db.transaction(() => {

@@ -1,5 +1,5 @@
 // The catalog queries behind the reports (src/report/): read-only, one experiment at a time.
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.ts';
 import { prepared } from './statements.ts';
 
 /**
@@ -7,7 +7,7 @@ import { prepared } from './statements.ts';
  * catalog itself and tests pass it; src/report/ reads the same queries as `catalog.reports`.
  */
 export interface ReportSource {
-  readonly db: Database.Database;
+  readonly db: SqlDatabase;
 }
 
 export interface FrameCounts {

@@ -1,7 +1,7 @@
 // The catalog side of imported indexing results (src/results/): a result per (experiment,
 // source, event), replaced when seen again, its crystals, its link to a frame and the labels it
 // gives that frame. The caller holds the transaction (`Catalog.writeTransaction`).
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.ts';
 import { prepared } from './statements.ts';
 
 /** A result as the results table holds it (flags 0/1); `details` is JSON text. */
@@ -105,7 +105,7 @@ const CRYSTALS = 'SELECT * FROM crystals WHERE result_id = ? ORDER BY number';
 
 /** The results queries on a SQLite catalog; `Catalog` holds one as `results`. */
 export class SqliteResultQueries implements ResultQueries {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   upsertResult(row: NewResultRow): { id: number; frameId: number | null; matchedBy: string | null } {
     const stored = prepared(this.db, UPSERT).get(row) as { id: number; frame_id: number | null; matched_by: string | null };

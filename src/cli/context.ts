@@ -18,7 +18,7 @@ export interface GlobalOptions {
  */
 export async function withCatalog<T>(globals: GlobalOptions, work: (facility: Facility, catalog: Catalog) => Promise<T> | T, options: { readonly?: boolean } = {}): Promise<T> {
   const facility = loadFacility(globals.dataDir);
-  const catalog = openCatalog(facility.catalogPath, { readonly: options.readonly === true });
+  const catalog = openCatalog(facility.catalogLocation, { readonly: options.readonly === true });
   try {
     return await work(facility, catalog);
   } finally {

@@ -4,6 +4,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { parseSize } from '../bytes.ts';
 import { CATALOG_FILE } from '../catalog/catalog.ts';
+import { isPostgresUrl } from '../catalog/postgres/open.ts';
 import { readTextFile } from '../text-file.ts';
 import { parseYaml } from './yaml.ts';
 
@@ -149,7 +150,7 @@ export type ScheduleName = keyof z.output<typeof schedulesSchema>;
 export const DEFAULT_FACILITY_YAML = `# sxarchive facility configuration. Paths are relative to the data directory.
 facility: local
 currency: EUR
-catalog: ${CATALOG_FILE}
+catalog: ${CATALOG_FILE}   # or a PostgreSQL server shared by several nodes: postgres://USER@HOST:5432/DATABASE
 tiers:
   ssd:  { kind: filesystem, path: tiers/ssd,  price_per_tb_year: 100 }
   hdd:  { kind: filesystem, path: tiers/hdd,  price_per_tb_year: 10 }
@@ -169,7 +170,8 @@ beamtime_price_per_hour: 2000  # for comparing storage cost with re-measuring
 export interface Facility {
   dataDir: string;
   config: FacilityConfig;
-  catalogPath: string;
+  /** The catalog: a SQLite file's absolute path, or a PostgreSQL server's `postgres://` URL as written. */
+  catalogLocation: string;
   /** Absolute path of a tier's folder: a filesystem tier, or a tape tier on a mount point. */
   tierPath(tier: string): string;
   /**
@@ -192,7 +194,7 @@ export function loadFacility(dataDir: string): Facility {
   return {
     dataDir: dir,
     config,
-    catalogPath: inDir(config.catalog),
+    catalogLocation: isPostgresUrl(config.catalog) ? config.catalog : inDir(config.catalog),
     tierPath: (tier) => {
       const t = config.tiers[tier];
       if (t === undefined || t.kind === 's3' || t.path === undefined) throw new Error(`tier ${tier} has no folder`);

@@ -33,7 +33,7 @@ const JOBS: { [J in JobName]: (ctx: LifecycleContext, asOf: Date) => Promise<Sum
  * jobs table, so the daemon's log and `sxarchive`'s job records never disagree.
  */
 export async function runJob(facility: Facility, job: JobName, signal: AbortSignal): Promise<FinishedJob> {
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   try {
     const store = catalog.lifecycle;
     const ctx: LifecycleContext = { facility, catalog, store, tiers: await Tiers.open(facility), owner: OWNER, isAlive, signal };

@@ -105,7 +105,7 @@ async function openBench(dataDir: string, s3Tier = ''): Promise<Bench> {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(dataDir, 'facility.yaml'), facilityYaml(s3Tier));
   const facility = loadFacility(dataDir);
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   const text = 'bench containers: each carries its own lifecycle';
   const policyId = catalog.registerPolicy('bench-lifecycle', 1, text, createHash('sha256').update(text).digest('hex'));
   const ctx = { facility, catalog, store: new LifecycleCatalog(catalog.db), tiers: await Tiers.open(facility), owner: OWNER, isAlive };

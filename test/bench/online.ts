@@ -27,7 +27,7 @@ async function measure(detector: string, file: string, geometryFile: string, wor
   const sim = spawn(process.execPath, [CLI_BIN, 'detector-sim', file, '--bind', endpoint, '--frames', String(images)], { stdio: ['ignore', 'ignore', 'inherit'] });
   const simExited = new Promise<number | null>((done) => sim.on('exit', (code) => done(code)));
   const facility = loadFacility(join(work, `data-online-${detector}`));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   try {
     const stageSeconds: Record<string, number> = {};
     const counters = newCounters();

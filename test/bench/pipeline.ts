@@ -33,7 +33,7 @@ async function measure(detector: string, file: string, geometryFile: string, wor
   const stream = join(work, `${detector}-results.stream`);
   writeFileSync(stream, formatStream(files.flatMap((f) => Array.from({ length: count }, (_, i) => ({ file: f, event: `//${i}`, hit: true, indexed: i % 5 < 3 })))));
   const facility = loadFacility(join(work, `data-${detector}`));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   const experiment = `bench-${detector}`;
   try {
     await importStream({ catalog, experiment, file: stream });

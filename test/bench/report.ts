@@ -1,6 +1,7 @@
 // The report stages of `npm run bench`: one experiment's report over 10 M frames in 10,000
 // containers, then the facility report over that experiment and 1,000 small ones in the same
 // catalog. Each is timed once on a fresh read-only connection, as `sxarchive report` runs it.
+import type Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +74,7 @@ function fillSmall(catalog: Catalog, policyId: number): void {
 
 /** Runs `fn` on a fresh read-only connection to the catalog; returns its seconds. */
 function timed(facility: Facility, fn: (catalog: Catalog) => void): number {
-  const catalog = openCatalog(facility.catalogPath, { readonly: true });
+  const catalog = openCatalog(facility.catalogLocation, { readonly: true });
   try {
     const start = performance.now();
     fn(catalog);
@@ -91,9 +92,9 @@ export async function benchReports(emit: Emit, target: Target): Promise<void> {
     mkdirSync(data);
     writeFileSync(join(data, 'facility.yaml'), FACILITY_YAML);
     const facility = loadFacility(data);
-    const catalog = openCatalog(facility.catalogPath);
+    const catalog = openCatalog(facility.catalogLocation);
     // The bench's own throwaway catalog: no fsync per recorded batch while it is filled.
-    catalog.db.pragma('synchronous = OFF');
+    (catalog.db as Database.Database).pragma('synchronous = OFF');
     const text = 'bench reports: containers carry their own lifecycle';
     const policyId = catalog.registerPolicy('bench-report', 1, text, createHash('sha256').update(text).digest('hex'));
     let start = performance.now();
@@ -107,8 +108,8 @@ export async function benchReports(emit: Emit, target: Target): Promise<void> {
     if (reported !== frames) throw new Error(`expected the report to count ${frames} frames but it counted ${reported}`);
     emit({ stage: 'report-experiment', frames, containers: BIG_CONTAINERS, setup_seconds: round(bigSetup), seconds: round(one, 3), ...target('report-experiment', undefined, round(one, 3), '<', 2, 's') });
 
-    const writer = openCatalog(facility.catalogPath);
-    writer.db.pragma('synchronous = OFF');
+    const writer = openCatalog(facility.catalogLocation);
+    (writer.db as Database.Database).pragma('synchronous = OFF');
     start = performance.now();
     fillSmall(writer, policyId);
     const smallSetup = seconds(start);

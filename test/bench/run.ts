@@ -142,7 +142,7 @@ async function benchReductions(file: string, geometryFile: string, frames: Uint1
   // indexed-only and facility-default are left out: what they keep depends on real indexing results.
   policies.push(['keep-all', 'keep-all'], ['hits-only', 'hits-only'], ['sample-blanks', 'sample-blanks'], ['binned-hits', 'binned-hits'], ['peaks-only', 'peaks-only'], ['results-gated', 'results-gated']);
   for (const [name, policy] of policies) {
-    const catalog = openCatalog(facility.catalogPath);
+    const catalog = openCatalog(facility.catalogLocation);
     // A gated policy waits for indexing results: a stream saying that no frame indexed makes
     // every hit take the unindexed rule at once, as it would after the gate's timeout.
     if (name === 'results-gated') await importStream({ catalog, experiment: `reduce-${name}`, file: noneIndexedStream(file, frames.length) });

@@ -1,45 +1,55 @@
-import test from 'ava';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 import { openCatalog, type NewFrame } from '../../src/catalog/catalog.ts';
 import { readMigrations } from '../../src/catalog/migrator.ts';
+import type { SqlDatabase } from '../../src/catalog/sql.ts';
 import { isSxError } from '../../src/errors.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { eachBackend, migrationsDir, testCatalogLocation, type Backend } from '../helpers/catalog.ts';
 
 const frame = (event: number): NewFrame => ({ source: '/data/run1.h5', event: `//${event}`, width: 4, height: 2, pixelType: 'uint16', rawBytes: 16 });
 
-const tables = (db: Database.Database) =>
-  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+const TABLES_SQL = {
+  sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+  postgres: 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name',
+};
+const tables = (db: SqlDatabase, backend: Backend) => (db.prepare(TABLES_SQL[backend]).all() as { name: string }[]).map((r) => r.name);
 
-test('a new catalog has every table, WAL journaling and all migrations recorded', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+/** The unique-constraint error each backend gives for a second container at the same path. */
+const DUPLICATE_PATH = { sqlite: /UNIQUE constraint failed: containers\.path/, postgres: /duplicate key value violates unique constraint "containers_path_key"/ };
+
+eachBackend('a new catalog has every table and all migrations recorded (SQLite: WAL journaling)', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
-  t.deepEqual(tables(catalog.db), [
+  t.deepEqual(tables(catalog.db, backend), [
     'aggregates', 'applications', 'containers', 'cost_ledger', 'crystals', 'decisions', 'deletions', 'experiment_changes', 'experiments', 'frames', 'jobs',
     'pending_decisions', 'placements', 'policies', 'recall_items', 'recalls', 'results', 'rule_totals', 'run_frame_totals', 'runs', 'schema_migrations', 'transfers', 'verify_findings',
   ]);
-  t.is(catalog.db.pragma('journal_mode', { simple: true }), 'wal');
-  t.is(catalog.db.pragma('foreign_keys', { simple: true }), 1);
+  if (backend === 'sqlite') {
+    const db = catalog.db as Database.Database;
+    t.is(db.pragma('journal_mode', { simple: true }), 'wal');
+    t.is(db.pragma('foreign_keys', { simple: true }), 1);
+  }
   const versions = (catalog.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
   t.deepEqual(versions, readMigrations().map((m) => m.version));
+  t.deepEqual(readMigrations(migrationsDir(backend)).map((m) => `${m.version}_${m.name}`), readMigrations().map((m) => `${m.version}_${m.name}`), 'both backends have the same migrations');
 });
 
-test('a catalog from an older version upgrades in place and keeps its rows', (t) => {
-  const path = join(tempDir(t), 'catalog.sqlite');
-  const [first] = readMigrations();
+eachBackend('a catalog from an older version upgrades in place and keeps its rows', (t, backend) => {
+  const path = testCatalogLocation(t, backend);
+  const [first] = readMigrations(migrationsDir(backend));
   const old = openCatalog(path, { migrations: [first] });
-  t.false(tables(old.db).includes('jobs'));
-  // Rows as the first version wrote them: plain SQL, since today's code writes newer columns.
+  t.false(tables(old.db, backend).includes('jobs'));
+  // Rows as the first version wrote them: plain SQL, since today's code writes newer columns
+  // (the first of each table has id 1).
   old.db.exec(`
-    INSERT INTO experiments (id, name, proposal, facility, sample_tags, metadata, created_at) VALUES (1, 'lyso', 'p-1', 'P11', '["lysozyme"]', '{}', 'x');
-    INSERT INTO runs (id, experiment_id, number, started_at) VALUES (1, 1, 1, 'x');
+    INSERT INTO experiments (name, proposal, facility, sample_tags, metadata, created_at) VALUES ('lyso', 'p-1', 'P11', '["lysozyme"]', '{}', 'x');
+    INSERT INTO runs (experiment_id, number, started_at) VALUES (1, 1, 'x');
     INSERT INTO frames (run_id, source, event, width, height, pixel_type, raw_bytes) VALUES (1, '/d/r.h5', '//0', 4, 2, 'uint16', 16), (1, '/d/r.h5', '//1', 4, 2, 'uint16', 16);`);
   old.close();
 
   const upgraded = openCatalog(path);
   t.teardown(() => upgraded.close());
-  t.true(tables(upgraded.db).includes('jobs'));
-  t.true(tables(upgraded.db).includes('cost_ledger'));
+  t.true(tables(upgraded.db, backend).includes('jobs'));
+  t.true(tables(upgraded.db, backend).includes('cost_ledger'));
   t.deepEqual(upgraded.findExperiment('lyso')?.sampleTags, ['lysozyme']);
   t.is((upgraded.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 2);
   upgraded.db.prepare("INSERT INTO jobs (kind, state, created_at, updated_at) VALUES ('migrate', 'copying', 'x', 'x')").run();
@@ -49,24 +59,24 @@ test('a catalog from an older version upgrades in place and keeps its rows', (t)
   t.deepEqual(upgraded.insertFrames(run.id, [frame(0)]).length, 1);
 });
 
-test('a catalog written by a newer sxarchive is refused, not guessed at', (t) => {
-  const path = join(tempDir(t), 'catalog.sqlite');
+eachBackend('a catalog written by a newer sxarchive is refused, not guessed at', (t, backend) => {
+  const path = testCatalogLocation(t, backend);
   openCatalog(path).close();
-  const error = t.throws(() => openCatalog(path, { migrations: readMigrations().slice(0, 1) }));
+  const error = t.throws(() => openCatalog(path, { migrations: readMigrations(migrationsDir(backend)).slice(0, 1) }));
   t.true(isSxError(error, 'catalog'));
   t.regex(error!.message, /migration 2 \(jobs_and_cost_ledger\) that this sxarchive does not know/);
 });
 
-test('an applied migration that was edited afterwards is refused', (t) => {
-  const path = join(tempDir(t), 'catalog.sqlite');
+eachBackend('an applied migration that was edited afterwards is refused', (t, backend) => {
+  const path = testCatalogLocation(t, backend);
   openCatalog(path).close();
-  const edited = readMigrations().map((m, i) => (i === 0 ? { ...m, sha256: 'changed' } : m));
+  const edited = readMigrations(migrationsDir(backend)).map((m, i) => (i === 0 ? { ...m, sha256: 'changed' } : m));
   const error = t.throws(() => openCatalog(path, { migrations: edited }));
   t.regex(error!.message, /migration 1 \(initial\) was changed after it was applied/);
 });
 
-test('an experiment seen again keeps its metadata: a different value is refused, a deliberate change is recorded', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+eachBackend('an experiment seen again keeps its metadata: a different value is refused, a deliberate change is recorded', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   const e1 = catalog.ensureExperiment({ name: 'e1', facility: 'P11', sampleTags: ['a', 'b'] });
   t.is(catalog.createRun(e1.id).number, 1, 'frames are decided by this metadata from now on');
@@ -85,8 +95,8 @@ test('an experiment seen again keeps its metadata: a different value is refused,
   t.is(catalog.createRun(experiment.id).number, 3);
 });
 
-test('a policy version is immutable: same text is the same row, new text needs a new version', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+eachBackend('a policy version is immutable: same text is the same row, new text needs a new version', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   const id = catalog.registerPolicy('hits-only', 1, 'text-a', 'hash-a');
   t.is(catalog.registerPolicy('hits-only', 1, 'text-a', 'hash-a'), id);
@@ -95,8 +105,8 @@ test('a policy version is immutable: same text is the same row, new text needs a
   t.not(catalog.registerPolicy('hits-only', 2, 'text-b', 'hash-b'), id);
 });
 
-test('recording a batch stores frames, containers, placements and decisions together, or nothing', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+eachBackend('recording a batch stores frames, containers, placements and decisions together, or nothing', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   const exp = catalog.ensureExperiment({ name: 'e1' });
   const run = catalog.createRun(exp.id);
@@ -125,12 +135,12 @@ test('recording a batch stores frames, containers, placements and decisions toge
   t.like(catalog.db.prepare('SELECT tier, state, valid_until FROM placements WHERE container_id = ?').get(containerIds[0]), { tier: 'hdd', state: 'active', valid_until: '2031-01-01T00:00:00.000Z' });
 
   // The same container path again violates a constraint after the frames were inserted: all rolled back.
-  t.throws(() => catalog.recordBatch({ ...batch, frames: [frame(3)], decisions: [] }), { any: true, message: /UNIQUE constraint failed: containers\.path/ });
+  t.throws(() => catalog.recordBatch({ ...batch, frames: [frame(3)], decisions: [] }), { any: true, message: DUPLICATE_PATH[backend] });
   t.is((catalog.db.prepare('SELECT COUNT(*) AS n FROM frames').get() as { n: number }).n, 3);
 });
 
-test('an experiment without runs yet (made by import-stream) takes the metadata of its first run, recorded', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+eachBackend('an experiment without runs yet (made by import-stream) takes the metadata of its first run, recorded', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   const made = catalog.ensureExperiment({ name: 'e1' });
   t.like(catalog.previewExperiment({ name: 'e1', facility: 'P11', sampleTags: ['unobtainium'] }), { facility: 'P11', sampleTags: ['unobtainium'] });

@@ -1,21 +1,18 @@
-import test from 'ava';
-import { join } from 'node:path';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { prepared } from '../../src/catalog/statements.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { eachBackend, testCatalogLocation } from '../helpers/catalog.ts';
 
-test('a statement is prepared once per open catalog, not per call', (t) => {
-  const dir = tempDir(t);
-  const a = openCatalog(join(dir, 'a.sqlite'));
-  const b = openCatalog(join(dir, 'b.sqlite'));
+eachBackend('a statement is prepared once per open catalog, not per call', (t, backend) => {
+  const a = openCatalog(testCatalogLocation(t, backend));
+  const b = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => (a.close(), b.close()));
   const sql = 'SELECT COUNT(*) AS n FROM runs WHERE experiment_id = ?';
   t.is(prepared(a.db, sql), prepared(a.db, sql));
   t.not(prepared(a.db, sql), prepared(b.db, sql));
 });
 
-test('two iterations over the same frames at once each see every frame (the second gets its own statement)', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+eachBackend('two iterations over the same frames at once each see every frame (the second gets its own statement)', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   const exp = catalog.ensureExperiment({ name: 'lyso' });
   const run = catalog.createRun(exp.id);
@@ -29,8 +26,8 @@ test('two iterations over the same frames at once each see every frame (the seco
   t.deepEqual(events(catalog.frames.framesWithShares(exp.id)), ['//0', '//1', '//2'], 'and the cached one is free again');
 });
 
-test('a write transaction that throws records nothing', (t) => {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+eachBackend('a write transaction that throws records nothing', (t, backend) => {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   t.throws(() => catalog.writeTransaction(() => {
     catalog.ensureExperiment({ name: 'lyso' });

@@ -53,7 +53,7 @@ test('a hits-only experiment (placements ending with their 5-year step) shows it
 
   // The placement ends with the 5-year step: from then on nothing is on a tier, nor paid for.
   const facility = loadFacility(data);
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const year = 365 * 86_400_000;
   t.is(buildExperimentReport(catalog, facility.config, 'hits', new Date(Date.now() + 4.9 * year)).tiers.length, 1);

@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/tmp.ts';
 test('without a facility.yaml the embedded defaults apply', (t) => {
   const dir = tempDir(t);
   const facility = loadFacility(dir);
-  t.is(facility.catalogPath, join(dir, 'catalog.sqlite'));
+  t.is(facility.catalogLocation, join(dir, 'catalog.sqlite'));
   t.is(facility.config.tiers.hdd.price_per_tb_year, 10);
   t.is(facility.config.tiers.ssd.price_per_tb_year, 100);
   t.is(facility.tierPath('hdd'), join(dir, 'tiers/hdd'));

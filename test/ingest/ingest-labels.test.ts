@@ -26,7 +26,7 @@ test('ingest with a geometry labels every frame and stores the labels with the f
   const dir = tempDir(t);
   const run = await simulate({ detector: 'tiny', frames: 20, hitRate: 0.5, seed: 21, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const result = await ingest({ files: [run.out], experiment: { name: 'e1' }, geometryFile: run.geometryOut, peakFinder: { minPeaks: 10 }, facility, catalog });
   t.like(result, { frames: 20, labelled: 20, hits: run.hits });
@@ -51,7 +51,7 @@ test('ingest skips and reports unreadable frames, and keeps the rest', async (t)
   copyFileSync(good.out, truncated);
   truncateSync(truncated, Math.floor(statSync(truncated).size * 0.5));
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   // A file that cannot be opened at all is reported and skipped; the others are ingested (a partial run).
   const partial = await ingest({ files: [good.out, truncated], experiment: { name: 'e0' }, facility, catalog });
@@ -75,7 +75,7 @@ test('ingest --policy hits-only keeps the hits raw and records every frame with 
   const dir = tempDir(t);
   const run = await simulate({ detector: 'tiny', frames: 20, hitRate: 0.4, seed: 8, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const result = await ingest({ files: [run.out], experiment: { name: 'e1' }, geometryFile: run.geometryOut, policy: 'hits-only', facility, catalog });
   const truth = await truthHits(run.out);
@@ -100,7 +100,7 @@ test('ingest under binned-hits and peaks-only writes the reduced products of the
   const dir = tempDir(t);
   const run = await simulate({ detector: 'eiger1m', frames: 10, hitRate: 0.5, seed: 13, out: join(dir, 'run.h5'), geometryOut: join(dir, 'e.geom') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
 
   const binned = await ingest({ files: [run.out], experiment: { name: 'b' }, geometryFile: run.geometryOut, policy: 'binned-hits', facility, catalog });
@@ -145,12 +145,12 @@ test('a results-gated policy holds hits until their indexing result arrives, or 
     'gate: { results: indexing, timeout: 8s, on_timeout: unindexed }', '',
   ].join('\n'));
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const experiment = catalog.ensureExperiment({ name: 'gated' });
   // indexamajig, in another process, reports frames 1 and 4 as indexed and 2 as not, while ingest
   // waits. The gate's timeout leaves room for a loaded machine, where ingest's own work delays this timer.
-  const writer = openCatalog(facility.catalogPath);
+  const writer = openCatalog(facility.catalogLocation);
   t.teardown(() => writer.close());
   const insert = writer.db.prepare(`INSERT INTO results (experiment_id, source, event, stream_path, stream_line, indexed, n_crystals, n_reflections, intensities_bytes, imported_at)
     VALUES (?, ?, ?, '/s/run.stream', 1, ?, ?, 0, 0, 'now')`);
@@ -180,7 +180,7 @@ ingest: { tier: hdd, policy: keep-all }
 beamtime_price_per_hour: 2000
 `);
   const facility = loadFacility(data);
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const result = await ingest({ files: [run.out], experiment: { name: 'sizes' }, geometryFile: run.geometryOut, facility, catalog });
   t.deepEqual(result.containers.map((c) => c.frames), [2, 2, 2, 1]);

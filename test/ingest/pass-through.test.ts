@@ -30,7 +30,7 @@ test('raw in the source codec: the container stores the source chunks byte for b
   const dir = tempDir(t);
   const run = await simulate({ detector: 'tiny', frames: 8, hitRate: 0.5, seed: 41, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
 
   const kept = await ingest({ files: [run.out], experiment: { name: 'same-codec' }, geometryFile: run.geometryOut, policy: 'keep-all', facility, catalog });

@@ -23,7 +23,7 @@ export interface ArchiveState {
 /** Reads the catalog and checks every recorded container with h5py. */
 export function archiveState(dataDir: string, options: { containers?: boolean } = {}): ArchiveState {
   const facility = loadFacility(dataDir);
-  const catalog = openCatalog(facility.catalogPath, { readonly: true });
+  const catalog = openCatalog(facility.catalogLocation, { readonly: true });
   try {
     const db = catalog.db;
     const frames = (db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT source || char(0) || event) AS d FROM frames').get() as { n: number; d: number });

@@ -86,7 +86,7 @@ interface Invariants {
 
 async function invariants(data: string, expectTier: (containerId: number) => string): Promise<Invariants> {
   const facility = loadFacility(data);
-  const catalog = openCatalog(facility.catalogPath, { readonly: true });
+  const catalog = openCatalog(facility.catalogLocation, { readonly: true });
   try {
     const store = new LifecycleCatalog(catalog.db);
     const tiers = await Tiers.open(facility);
@@ -153,7 +153,7 @@ test.serial(`migration fs -> tape and fs -> s3 killed at ${TRIALS} random points
     progress.push(partway.moved);
     // The restart runs in this process (the calibration ran the command line): the same code, without a second start-up per trial.
     const facility = loadFacility(data);
-    const catalog = openCatalog(facility.catalogPath);
+    const catalog = openCatalog(facility.catalogLocation);
     try {
       const ctx = { facility, catalog, store: new LifecycleCatalog(catalog.db), tiers: await Tiers.open(facility), owner: OWNER, isAlive };
       const restart = await migrate(ctx, { asOf: new Date(asOf) });

@@ -29,7 +29,7 @@ test('a series of thousands of frames: every one recorded once, the summary equa
   const dir = tempDir(t);
   const sim = await simulate({ detector: 'tiny', frames: 20, hitRate: 0.4, seed: 11, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const endpoint = `ipc://${join(dir, 'det')}`;
   const sending = runDetectorSim({ file: sim.out, bind: endpoint, format: 'stream2', frames: 2000, userData: { experiment: 'lyso-online' } });
@@ -51,7 +51,7 @@ test('a burst faster than the pipeline: frames past the memory queue wait in the
   const dir = tempDir(t);
   const sim = await simulate({ detector: 'tiny', frames: 10, hitRate: 0.5, seed: 12, out: join(dir, 'run.h5'), geometryOut: join(dir, 'tiny.geom') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const endpoint = `ipc://${join(dir, 'det')}`;
   const images = 600;
@@ -79,7 +79,7 @@ test('malformed messages are counted and skipped: bad CBOR, an unknown compressi
   const dir = tempDir(t);
   const sim = await simulate({ detector: 'tiny', frames: 4, hitRate: 0.5, seed: 13, out: join(dir, 'run.h5') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const source = await openFrameSource(sim.out);
   const { width, height } = source;
@@ -114,7 +114,7 @@ test('a detector that goes away and comes back: the stream keeps receiving; a se
   const dir = tempDir(t);
   const sim = await simulate({ detector: 'tiny', frames: 5, hitRate: 0.5, seed: 14, out: join(dir, 'run.h5') });
   const facility = loadFacility(join(dir, 'data'));
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   t.teardown(() => catalog.close());
   const endpoint = `tcp://127.0.0.1:${20000 + (process.pid % 10000)}`;
   const summaries: string[] = [];
@@ -140,7 +140,7 @@ for (const [format, pattern] of [['stream1', undefined], ['msgpack', 'sub'], ['m
     const dir = tempDir(t);
     const sim = await simulate({ detector: 'tiny', frames: 6, hitRate: 0.5, seed: 16, out: join(dir, 'run.h5') });
     const facility = loadFacility(join(dir, 'data'));
-    const catalog = openCatalog(facility.catalogPath);
+    const catalog = openCatalog(facility.catalogLocation);
     t.teardown(() => catalog.close());
     const source = await openFrameSource(sim.out);
     const frames = Array.from({ length: source.count }, (_, i) => source.read(i));

@@ -65,7 +65,7 @@ async function openHtml(t: ExecutionContext, html: string) {
 
 async function reportOf(a: Archive, asOf: Date): Promise<ExperimentReport> {
   const facility = loadFacility(a.data);
-  const catalog = openCatalog(facility.catalogPath);
+  const catalog = openCatalog(facility.catalogLocation);
   try {
     return buildExperimentReport(catalog, facility.config, 'lyso', asOf);
   } finally {

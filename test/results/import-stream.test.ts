@@ -74,12 +74,12 @@ test('the real stream lands in the catalog: results, crystals in Å, reflections
 test('re-importing the same stream replaces rows instead of duplicating them', async (t) => {
   const catalog = newCatalog(t);
   const first = await importStream({ catalog, experiment: 'cspad', file: REAL });
-  const ids = catalog.db.prepare('SELECT id FROM results ORDER BY id').pluck().all();
+  const ids = (catalog.db.prepare('SELECT id FROM results ORDER BY id').all() as { id: number }[]).map((r) => r.id);
   const second = await importStream({ catalog, experiment: 'cspad', file: REAL });
   t.deepEqual(second, first);
   t.is(count(catalog, 'SELECT COUNT(*) AS n FROM results'), 70);
   t.is(count(catalog, 'SELECT COUNT(*) AS n FROM crystals'), 32);
-  t.deepEqual(catalog.db.prepare('SELECT id FROM results ORDER BY id').pluck().all(), ids);
+  t.deepEqual((catalog.db.prepare('SELECT id FROM results ORDER BY id').all() as { id: number }[]).map((r) => r.id), ids);
   t.is(count(catalog, 'SELECT COUNT(*) AS n FROM experiments'), 1);
 });
 

@@ -13,7 +13,7 @@ export async function run(globals: GlobalOptions, opts: { json?: boolean }): Pro
       mkdirSync(facility.tierPath(tier), { recursive: true });
       return { tier, path: facility.tierPath(tier) };
     });
-    return { dataDir, config: configFile, createdConfig, catalog: facility.catalogPath, tiers };
+    return { dataDir, config: configFile, createdConfig, catalog: facility.catalogLocation, tiers };
   });
   if (opts.json) return printJson(result);
   console.log(`${createdConfig ? 'created' : 'kept existing'} ${result.config}`);

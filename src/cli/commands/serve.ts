@@ -14,7 +14,7 @@ export async function run(globals: GlobalOptions, opts: ServeCliOptions): Promis
   const facility = loadFacility(globals.dataDir);
   const listen = parseListen(opts.listen);
   const tokens = opts.tokens === undefined ? undefined : Tokens.load(opts.tokens);
-  const catalog = openCatalog(facility.catalogPath, { readonly: true });
+  const catalog = openCatalog(facility.catalogLocation, { readonly: true });
   try {
     const server = await serve(facility, catalog, {
       listen, tokens,

@@ -1,0 +1,42 @@
+// Opening a catalog on a PostgreSQL server: `catalog: postgres://user@host:port/database` in
+// facility.yaml. The server keeps the same tables as the SQLite file, made by the same
+// migrations written in PostgreSQL's SQL (migrations/postgres/).
+import { SxError } from '../../errors.ts';
+import { migrate, missingMigrations, POSTGRES_MIGRATIONS_DIR, readMigrations, type Migration } from '../migrator.ts';
+import type { SqlDatabase } from '../sql.ts';
+import { PgDatabase } from './database.ts';
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(location);
+}
+
+/** The URL without its password, for messages. */
+export function displayUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/[^:/@]*):[^@]*@/, '$1:***@');
+}
+
+export function openPostgres(url: string, options: { readonly?: boolean; migrations?: Migration[] }): SqlDatabase {
+  const migrations = options.migrations ?? readMigrations(POSTGRES_MIGRATIONS_DIR);
+  let db: PgDatabase;
+  try {
+    db = new PgDatabase(url);
+  } catch (err) {
+    throw new SxError('catalog', `cannot connect to the catalog at ${displayUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    if (!options.readonly) {
+      migrate(db, migrations);
+      return db;
+    }
+    const hasSchema = db.prepare("SELECT 1 AS yes FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'").get();
+    const missing = hasSchema ? missingMigrations(db, migrations) : migrations;
+    if (missing.length > 0) {
+      throw new SxError('catalog', `catalog ${displayUrl(url)} ${hasSchema ? `was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}` : 'has no sxarchive tables yet'}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof SxError) throw err.message.includes(displayUrl(url)) ? err : new SxError('catalog', `${displayUrl(url)}: ${err.message}`, { cause: err });
+    throw new SxError('catalog', `catalog ${displayUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+}
