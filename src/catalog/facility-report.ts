@@ -33,7 +33,7 @@ export interface ExperimentTotalsRow {
 export function experimentTotals(source: ReportSource, since?: string): ExperimentTotalsRow[] {
   return prepared(source.db, `WITH chosen AS (
                 SELECT e.id, e.name, e.proposal, e.facility, e.created_at FROM experiments e
-                WHERE @since IS NULL OR e.created_at >= @since
+                WHERE CAST(@since AS TEXT) IS NULL OR e.created_at >= @since
                    OR EXISTS (SELECT 1 FROM runs r WHERE r.experiment_id = e.id AND r.started_at >= @since)),
               framed AS (
                 SELECT r.experiment_id, COUNT(*) AS runs, SUM(t.frames) AS frames, SUM(t.raw_bytes) AS rawBytes,

@@ -359,7 +359,7 @@ export class LifecycleCatalog {
   }
 
   aggregates(filter: { tier?: string; state?: Aggregate['state'] } = {}): Aggregate[] {
-    const where = ['1'];
+    const where = ['1 = 1'];
     const args: string[] = [];
     if (filter.tier !== undefined) (where.push('tier = ?'), args.push(filter.tier));
     if (filter.state !== undefined) (where.push('state = ?'), args.push(filter.state));

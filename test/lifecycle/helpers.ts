@@ -1,11 +1,12 @@
 // An archive with containers on its tiers, for lifecycle tests: a data dir, a facility, a
 // policy, and a few simulated runs ingested under it.
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
+import { openCatalog } from '../../src/catalog/catalog.ts';
 import { simulate } from '../../src/simulate/simulate.ts';
+import { testCatalogLocation, type Backend } from '../helpers/catalog.ts';
 import { sxarchive } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -14,6 +15,7 @@ export const HOUR_MS = 3_600_000;
 export interface Archive {
   dir: string;
   data: string;
+  /** The catalog's location: a SQLite file, or a PostgreSQL URL. */
   catalog: string;
   cli: (...args: string[]) => ReturnType<typeof sxarchive>;
   json: <T>(...args: string[]) => T;
@@ -36,14 +38,15 @@ export const DEFAULT_TIERS = `  ssd:  { kind: filesystem, path: tiers/ssd, price
 
 /**
  * Ingests `runs` simulated runs of `frames` tiny frames each under the policy (YAML text) into a
- * fresh data dir with the facility (YAML text).
+ * fresh data dir with the facility (YAML text), its catalog on `backend` (SQLite by default).
  */
-export async function makeArchive(t: ExecutionContext, options: { facility: string; policy: string; runs?: number; frames?: number; seed?: number; detector?: 'tiny' | 'det1024' }): Promise<Archive> {
+export async function makeArchive(t: ExecutionContext, options: { facility: string; policy: string; runs?: number; frames?: number; seed?: number; detector?: 'tiny' | 'det1024'; backend?: Backend }): Promise<Archive> {
   const dir = tempDir(t);
   const data = join(dir, 'data');
   const cli = (...args: string[]) => sxarchive(['--data-dir', data, ...args]);
+  const catalog = options.backend === 'postgres' ? testCatalogLocation(t, 'postgres') : join(data, 'catalog.sqlite');
   const archive: Archive = {
-    dir, data, catalog: join(data, 'catalog.sqlite'), cli,
+    dir, data, catalog, cli,
     json: <T>(...args: string[]) => {
       const r = cli(...args, '--json');
       if (r.code !== 0 && r.code !== 3) throw new Error(`sxarchive ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -51,7 +54,7 @@ export async function makeArchive(t: ExecutionContext, options: { facility: stri
     },
   };
   t.is(cli('init').code, 0);
-  writeFileSync(join(data, 'facility.yaml'), options.facility);
+  writeFileSync(join(data, 'facility.yaml'), options.backend === 'postgres' ? `${options.facility}\ncatalog: ${catalog}\n` : options.facility);
   writeFileSync(join(dir, 'policy.yaml'), options.policy);
   const files: string[] = [];
   for (let i = 0; i < (options.runs ?? 1); i++) {
@@ -67,7 +70,7 @@ export async function makeArchive(t: ExecutionContext, options: { facility: stri
 
 /** Moves every container's creation (and so its lifecycle) back by `ms`: time passing, for expiry tests. */
 export function age(archive: Archive, ms: number): void {
-  const db = new Database(archive.catalog);
+  const { db } = openCatalog(archive.catalog);
   try {
     const rows = db.prepare('SELECT id, created_at FROM containers').all() as { id: number; created_at: string }[];
     for (const r of rows) db.prepare('UPDATE containers SET created_at = ? WHERE id = ?').run(new Date(Date.parse(r.created_at) - ms).toISOString(), r.id);
@@ -77,7 +80,7 @@ export function age(archive: Archive, ms: number): void {
 }
 
 export function query<T>(archive: Archive, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(archive.catalog, { readonly: true });
+  const { db } = openCatalog(archive.catalog, { readonly: true });
   try {
     return db.prepare(sql).all(...args) as T[];
   } finally {

@@ -1,12 +1,11 @@
 // Two processes never work on the same container: a transfer's lease, its expiry and renewal,
-// and two migration passes started at once on one archive.
-import test from 'ava';
-import Database from 'better-sqlite3';
+// and two migration passes started at once on one archive; on either catalog backend.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCatalog } from '../../src/catalog/catalog.ts';
 import { LifecycleCatalog } from '../../src/catalog/lifecycle.ts';
+import { eachBackend } from '../helpers/catalog.ts';
 import { CLI_BIN } from '../helpers/cli.ts';
 import { HOUR_MS, facilityYaml, later, makeArchive, query, sha256 } from './helpers.ts';
 
@@ -19,8 +18,8 @@ rules:
 const TIERS = `  ssd:  { kind: filesystem, path: tiers/ssd, price_per_tb_year: 100 }
   hdd:  { kind: filesystem, path: tiers/hdd, price_per_tb_year: 10 }`;
 
-test('a lease keeps a transfer to its owner until it expires or the owner dies; renewal extends it, and only for its owner', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(TIERS), policy: POLICY });
+eachBackend('a lease keeps a transfer to its owner until it expires or the owner dies; renewal extends it, and only for its owner', async (t, backend) => {
+  const a = await makeArchive(t, { facility: facilityYaml(TIERS), policy: POLICY, backend });
   const catalog = openCatalog(a.catalog);
   t.teardown(() => catalog.close());
   const store = new LifecycleCatalog(catalog.db);
@@ -35,9 +34,7 @@ test('a lease keeps a transfer to its owner until it expires or the owner dies; 
 
   // host-b's lease runs out (time passes beyond it): free for anyone, unless renewed first.
   const expire = () => {
-    const db = new Database(a.catalog);
-    db.prepare('UPDATE transfers SET lease_until = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), id);
-    db.close();
+    catalog.db.prepare('UPDATE transfers SET lease_until = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), id);
   };
   expire();
   store.renewLeases('transfers', [id], 'host-a:1');
@@ -61,8 +58,8 @@ function migrateProcess(data: string, asOf: string): Promise<{ code: number | nu
   });
 }
 
-test('two migration passes started at once move every container exactly once between them', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(TIERS), policy: POLICY, runs: 3 });
+eachBackend('two migration passes started at once move every container exactly once between them', async (t, backend) => {
+  const a = await makeArchive(t, { facility: facilityYaml(TIERS), policy: POLICY, runs: 3, backend });
   const containers = query<{ id: number; path: string; sha256: string }>(a, 'SELECT id, path, sha256 FROM containers ORDER BY id');
   t.true(containers.length >= 6);
   const asOf = later(1.5 * HOUR_MS);

@@ -4,6 +4,8 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { openCatalog } from '../../src/catalog/catalog.ts';
+import { eachBackend } from '../helpers/catalog.ts';
 import { DEFAULT_TIERS, HOUR_MS, age, facilityYaml, later, makeArchive, query, sha256 } from './helpers.ts';
 
 const POLICY = `policy: move-along
@@ -32,8 +34,8 @@ function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.h5') || f.endsWith('.tar') || f.endsWith('.partial'));
 }
 
-test('migrate moves due containers hdd -> tape by the plan its dry-run printed; the tar files list and extract with stock tar; a second pass has nothing to do', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: POLICY, runs: 2 });
+eachBackend('migrate moves due containers hdd -> tape by the plan its dry-run printed; the tar files list and extract with stock tar; a second pass has nothing to do', async (t, backend) => {
+  const a = await makeArchive(t, { backend, facility: facilityYaml(DEFAULT_TIERS), policy: POLICY, runs: 2 });
   const containers = query<{ path: string; sha256: string; bytes: number }>(a, 'SELECT path, sha256, bytes FROM containers ORDER BY id');
   t.true(containers.length >= 4);
   const now = a.json<PlanJson>('migrate', '--dry-run');
@@ -83,8 +85,8 @@ test('migrate moves due containers hdd -> tape by the plan its dry-run printed; 
   t.regex(verify.stdout, /every one matches the catalog/);
 });
 
-test('expire deletes the data of ended lifecycles, keeps labels, decisions and a record of the deletion; report shows the expired bytes', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: `policy: short
+eachBackend('expire deletes the data of ended lifecycles, keeps labels, decisions and a record of the deletion; report shows the expired bytes', async (t, backend) => {
+  const a = await makeArchive(t, { backend, facility: facilityYaml(DEFAULT_TIERS), policy: `policy: short
 version: 1
 rules:
   - name: hits
@@ -146,17 +148,16 @@ test('a full tier (capacity) pauses migration naming the tier and the bytes need
   t.deepEqual(files(join(a.data, 'tiers/hdd')), []);
 });
 
-test('verify finds corrupt, missing and orphaned copies (exit 1), repairs a bad copy from a good one and records it', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: POLICY });
+eachBackend('verify finds corrupt, missing and orphaned copies (exit 1), repairs a bad copy from a good one and records it', async (t, backend) => {
+  const a = await makeArchive(t, { backend, facility: facilityYaml(DEFAULT_TIERS), policy: POLICY });
   const ok = a.cli('verify');
   t.is(ok.code, 0, ok.stderr);
   const [one, two] = query<{ id: number; path: string; sha256: string; bytes: number }>(a, 'SELECT id, path, sha256, bytes FROM containers ORDER BY id');
   // A second good copy of `one` on ssd, as a migration leaves it between commit and trim.
   mkdirSync(join(a.data, 'tiers/ssd', one.path, '..'), { recursive: true });
   writeFileSync(join(a.data, 'tiers/ssd', one.path), readFileSync(join(a.data, 'tiers/hdd', one.path)));
-  const db = (await import('better-sqlite3')).default;
-  const w = new db(a.catalog);
-  w.prepare("INSERT INTO placements (container_id, tier, location, valid_from, state, step) VALUES (?, 'ssd', ?, ?, 'verified', 0)").run(one.id, join(a.data, 'tiers/ssd', one.path), new Date().toISOString());
+  const w = openCatalog(a.catalog);
+  w.db.prepare("INSERT INTO placements (container_id, tier, location, valid_from, state, step) VALUES (?, 'ssd', ?, ?, 'verified', 0)").run(one.id, join(a.data, 'tiers/ssd', one.path), new Date().toISOString());
   w.close();
   appendFileSync(join(a.data, 'tiers/hdd', one.path), 'bit rot');
   writeFileSync(join(a.data, 'tiers/hdd', two.path), '');

@@ -55,7 +55,13 @@ export class PgDatabase implements SqlDatabase {
   /** The answer to one statement, parameters as PostgreSQL numbers them. */
   query(sql: string, params: PgValue[] = []): PgReply {
     if (!this.open) throw new Error('the catalog is closed');
-    return call({ op: 'query', connection: this.connection, sql, params });
+    try {
+      return call({ op: 'query', connection: this.connection, sql, params });
+    } catch (err) {
+      // What ran, for --debug: the server's message names only a position in it.
+      if (err instanceof Error) Object.assign(err, { sql });
+      throw err;
+    }
   }
 
   /** Whether `table` has an `id` column, which an INSERT returns as better-sqlite3's lastInsertRowid. */
@@ -134,13 +140,19 @@ class PgStatement implements Statement {
 
   private bind(params: unknown[]): PgValue[] {
     const { names } = this.query;
-    if (names.length === 0) return params.map(value);
-    const named = (params[0] ?? {}) as Record<string, unknown>;
+    // Named values given to a statement that uses none of them are ignored, as better-sqlite3 does.
+    if (names.length === 0) return params.filter((p) => !isNamed(p)).map(value);
+    const named = (params.find(isNamed) ?? {}) as Record<string, unknown>;
     return names.map((name) => {
       if (!(name in named)) throw new RangeError(`missing named parameter "${name}"`);
       return value(named[name]);
     });
   }
+}
+
+/** An object of `@name` values (better-sqlite3 takes them so), not a value of its own. */
+function isNamed(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !Array.isArray(v);
 }
 
 function value(v: unknown): PgValue {

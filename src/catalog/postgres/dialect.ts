@@ -1,6 +1,6 @@
 // The catalog's queries are written once, in the SQL both backends speak, with SQLite's few
 // spellings that PostgreSQL lacks rewritten here: placeholders, INSERT OR IGNORE, json_object,
-// REAL, and camelCase column aliases (PostgreSQL folds unquoted names to lower case).
+// REAL, and camelCase aliases (PostgreSQL folds unquoted names to lower case).
 //
 // Rewriting skips string literals and quoted names, so text such as '%"as":%' stays as it is.
 
@@ -40,7 +40,8 @@ function translate(sql: string): PgQuery {
         if (index < 0) index = names.push(name) - 1;
         return `$${index + 1}`;
       })
-      .replace(/\bAS\s+([a-z]\w*[A-Z]\w*)\b/g, 'AS "$1"')
+      // Only aliases are camelCase (the schema's names are snake_case): quoted wherever they appear.
+      .replace(/(?<![\w$])([a-z][a-z0-9_]*[A-Z]\w*)\b/g, '"$1"')
       .replace(/\bjson_object\s*\(/gi, 'json_build_object(')
       .replace(/\bAS\s+REAL\b/gi, 'AS DOUBLE PRECISION');
   });
