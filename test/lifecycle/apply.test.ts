@@ -7,6 +7,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_BIN } from '../helpers/cli.ts';
 import { DEBIAN_PYTHON } from '../helpers/h5py.ts';
+import { eachBackend } from '../helpers/catalog.ts';
 import { DEFAULT_TIERS, HOUR_MS, age, facilityYaml, makeArchive, query, sha256, type Archive } from './helpers.ts';
 
 const CHECK = new URL('../python/check_containers.py', import.meta.url).pathname;
@@ -47,8 +48,8 @@ function tierFiles(a: Archive): string[] {
   return existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.h5') || f.endsWith('.tmp')).sort() : [];
 }
 
-test('keep-all applied as peaks-only: peak containers written and verified before the raw ones go, bytes fall as the dry-run said, h5py reads them, both policies recorded', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: KEEP_ALL, runs: 2, detector: 'det1024' });
+eachBackend('keep-all applied as peaks-only: peak containers written and verified before the raw ones go, bytes fall as the dry-run said, h5py reads them, both policies recorded', async (t, backend) => {
+  const a = await makeArchive(t, { backend, facility: facilityYaml(DEFAULT_TIERS), policy: KEEP_ALL, runs: 2, detector: 'det1024' });
   const raw = liveContainers(a);
   const hits = query<{ id: number; source: string; event: string }>(a, 'SELECT id, source, event FROM frames WHERE hit = 1 ORDER BY id');
   const frames = query<{ n: number }>(a, 'SELECT COUNT(*) AS n FROM frames')[0].n;
@@ -137,8 +138,8 @@ test('asking for a reduction of raw data that expired, or was never kept, is ref
   t.regex(refused.stderr, new RegExp(`raw: raw of ${blanks} frames was not kept \\(rule blanks of keep-everything v1\\)`));
 });
 
-test('SIGKILL at any point of an application leaves the catalog consistent, and the next run finishes it', async (t) => {
-  const a = await makeArchive(t, { facility: facilityYaml(DEFAULT_TIERS), policy: KEEP_ALL, runs: 3, detector: 'det1024' });
+eachBackend('SIGKILL at any point of an application leaves the catalog consistent, and the next run finishes it', async (t, backend) => {
+  const a = await makeArchive(t, { backend, facility: facilityYaml(DEFAULT_TIERS), policy: KEEP_ALL, runs: 3, detector: 'det1024' });
   const raw = liveContainers(a);
   const frames = query<{ n: number }>(a, 'SELECT COUNT(*) AS n FROM frames')[0].n;
   const state = () => query<{ state: string }>(a, 'SELECT state FROM applications')[0]?.state ?? 'not started';

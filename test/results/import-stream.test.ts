@@ -1,10 +1,11 @@
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCatalog, type Catalog } from '../../src/catalog/catalog.ts';
 import { readCrystfelStreamFile } from '../../src/formats/crystfel-stream.ts';
 import { importStream } from '../../src/results/import-stream.ts';
 import { readCrystals } from '../../src/results/results-store.ts';
+import { eachBackend, testCatalogLocation, type Backend } from '../helpers/catalog.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { SHARED_DATA } from '../helpers/shared-data.ts';
 
@@ -13,8 +14,8 @@ const REAL = join(DATA, 'real/crystfel_test_stream/test.stream');
 const MULTI = join(DATA, 'sim-lysozyme/lyso_multi10.stream');
 const MULTI_TRUTH = [1, 0, 1, 1, 0, 1, 1, 0, 1, 0]; // /entry/truth/is_hit of lyso_multi10.h5
 
-function newCatalog(t: ExecutionContext): Catalog {
-  const catalog = openCatalog(join(tempDir(t), 'catalog.sqlite'));
+function newCatalog(t: ExecutionContext, backend: Backend): Catalog {
+  const catalog = openCatalog(testCatalogLocation(t, backend));
   t.teardown(() => catalog.close());
   return catalog;
 }
@@ -29,8 +30,8 @@ function addFrames(catalog: Catalog, experiment: string, frames: { source: strin
 const count = (catalog: Catalog, sql: string, ...params: unknown[]) => (catalog.db.prepare(sql).get(...params) as { n: number }).n;
 const multiEvents = (source: string, events = 10) => Array.from({ length: events }, (_, i) => ({ source, event: `//${i}` }));
 
-test('the real stream lands in the catalog: results, crystals in Å, reflections in blobs, frames labelled', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('the real stream lands in the catalog: results, crystals in Å, reflections in blobs, frames labelled', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   const { chunks } = await readCrystfelStreamFile(REAL);
   // Ingest saw the files under the beamtime folder; the stream names them relative to indexamajig's folder.
   addFrames(catalog, 'cspad', chunks.map((c) => ({ source: `/beamtime/lcls/${c.filename}`, event: '//' })));
@@ -71,8 +72,8 @@ test('the real stream lands in the catalog: results, crystals in Å, reflections
   t.deepEqual(crystal.reflections[0], { h: -28, k: 10, l: 5, intensity: f(185.09), sigma: f(155.78), peak: 217, background: f(64.71), fs: f(634.8), ss: f(1057.6), panel: 'q1a11' });
 });
 
-test('re-importing the same stream replaces rows instead of duplicating them', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('re-importing the same stream replaces rows instead of duplicating them', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   const first = await importStream({ catalog, experiment: 'cspad', file: REAL });
   const ids = (catalog.db.prepare('SELECT id FROM results ORDER BY id').all() as { id: number }[]).map((r) => r.id);
   const second = await importStream({ catalog, experiment: 'cspad', file: REAL });
@@ -83,8 +84,8 @@ test('re-importing the same stream replaces rows instead of duplicating them', a
   t.is(count(catalog, 'SELECT COUNT(*) AS n FROM experiments'), 1);
 });
 
-test('matching by basename and event, refusing to guess between two files of the same name', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('matching by basename and event, refusing to guess between two files of the same name', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   addFrames(catalog, 'lyso', multiEvents('/data/p11/raw/lyso_multi10.h5'));
   // A second copy of the first five frames elsewhere: those events become ambiguous.
   addFrames(catalog, 'lyso', multiEvents('/data/p11/copy/lyso_multi10.h5', 5));
@@ -105,8 +106,8 @@ test('matching by basename and event, refusing to guess between two files of the
   t.is(count(catalog, "SELECT COUNT(*) AS n FROM frames WHERE source = '/elsewhere/lyso_multi10.h5' AND indexed IS NOT NULL"), 0);
 });
 
-test('a relative file name is resolved against the stream folder first', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('a relative file name is resolved against the stream folder first', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   const dir = tempDir(t);
   const stream = join(dir, 'lyso_multi10.stream');
   copyFileSync(MULTI, stream);
@@ -116,8 +117,8 @@ test('a relative file name is resolved against the stream folder first', async (
   t.deepEqual(summary.matchedBy, { exact: 0, resolved: 10, suffix: 0, basename: 0 });
 });
 
-test('results imported before their frames link when the frames arrive; the peak finder keeps its hit label', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('results imported before their frames link when the frames arrive; the peak finder keeps its hit label', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   const early = await importStream({ catalog, experiment: 'lyso', file: MULTI });
   t.like(early, { chunks: 10, matched: 0, unmatched: 10 });
   t.is(count(catalog, 'SELECT COUNT(*) AS n FROM results WHERE frame_id IS NULL'), 10);
@@ -135,8 +136,8 @@ test('results imported before their frames link when the frames arrive; the peak
   t.deepEqual(frames.map((f) => f.hit), [0, 1, ...MULTI_TRUTH.slice(2)]);
 });
 
-test('bad chunks in a broken copy are counted, reported as file:line and skipped; the rest is imported', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('bad chunks in a broken copy are counted, reported as file:line and skipped; the rest is imported', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   const dir = tempDir(t);
   const broken = join(dir, 'broken.stream');
   const lines = readFileSync(REAL, 'utf8').split('\n');
@@ -159,8 +160,8 @@ test('bad chunks in a broken copy are counted, reported as file:line and skipped
   t.is(count(catalog, "SELECT COUNT(*) AS n FROM results WHERE source LIKE '%035103_1824f.h5'"), 0);
 });
 
-test('a bad experiment name or a missing stream is a clear error', async (t) => {
-  const catalog = newCatalog(t);
+eachBackend('a bad experiment name or a missing stream is a clear error', async (t, backend) => {
+  const catalog = newCatalog(t, backend);
   const badName = await t.throwsAsync(importStream({ catalog, experiment: '../up', file: REAL }));
   t.regex(badName!.message, /Expected an experiment name of letters, digits/);
   const missing = await t.throwsAsync(importStream({ catalog, experiment: 'e', file: '/nonexistent/x.stream' }));
