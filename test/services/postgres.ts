@@ -3,10 +3,10 @@
 // PostgreSQL, and it is stopped however the process ends.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from './ports.ts';
 
 const scripts = fileURLToPath(new URL('./postgres/', import.meta.url));
 
@@ -27,21 +27,6 @@ export function stopPostgres(): void {
   rmSync(folder, { recursive: true, force: true });
 }
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer().once('error', () => done(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
-  });
-}
-
-/** A free port below 32768 (the ephemeral range would race with clients). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    if (await isFree(port)) return port;
-  }
-}
-
 /** Starts a server on a free port; one per process. Its caller stops it with `stopPostgres`. */
 export async function startPostgres(): Promise<PostgresStart> {
   if (spawnSync('sh', ['-c', 'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb']).status !== 0) return { state: 'not-installed' };
@@ -49,7 +34,7 @@ export async function startPostgres(): Promise<PostgresStart> {
   // Run as root, start.sh hands the cluster to the postgres user, who must reach it.
   chmodSync(folder, 0o755);
   server = { folder, dir: join(folder, 'cluster') };
-  const port = await freePort();
+  const port = await freePorts(1);
   const log = join(folder, 'start.log');
   const out = openSync(log, 'w');
   // Output to a file, not a pipe: the server forks away and could hold a pipe open.

@@ -4,10 +4,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from './ports.ts';
 
 const scripts = fileURLToPath(new URL('./ceph-rgw/', import.meta.url));
 
@@ -49,22 +49,6 @@ export function stopRgwOnExit(onSignal?: (signal: NodeJS.Signals) => void): void
       stopRgw();
       process.exit(code);
     });
-  }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const server = createServer().once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/** `count` consecutive free ports below 32768 (the ephemeral range would race with clients). */
-async function freePorts(count: number): Promise<number> {
-  for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 12000);
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
-    if (free.every(Boolean)) return base;
   }
 }
 
