@@ -10,8 +10,16 @@ import type { StreamFormat } from './stream-events.ts';
 export const MSGPACK_PATTERNS = ['sub', 'req'] as const;
 export type MsgpackPattern = (typeof MSGPACK_PATTERNS)[number];
 
-/** Messages ZeroMQ holds for us before the socket is read: a few frames, as the queue behind it is what is bounded. */
+/** Messages ZeroMQ holds for us over TCP before the socket is read: a few frames, as the queue behind it is what is bounded. */
 const RECEIVE_HWM = 16;
+
+// Over ipc ZeroMQ holds whatever arrives (0: no limit) until the receive loop moves it into the
+// queue. With a limit, a sender that closes while we hold that many loses its last messages:
+// libzmq (4.3.5) takes the ipc hang-up, which comes at once, for a broken connection and never
+// reads what the sender had already written into it (libzmq issue #4660). Over TCP the close is
+// seen only once the data before it is read.
+const receiveHighWaterMark = (endpoint: string) => (endpoint.startsWith('ipc://') ? 0 : RECEIVE_HWM);
+
 /** How long a REQ socket waits for a frame before asking again (the server may be gone). */
 const REQUEST_TIMEOUT_MS = 5000;
 
@@ -26,7 +34,8 @@ export interface Receiver {
 export function openReceiver(format: StreamFormat, endpoint: string, pattern: MsgpackPattern = 'sub'): Receiver {
   try {
     if (format === 'msgpack' && pattern === 'req') return requestReceiver(endpoint);
-    const socket = format === 'msgpack' ? new Subscriber({ receiveHighWaterMark: RECEIVE_HWM }) : new Pull({ receiveHighWaterMark: RECEIVE_HWM });
+    const options = { receiveHighWaterMark: receiveHighWaterMark(endpoint) };
+    const socket = format === 'msgpack' ? new Subscriber(options) : new Pull(options);
     socket.connect(endpoint);
     if (socket instanceof Subscriber) socket.subscribe();
     return {

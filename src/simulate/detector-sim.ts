@@ -74,7 +74,7 @@ const SEND_HWM = 64;
 
 /**
  * Sends one series (stream V2/V1: start, the images, end; msgpack: the frames) and closes the
- * socket once the receiver has taken the last message. A PUSH socket with no receiver holds the
+ * socket once the last message is queued, taken or not. A PUSH socket with no receiver holds the
  * messages, as a detector does, so the series starts when the first receiver connects; a PUB
  * socket starts at the first subscription (what it sent before would be lost); a REP socket sends
  * a frame for each request, whatever it says (OM and CrystFEL's --zmq-request send "next").
@@ -142,7 +142,8 @@ export async function runDetectorSim(options: DetectorSimOptions): Promise<Detec
     if (!signal?.aborted) throw err;
   } finally {
     signal?.removeEventListener('abort', stop);
-    // Closing waits (up to LINGER_MS) until the receiver has taken what the socket still holds.
+    // Closing returns at once; ZeroMQ goes on sending what the socket holds for up to LINGER_MS,
+    // and a process exiting waits for that (zeromq.js terminates its context at exit).
     if (!socket.closed) socket.close();
   }
   return { format, pattern, ...series.result, images: sent, bytes, seconds: (performance.now() - start) / 1000 };
