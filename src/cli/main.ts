@@ -62,6 +62,28 @@ function hours(value: string): number {
   return h;
 }
 
+/** What `sxarchive stream` takes, and `sxarchive daemon` too (there --connect, and with it --experiment, are optional). */
+function addStreamOptions(cmd: Command, { required }: { required: boolean }): Command {
+  const connect = ['--connect <endpoint>', 'the detector\'s endpoint, e.g. tcp://eiger:31001 (stream V2), tcp://eiger:9999 (stream V1) or tcp://onda:5555'] as const;
+  const experiment = ['--experiment <name>', 'experiment of each series (created if new), unless the start message\'s user_data names one'] as const;
+  if (required) cmd.requiredOption(...connect).requiredOption(...experiment);
+  else cmd.option(...connect).option(...experiment);
+  return addPeakFinderOptions(
+    cmd
+      .addOption(new Option('--format <format>', 'stream format').choices(['stream2', 'stream1', 'msgpack']).default('stream2'))
+      .addOption(new Option('--pattern <pattern>', 'msgpack: subscribe to a PUB socket, or ask a REP socket for each frame (OM)').choices(['sub', 'req']).default('sub'))
+      .option('--geometry <file.geom>', 'CrystFEL geometry: frames are labelled (peakfinder8) and the geometry is kept with the data')
+      .option('--proposal <id>', 'proposal the experiment belongs to')
+      .option('--facility <name>', 'facility or beamline (used by policies)')
+      .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
+      .option('--policy <name|file>', "retention policy: a shipped name (hits-only, ...) or a file; default: the facility's ingest.policy")
+      .option('--series-timeout <s>', 'a series silent this long ends without its end message (msgpack: ends)', nonNegative('--series-timeout'), 60)
+      .option('--queue-mb <mb>', 'frames waiting in memory, MB of their stored chunks; past it they wait in the spool on the staging tier', integer('--queue-mb', 1), 2048)
+      .option('--spool-gb <gb>', 'most the spool on the staging tier may hold; past it frames are dropped (and counted)', nonNegative('--spool-gb'), 64)
+      .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics'),
+  );
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -126,26 +148,14 @@ function buildProgram(): Command {
       .option('--json', 'print the result as JSON'),
   ).action(async (files, opts, cmd) => (await import('./commands/ingest.ts')).run(globals(cmd), files, opts, peakFinderOverrides(opts)));
 
-  addPeakFinderOptions(
+  addStreamOptions(
     program
       .command('stream')
-      .description('receive a detector stream over ZeroMQ and keep what the retention policy decides as the frames arrive, each series a run (until stopped)')
-      .requiredOption('--connect <endpoint>', 'the detector\'s endpoint, e.g. tcp://eiger:31001 (stream V2), tcp://eiger:9999 (stream V1) or tcp://onda:5555')
-      .addOption(new Option('--format <format>', 'stream format').choices(['stream2', 'stream1', 'msgpack']).default('stream2'))
-      .addOption(new Option('--pattern <pattern>', 'msgpack: subscribe to a PUB socket, or ask a REP socket for each frame (OM)').choices(['sub', 'req']).default('sub'))
-      .requiredOption('--experiment <name>', 'experiment of each series (created if new), unless the start message\'s user_data names one')
-      .option('--geometry <file.geom>', 'CrystFEL geometry: frames are labelled (peakfinder8) and the geometry is kept with the data')
-      .option('--proposal <id>', 'proposal the experiment belongs to')
-      .option('--facility <name>', 'facility or beamline (used by policies)')
-      .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
-      .option('--policy <name|file>', "retention policy: a shipped name (hits-only, ...) or a file; default: the facility's ingest.policy")
-      .option('--series <n>', 'stop after this many series (default: until Ctrl-C)', integer('--series', 1))
-      .option('--series-timeout <s>', 'a series silent this long ends without its end message (msgpack: ends)', nonNegative('--series-timeout'), 60)
-      .option('--queue-mb <mb>', 'frames waiting in memory, MB of their stored chunks; past it they wait in the spool on the staging tier', integer('--queue-mb', 1), 2048)
-      .option('--spool-gb <gb>', 'most the spool on the staging tier may hold; past it frames are dropped (and counted)', nonNegative('--spool-gb'), 64)
-      .option('--metrics <host:port>', 'serve Prometheus metrics at http://host:port/metrics')
-      .option('--json', 'print one JSON summary per series'),
-  ).action(async (opts, cmd) => (await import('./commands/stream.ts')).run(globals(cmd), opts, peakFinderOverrides(opts)));
+      .description('receive a detector stream over ZeroMQ and keep what the retention policy decides as the frames arrive, each series a run (until stopped)'),
+    { required: true },
+  ).option('--series <n>', 'stop after this many series (default: until Ctrl-C)', integer('--series', 1))
+    .option('--json', 'print one JSON summary per series')
+    .action(async (opts, cmd) => (await import('./commands/stream.ts')).run(globals(cmd), opts, peakFinderOverrides(opts)));
 
   addPeakFinderOptions(
     program
@@ -305,10 +315,12 @@ function buildProgram(): Command {
     .option('--json', 'print the tiers as JSON')
     .action(async (opts, cmd) => (await import('./commands/tiers.ts')).run(globals(cmd), opts));
 
-  program
-    .command('daemon')
-    .description("run the schedules in facility.yaml (migrate, expire, verify) until SIGTERM; each run is logged as one JSON line")
-    .action(async (opts, cmd) => (await import('./commands/daemon.ts')).run(globals(cmd), opts));
+  addStreamOptions(
+    program
+      .command('daemon')
+      .description('run the schedules in facility.yaml (migrate, expire, verify) until SIGTERM, and with --connect receive a detector stream as `sxarchive stream` does; each run and series is logged as one JSON line'),
+    { required: false },
+  ).action(async (opts, cmd) => (await import('./commands/daemon.ts')).run(globals(cmd), opts, peakFinderOverrides(opts)));
 
   program
     .command('demo')

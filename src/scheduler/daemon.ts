@@ -24,6 +24,8 @@ export interface DaemonOptions {
   log: (record: Record<string, unknown>) => void;
   /** Aborted (with the signal's name as reason) to stop: scheduling ends, the running job is asked to stop and waited for. */
   stop: AbortSignal;
+  /** Work running beside the schedules until `stop` (a detector stream): waited for before the daemon says it stopped. */
+  beside?: Promise<unknown>;
   /** Failed runs carry their stack trace. */
   debug: boolean;
 }
@@ -87,5 +89,6 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
   for (const task of tasks) await task.destroy();
   await queue;
+  await options.beside?.catch(() => {});
   log({ daemon: 'stopped', at: new Date().toISOString(), pid: process.pid, signal: String(stop.reason) });
 }

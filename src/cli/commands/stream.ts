@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { PeakFinderParams } from '../../core/peakfinder8.ts';
 import { streamRegistry, serveMetrics } from '../../online/metrics.ts';
-import { newCounters, recordedSoFar, runStream, type StreamCounters } from '../../online/online.ts';
+import { newCounters, recordedSoFar, runStream, type StreamCounters, type StreamOptions } from '../../online/online.ts';
 import type { MsgpackPattern } from '../../online/receiver.ts';
 import type { SeriesSummary } from '../../online/series-run.ts';
 import type { StreamFormat } from '../../online/stream-events.ts';
@@ -37,19 +37,14 @@ export async function run(globals: GlobalOptions, opts: StreamCliOptions, peakFi
     await withCatalog(globals, (facility, catalog) => {
       process.stderr.write(`stream: receiving ${opts.format} from ${opts.connect}${opts.metrics ? `; metrics at http://${opts.metrics}/metrics` : ''}; Ctrl-C stops (what was received is recorded first)\n`);
       return runStream({
-        connect: opts.connect, format: opts.format, pattern: opts.pattern,
-        experiment: experimentOf(opts),
-        geometryFile: opts.geometry, peakFinder, policy: opts.policy, facility, catalog,
-        series: opts.series, seriesTimeoutSeconds: opts.seriesTimeout,
-        queue: { memoryBytes: opts.queueMb * 2 ** 20, spoolBytes: opts.spoolGb * 2 ** 30 },
-        signal: stop.signal, counters,
+        ...streamOptions(opts, peakFinder), facility, catalog, series: opts.series, signal: stop.signal, counters,
         onStatus: (text) => {
           line?.clear();
           process.stderr.write(`stream: ${text}\n`);
         },
         onSeries: (summary) => {
           line?.clear();
-          if (summary.ending !== 'end' || Object.keys(summary.dropped).length > 0 || summary.undecodable > 0 || summary.gaps > 0) partial = true;
+          if (!isClean(summary)) partial = true;
           if (opts.json) console.log(JSON.stringify(summary));
           else console.log(describeSeries(summary));
         },
@@ -61,6 +56,22 @@ export async function run(globals: GlobalOptions, opts: StreamCliOptions, peakFi
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   if (partial) process.exitCode = EXIT_PARTIAL;
+}
+
+/** What runStream takes from the command line (stream and daemon --connect). */
+export function streamOptions(opts: StreamCliOptions, peakFinder: Partial<PeakFinderParams>) {
+  return {
+    connect: opts.connect, format: opts.format, pattern: opts.pattern,
+    experiment: experimentOf(opts),
+    geometryFile: opts.geometry, peakFinder, policy: opts.policy,
+    seriesTimeoutSeconds: opts.seriesTimeout,
+    queue: { memoryBytes: opts.queueMb * 2 ** 20, spoolBytes: opts.spoolGb * 2 ** 30 },
+  } satisfies Partial<StreamOptions>;
+}
+
+/** A series that ended by its end message with nothing dropped, undecodable or missing. */
+export function isClean(s: SeriesSummary): boolean {
+  return s.ending === 'end' && Object.keys(s.dropped).length === 0 && s.undecodable === 0 && s.gaps === 0;
 }
 
 export function describeSeries(s: SeriesSummary): string {
