@@ -173,6 +173,7 @@ export class BatchWriter {
     const at = batch.frames.length;
     batch.frames.push(frame);
     this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
+    if (frame.results?.indexed) this.result.indexed += 1;
     if (decision.via === 'gate-timeout') this.result.gateTimeouts += 1;
     if (decision.via === 'unlabelled') this.result.unlabelledKept += 1;
     if (decision.keep.length === 0) batch.decisions.push({ frame: at, rule: decision.rule, product: 'labels', codec: 'none', tier: 'catalog' });

@@ -43,7 +43,7 @@ export async function ingest(options: IngestOptions): Promise<IngestResult> {
   const { policy, labelling } = prepared;
   const result: IngestResult = {
     experiment: options.experiment.name, run: null, state: 'complete', policy: { name: policy.name, version: policy.version, contentHash: policy.contentHash },
-    frames: 0, alreadyRecorded: prepared.alreadyRecorded, labelled: 0, hits: 0, rules: {}, gateTimeouts: 0, unlabelledKept: 0, rawBytes: 0, storedBytes: 0,
+    frames: 0, alreadyRecorded: prepared.alreadyRecorded, labelled: 0, hits: 0, indexed: 0, rules: {}, gateTimeouts: 0, unlabelledKept: 0, rawBytes: 0, storedBytes: 0,
     containers: [], skipped: [], unlabelled: [], badFiles: prepared.badFiles, recovery: { runs: [], removedFiles: 0, removedBytes: 0 },
   };
   try {

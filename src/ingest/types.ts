@@ -70,6 +70,8 @@ export interface IngestResult {
   alreadyRecorded: number;
   labelled: number;
   hits: number;
+  /** Frames whose indexing result (in the catalog when they were decided) says indexed. */
+  indexed: number;
   /** Frames per rule that decided them. */
   rules: Record<string, number>;
   /** Frames decided by the gate's on_timeout rule because their indexing result did not come in time. */

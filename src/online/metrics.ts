@@ -28,6 +28,7 @@ export function streamRegistry(c: StreamCounters): Registry {
   counter(registry, 'sxarchive_stream_frames_recorded_total', 'frames recorded in the catalog', () => recordedSoFar(c).frames);
   counter(registry, 'sxarchive_stream_kept_bytes_total', 'bytes kept in containers', () => recordedSoFar(c).storedBytes);
   counter(registry, 'sxarchive_stream_hits_total', 'frames labelled hits', () => recordedSoFar(c).hits);
+  counter(registry, 'sxarchive_stream_indexed_total', 'frames whose indexing result says indexed when decided', () => recordedSoFar(c).indexed);
   counter(registry, 'sxarchive_stream_spooled_total', 'images that waited in the spool on the staging tier', () => c.spooled);
   counter(registry, 'sxarchive_stream_undecodable_total', 'messages that did not decode', () => c.undecodable);
   counter(registry, 'sxarchive_stream_image_id_gaps_total', 'image ids skipped within a series', () => c.gaps);

@@ -54,6 +54,7 @@ export interface StreamCounters {
   framesRecorded: number;
   bytesKept: number;
   hits: number;
+  indexed: number;
   gaps: number;
   seriesEnded: number;
   /** The queue's depth, read when asked. */
@@ -65,10 +66,10 @@ export interface StreamCounters {
 /** Totals over the series ended and the one open. */
 export function recordedSoFar(c: StreamCounters): SeriesProgress {
   const open = c.open?.();
-  return { frames: c.framesRecorded + (open?.frames ?? 0), hits: c.hits + (open?.hits ?? 0), storedBytes: c.bytesKept + (open?.storedBytes ?? 0) };
+  return { frames: c.framesRecorded + (open?.frames ?? 0), hits: c.hits + (open?.hits ?? 0), indexed: c.indexed + (open?.indexed ?? 0), storedBytes: c.bytesKept + (open?.storedBytes ?? 0) };
 }
 
-export const newCounters = (): StreamCounters => ({ messages: 0, bytesIn: 0, images: 0, undecodable: 0, spooled: 0, dropped: {}, framesRecorded: 0, bytesKept: 0, hits: 0, gaps: 0, seriesEnded: 0 });
+export const newCounters = (): StreamCounters => ({ messages: 0, bytesIn: 0, images: 0, undecodable: 0, spooled: 0, dropped: {}, framesRecorded: 0, bytesKept: 0, hits: 0, indexed: 0, gaps: 0, seriesEnded: 0 });
 
 export interface StreamResult {
   series: SeriesSummary[];
@@ -120,6 +121,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     counters.framesRecorded += summary.frames;
     counters.bytesKept += summary.storedBytes;
     counters.hits += summary.hits;
+    counters.indexed += summary.indexed;
     counters.gaps += summary.gaps;
     counters.seriesEnded += 1;
     for (const [reason, n] of Object.entries(summary.dropped)) if (reason === 'duplicate' || reason === 'unsupported-compression' || reason === 'undecodable-pixels') counters.dropped[reason] = (counters.dropped[reason] ?? 0) + n;

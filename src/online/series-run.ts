@@ -36,6 +36,8 @@ export interface SeriesSummary {
   frames: number;
   labelled: number;
   hits: number;
+  /** Frames whose indexing result (import-stream, in the catalog when they were decided) says indexed. */
+  indexed: number;
   /** Frames per product kept in containers (a frame can keep several). */
   kept: Record<string, number>;
   /** Frames per rule that decided them. */
@@ -59,6 +61,7 @@ export interface SeriesSummary {
 export interface SeriesProgress {
   frames: number;
   hits: number;
+  indexed: number;
   storedBytes: number;
 }
 
@@ -93,12 +96,12 @@ export class SeriesRun {
     const { policy } = context;
     this.result = {
       experiment: run.experiment.name, run: run.number, state: 'complete', policy: { name: policy.name, version: policy.version, contentHash: policy.contentHash },
-      frames: 0, alreadyRecorded: 0, labelled: 0, hits: 0, rules: {}, gateTimeouts: 0, unlabelledKept: 0, rawBytes: 0, storedBytes: 0,
+      frames: 0, alreadyRecorded: 0, labelled: 0, hits: 0, indexed: 0, rules: {}, gateTimeouts: 0, unlabelledKept: 0, rawBytes: 0, storedBytes: 0,
       containers: [], skipped: [], unlabelled: [], badFiles: [], recovery: { runs: [], removedFiles: 0, removedBytes: 0 },
     };
     this.summary = {
       series: series.series, seriesId: series.seriesId, experiment: run.experiment.name, run: run.number, ...(series.announced !== undefined ? { announced: series.announced } : {}),
-      images: 0, frames: 0, labelled: 0, hits: 0, kept: {}, rules: {}, spooled: 0, dropped: {}, undecodable: 0, gaps: 0, outOfOrder: 0, ending: 'end', rawBytes: 0, storedBytes: 0, containers: 0,
+      images: 0, frames: 0, labelled: 0, hits: 0, indexed: 0, kept: {}, rules: {}, spooled: 0, dropped: {}, undecodable: 0, gaps: 0, outOfOrder: 0, ending: 'end', rawBytes: 0, storedBytes: 0, containers: 0,
     };
     this.frames = new RunFrames({ catalog: context.catalog, facility: context.facility, run, policy, facts, labelling: context.labelling, result: this.result, pool: context.pool, largestFrame, stageSeconds: context.stageSeconds });
   }
@@ -199,6 +202,7 @@ export class SeriesRun {
     s.frames = result.frames;
     s.labelled = result.labelled;
     s.hits = result.hits;
+    s.indexed = result.indexed;
     s.rules = result.rules;
     s.kept = {};
     for (const c of result.containers) s.kept[c.product] = (s.kept[c.product] ?? 0) + c.frames;
@@ -209,7 +213,7 @@ export class SeriesRun {
   }
 
   get progress(): SeriesProgress {
-    return { frames: this.result.frames, hits: this.result.hits, storedBytes: this.result.storedBytes };
+    return { frames: this.result.frames, hits: this.result.hits, indexed: this.result.indexed, storedBytes: this.result.storedBytes };
   }
 
   /** Frames the worker could not decode, with why (truncated bslz4 ...), for the log. */

@@ -162,6 +162,7 @@ test('a results-gated policy holds hits until their indexing result arrives, or 
   const waited = (Date.now() - started) / 1000;
   t.true(waited >= 7.5, `ingest waited ${waited} s for the frames without results`);
   t.deepEqual(result.rules, { indexed: 2, unindexed: 4 });
+  t.is(result.indexed, 2, 'frames 1 and 4 were indexed when decided');
   const kept = catalog.db.prepare("SELECT f.event, f.indexed FROM decisions d JOIN frames f ON f.id = d.frame_id WHERE d.product = 'raw' ORDER BY f.event").all();
   t.deepEqual(kept, [{ event: '//1', indexed: 1 }, { event: '//4', indexed: 1 }]);
 });

@@ -43,6 +43,7 @@ test('sxarchive stream records a detector-sim series, prints its summary as JSON
   t.is(metric(text, 'sxarchive_stream_images_total'), 50);
   t.is(metric(text, 'sxarchive_stream_frames_recorded_total'), 50);
   t.is(metric(text, 'sxarchive_stream_hits_total'), 5 * sim.hits);
+  t.is(metric(text, 'sxarchive_stream_indexed_total'), 0, 'no indexing results here');
   t.is(metric(text, 'sxarchive_stream_series_total'), 1);
   t.is(metric(text, 'sxarchive_stream_queue_images'), 0);
   t.true(metric(text, 'sxarchive_stream_received_bytes_total')! > 0);
