@@ -9,6 +9,9 @@ export type PixelArray = Uint16Array | Uint32Array | Int32Array | Float32Array;
 export const PIXEL_BYTES: Record<PixelType, number> = { uint16: 2, uint32: 4, int32: 4, float32: 4 };
 export const PIXEL_TYPES = Object.keys(PIXEL_BYTES) as PixelType[];
 
+/** Bytes of one frame's pixels, uncompressed: what "raw bytes" counts. */
+export const frameBytes = (f: { width: number; height: number; pixelType: PixelType }) => f.width * f.height * PIXEL_BYTES[f.pixelType];
+
 const ARRAY_OF: Record<PixelType, new (buffer: ArrayBuffer, offset: number, length: number) => PixelArray> = {
   uint16: Uint16Array,
   uint32: Uint32Array,

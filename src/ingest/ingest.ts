@@ -9,7 +9,7 @@ import { recoverExperiment, removeEmptyFolders } from './recover.ts';
 import { runDirName } from './run-dir.ts';
 import { RunFrames } from './run-frames.ts';
 import type { IngestOptions, IngestResult } from './types.ts';
-import { PIXEL_BYTES, type PixelArray, type PixelType } from '../pixels.ts';
+import { frameBytes, type PixelArray } from '../pixels.ts';
 
 export type { BadFile, IngestOptions, IngestResult, SkippedFrame, WrittenContainer } from './types.ts';
 
@@ -93,7 +93,6 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
   };
 }
 
-const frameBytes = (s: { width: number; height: number; pixelType: PixelType }) => s.width * s.height * PIXEL_BYTES[s.pixelType];
 
 async function ingestFrames(options: IngestOptions, prepared: Prepared, run: StartedRun, result: IngestResult, pool: FramePool, total: number): Promise<void> {
   const { catalog, facility, signal } = options;

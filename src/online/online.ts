@@ -13,7 +13,7 @@ import { checkTiersWritable, experimentFacts, prepareRun } from '../ingest/prepa
 import type { ExperimentFacts } from '../policy/types.ts';
 import { EventQueue, type QueueLimits } from './event-queue.ts';
 import { openReceiver, type MsgpackPattern } from './receiver.ts';
-import { SeriesRun, type SeriesEnding, type SeriesProgress, type SeriesSummary } from './series-run.ts';
+import { SERIES_DROP_REASONS, SeriesRun, type SeriesEnding, type SeriesProgress, type SeriesSummary } from './series-run.ts';
 import { EventDecoder, MSGPACK_SERIES, type SeriesStart, type StreamEvent, type StreamFormat } from './stream-events.ts';
 
 export interface StreamOptions {
@@ -124,7 +124,11 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     counters.indexed += summary.indexed;
     counters.gaps += summary.gaps;
     counters.seriesEnded += 1;
-    for (const [reason, n] of Object.entries(summary.dropped)) if (reason === 'duplicate' || reason === 'unsupported-compression' || reason === 'undecodable-pixels') counters.dropped[reason] = (counters.dropped[reason] ?? 0) + n;
+    // The queue's drops were counted as they happened; the series' own are known only now.
+    for (const reason of SERIES_DROP_REASONS) {
+      const n = summary.dropped[reason];
+      if (n) counters.dropped[reason] = (counters.dropped[reason] ?? 0) + n;
+    }
     result.series.push(summary);
     options.onSeries?.(summary);
     if (options.series !== undefined && result.series.length >= options.series) stop();

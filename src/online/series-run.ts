@@ -10,7 +10,7 @@ import { recoverExperiment, removeEmptyFolders } from '../ingest/recover.ts';
 import { runDirName } from '../ingest/run-dir.ts';
 import { RunFrames } from '../ingest/run-frames.ts';
 import type { IngestResult } from '../ingest/types.ts';
-import { PIXEL_BYTES, type PixelType } from '../pixels.ts';
+import { frameBytes, type PixelType } from '../pixels.ts';
 import type { ExperimentFacts, Policy } from '../policy/types.ts';
 import { isAlive, OWNER } from '../process-owner.ts';
 import { ResultsStore } from '../results/results-store.ts';
@@ -18,7 +18,9 @@ import type { DropReason } from './event-queue.ts';
 import type { StreamFrame, StreamImage } from './stream-events.ts';
 
 /** Why a frame received was not recorded. */
-export type FrameDropReason = DropReason | 'duplicate' | 'unsupported-compression' | 'undecodable-pixels';
+/** Why the series drops a frame the queue handed it (the queue's own reasons, DropReason, are counted as it drops). */
+export const SERIES_DROP_REASONS = ['duplicate', 'unsupported-compression', 'undecodable-pixels'] as const;
+export type FrameDropReason = DropReason | (typeof SERIES_DROP_REASONS)[number];
 
 /** How a series ended: its end message, the next series' start (a restart), silence, or a stop. */
 export type SeriesEnding = 'end' | 'next-start' | 'timeout' | 'interrupted';
@@ -77,7 +79,6 @@ export interface SeriesContext {
 /** A frame the size of the largest detector we know (Eiger2 16M, 32-bit), for the budget before the first image says. */
 const LARGEST_FRAME = 4150 * 4371 * 4;
 
-const frameBytes = (f: { width: number; height: number; pixelType: PixelType }) => f.width * f.height * PIXEL_BYTES[f.pixelType];
 
 export class SeriesRun {
   readonly summary: SeriesSummary;
