@@ -8,7 +8,7 @@ import type { PeakList } from '../core/peakfinder8.ts';
 import type { GroupMaxima } from '../group-maxima.ts';
 import { SxError } from '../errors.ts';
 import type { FrameLocation } from '../frames/frame-part.ts';
-import { allocPixelsUnsafe, PIXEL_BYTES, pixelsOf, type PixelArray, type PixelType } from '../pixels.ts';
+import { allocPixelsUnsafe, frameBytes, pixelsOf, type PixelArray, type PixelType } from '../pixels.ts';
 import { ChunkFile, type ChunkDataset } from '../store/hdf5-chunks.ts';
 import { DEFLATE_LEVEL } from '../store/deflate.ts';
 
@@ -119,6 +119,12 @@ export class Buffers {
   }
 }
 
+/** Memory for a frame's pixels that a decoder fills completely: a reused buffer when there are any. */
+function framePixels(shape: { width: number; height: number; pixelType: PixelType }, buffers?: Buffers): PixelArray {
+  const bytes = frameBytes(shape);
+  return buffers ? pixelsOf(shape.pixelType, new Uint8Array(buffers.take(bytes), 0, bytes)) : allocPixelsUnsafe(shape.pixelType, shape.width * shape.height);
+}
+
 /**
  * Reads and decodes the frame at `at`: a frame stored as one chunk in one of our codecs by a
  * direct chunk read (its stored bytes kept for pass-through), anything else through HDF5's
@@ -128,12 +134,9 @@ export class Buffers {
 export function fetchFrame(files: SourceFiles, at: FrameLocation, seconds?: StageSeconds, buffers?: Buffers, maxima?: GroupMaxima): HeldFrame {
   const start = performance.now();
   const dataset = files.dataset(at.file, at.path);
-  const n = at.width * at.height;
-  const frameBytes = n * PIXEL_BYTES[at.pixelType];
-  const pixels = buffers ? pixelsOf(at.pixelType, new Uint8Array(buffers.take(frameBytes), 0, frameBytes)) : allocPixelsUnsafe(at.pixelType, n);
-  const frame = { width: at.width, height: at.height, pixels };
+  const frame = { width: at.width, height: at.height, pixels: framePixels(at, buffers) };
   if (at.chunk === undefined) {
-    dataset.readFrames(at.index, 1, pixels);
+    dataset.readFrames(at.index, 1, frame.pixels);
     addSeconds(seconds, 'read+decode (HDF5 filters)', start);
     return frame;
   }
@@ -164,10 +167,7 @@ function decodeChunk(frame: HeldFrame, codec: ContainerCodecId, bytes: Uint8Arra
 /** A frame received as one stored chunk (a detector stream): decoded once, the chunk kept for pass-through. */
 export function storedFrame(chunk: { codec: ContainerCodecId; bytes: Uint8Array }, shape: { width: number; height: number; pixelType: PixelType }, seconds?: StageSeconds, buffers?: Buffers, maxima?: GroupMaxima): HeldFrame {
   const start = performance.now();
-  const n = shape.width * shape.height;
-  const frameBytes = n * PIXEL_BYTES[shape.pixelType];
-  const pixels = buffers ? pixelsOf(shape.pixelType, new Uint8Array(buffers.take(frameBytes), 0, frameBytes)) : allocPixelsUnsafe(shape.pixelType, n);
-  const decoded = decodeChunk({ width: shape.width, height: shape.height, pixels }, chunk.codec, chunk.bytes, maxima, seconds, start);
+  const decoded = decodeChunk({ width: shape.width, height: shape.height, pixels: framePixels(shape, buffers) }, chunk.codec, chunk.bytes, maxima, seconds, start);
   return { ...decoded, stored: chunk };
 }
 
