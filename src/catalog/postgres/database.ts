@@ -56,7 +56,9 @@ export class PgDatabase implements SqlDatabase {
   query(sql: string, params: PgValue[] = []): PgReply {
     if (!this.open) throw new Error('the catalog is closed');
     try {
-      return call({ op: 'query', connection: this.connection, sql, params });
+      const reply = call({ op: 'query', connection: this.connection, sql, params });
+      for (const row of reply.rows) for (const [k, v] of Object.entries(row)) if (v instanceof Uint8Array) row[k] = asBuffer(v);
+      return reply;
     } catch (err) {
       // What ran, for --debug: the server's message names only a position in it.
       if (err instanceof Error) Object.assign(err, { sql });
@@ -148,6 +150,11 @@ class PgStatement implements Statement {
       return value(named[name]);
     });
   }
+}
+
+/** Blobs cross from the worker as Uint8Arrays; the catalog gets Buffers, as better-sqlite3 gives them (the same memory). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** An object of `@name` values (better-sqlite3 takes them so), not a value of its own. */
