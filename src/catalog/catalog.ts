@@ -350,7 +350,7 @@ export class Catalog {
       });
       addRunFrameTotals(this.db, runId, totals);
       return ids;
-    })();
+    }).immediate();
   }
 
   /** Registers a policy version; the same text is the same row, different text under a used version is refused. */

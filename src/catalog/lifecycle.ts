@@ -246,7 +246,7 @@ export class LifecycleCatalog {
     const renew = prepared(this.db, `UPDATE ${table} SET lease_until = ? WHERE id = ? AND lease_owner = ?`);
     this.db.transaction(() => {
       for (const id of ids) renew.run(until, id, owner);
-    })();
+    }).immediate();
   }
 
   releaseLease(table: 'transfers' | 'deletions', id: number): void {

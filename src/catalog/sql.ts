@@ -18,6 +18,7 @@ export interface Statement {
 
 /** The catalog's transactions take no arguments: what they work on is in their closure. */
 export interface Transaction<T> {
+  /** A read transaction: one snapshot (on PostgreSQL its writes would not be serialised: write in `immediate`). */
   (): T;
   /** BEGIN IMMEDIATE: the write lock is taken first, so two writers cannot interleave. */
   immediate(): T;

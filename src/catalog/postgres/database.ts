@@ -27,7 +27,7 @@ export class PgDatabase implements SqlDatabase {
   private open = true;
   private withId: Set<string> | undefined;
 
-  constructor(readonly url: string) {
+  constructor(url: string) {
     this.connection = call({ op: 'open', url, timeoutMs: 10_000 }).id!;
     this.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
   }
