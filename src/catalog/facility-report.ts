@@ -88,11 +88,11 @@ export function insertFramesForBenchmark(catalog: ReportSource, options: { runId
     db.prepare(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < @count)
                 INSERT INTO frames (id, run_id, source, event, width, height, pixel_type, raw_bytes, hit, n_peaks, indexed, n_crystals)
                 SELECT @first + i, @run, '/bench/run-' || @run || '-' || (i / @per) || '.h5', '//' || (i % @per), 2068, 2162, 'uint16', @rawBytes,
-                       i % 3 = 0, CASE WHEN i % 3 = 0 THEN 40 ELSE 2 END, CASE WHEN i % 3 = 0 THEN i % 2 END, CASE WHEN i % 6 = 3 THEN 1 END
+                       CASE WHEN i % 3 = 0 THEN 1 ELSE 0 END, CASE WHEN i % 3 = 0 THEN 40 ELSE 2 END, CASE WHEN i % 3 = 0 THEN i % 2 END, CASE WHEN i % 6 = 3 THEN 1 END
                 FROM n`)
       .run({ ...counts, rawBytes: BigInt(rawBytes) });
     db.prepare(`INSERT INTO decisions (frame_id, policy_id, rule, product, codec, tier, container_id, container_index, decided_at)
-                SELECT id, @policy, CASE WHEN hit THEN 'hits' ELSE 'blanks' END, 'raw', 'none', 'hdd', @container + (id - @first) / @per, (id - @first) % @per, @at
+                SELECT id, @policy, CASE WHEN hit = 1 THEN 'hits' ELSE 'blanks' END, 'raw', 'none', 'hdd', @container + (id - @first) / @per, (id - @first) % @per, @at
                 FROM frames WHERE id >= @first`)
       .run({ ...counts, at: new Date().toISOString() });
     recountRunFrameTotals(db, runId);

@@ -534,7 +534,7 @@ export class LifecycleCatalog {
 
   /** Per tier: unfinished transfers to and from it, and planned deletions on it. */
   pendingByTier(): { tier: string; incoming: number; outgoing: number; paused: number; deletions: number }[] {
-    return prepared(this.db, `WITH t AS (SELECT tr.dest_tier AS tier, 1 AS incoming, 0 AS outgoing, tr.state = 'paused' AS paused, 0 AS deletions
+    return prepared(this.db, `WITH t AS (SELECT tr.dest_tier AS tier, 1 AS incoming, 0 AS outgoing, CASE WHEN tr.state = 'paused' THEN 1 ELSE 0 END AS paused, 0 AS deletions
                            FROM transfers tr WHERE tr.state IN ('planned', 'copying', 'verifying', 'committed', 'paused')
                            UNION ALL SELECT p.tier, 0, 1, 0, 0 FROM transfers tr JOIN placements p ON p.id = tr.source_placement_id
                            WHERE tr.state IN ('planned', 'copying', 'verifying', 'committed', 'paused')

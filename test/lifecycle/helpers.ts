@@ -18,6 +18,8 @@ export interface Archive {
   /** The catalog's location: a SQLite file, or a PostgreSQL URL. */
   catalog: string;
   cli: (...args: string[]) => ReturnType<typeof sxarchive>;
+  /** Replaces facility.yaml with `yaml`, its catalog kept where it is. */
+  setFacility: (yaml: string) => void;
   json: <T>(...args: string[]) => T;
 }
 
@@ -45,8 +47,9 @@ export async function makeArchive(t: ExecutionContext, options: { facility: stri
   const data = join(dir, 'data');
   const cli = (...args: string[]) => sxarchive(['--data-dir', data, ...args]);
   const catalog = options.backend === 'postgres' ? testCatalogLocation(t, 'postgres') : join(data, 'catalog.sqlite');
+  const setFacility = (yaml: string) => writeFileSync(join(data, 'facility.yaml'), options.backend === 'postgres' ? `${yaml}\ncatalog: ${catalog}\n` : yaml);
   const archive: Archive = {
-    dir, data, catalog, cli,
+    dir, data, catalog, cli, setFacility,
     json: <T>(...args: string[]) => {
       const r = cli(...args, '--json');
       if (r.code !== 0 && r.code !== 3) throw new Error(`sxarchive ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
@@ -54,7 +57,7 @@ export async function makeArchive(t: ExecutionContext, options: { facility: stri
     },
   };
   t.is(cli('init').code, 0);
-  writeFileSync(join(data, 'facility.yaml'), options.backend === 'postgres' ? `${options.facility}\ncatalog: ${catalog}\n` : options.facility);
+  setFacility(options.facility);
   writeFileSync(join(dir, 'policy.yaml'), options.policy);
   const files: string[] = [];
   for (let i = 0; i < (options.runs ?? 1); i++) {

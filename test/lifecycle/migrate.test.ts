@@ -127,9 +127,9 @@ rules:
   t.regex(a.cli('report', 'lyso').stdout, new RegExp(`expired: ${ending.length} container\\(s\\), .* deleted at the end of their lifecycle`));
 });
 
-test('a full tier (capacity) pauses migration naming the tier and the bytes needed; nothing leaves the source; the next pass resumes when there is room', async (t) => {
+eachBackend('a full tier (capacity) pauses migration naming the tier and the bytes needed; nothing leaves the source; the next pass resumes when there is room', async (t, backend) => {
   const small = DEFAULT_TIERS.replace('aggregate_size: 100MB', 'aggregate_size: 100MB, capacity: 1kB');
-  const a = await makeArchive(t, { facility: facilityYaml(small), policy: POLICY });
+  const a = await makeArchive(t, { backend, facility: facilityYaml(small), policy: POLICY });
   const before = files(join(a.data, 'tiers/hdd')).sort();
   const asOf = later(1.5 * HOUR_MS);
   const r = a.cli('migrate', '--as-of', asOf);
@@ -141,7 +141,7 @@ test('a full tier (capacity) pauses migration naming the tier and the bytes need
   const tiers = a.json<{ tiers: { tier: string; pending: { paused: number } }[] }>('tiers');
   t.is(tiers.tiers.find((x) => x.tier === 'tape')!.pending.paused, before.length);
 
-  writeFileSync(join(a.data, 'facility.yaml'), facilityYaml(DEFAULT_TIERS));
+  a.setFacility(facilityYaml(DEFAULT_TIERS));
   const resumed = a.json<MigrateJson & { resumed: number }>('migrate', '--as-of', asOf);
   t.is(resumed.resumed, before.length);
   t.is(resumed.moved.containers, before.length);
