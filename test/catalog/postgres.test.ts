@@ -57,3 +57,12 @@ test('postgres: a database without sxarchive tables is refused for reading, with
   t.notRegex(down!.message, /hunter2/);
   new PgDatabase(url).close();
 });
+
+test('postgres: a catalog opened to read cannot write', (t) => {
+  const url = testCatalogLocation(t, 'postgres');
+  openCatalog(url).close();
+  const reader = openCatalog(url, { readonly: true });
+  t.teardown(() => reader.close());
+  t.deepEqual(reader.listExperiments(), []);
+  t.throws(() => reader.ensureExperiment({ name: 'no' }), { message: /read-only transaction/ });
+});

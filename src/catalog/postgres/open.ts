@@ -33,6 +33,8 @@ export function openPostgres(url: string, options: { readonly?: boolean; migrati
     if (missing.length > 0) {
       throw new SxError('catalog', `catalog ${displayUrl(url)} ${hasSchema ? `was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}` : 'has no sxarchive tables yet'}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);
     }
+    // As a SQLite catalog opened read-only: nothing this connection runs can write.
+    db.exec('SET default_transaction_read_only = on');
     return db;
   } catch (err) {
     db.close();
