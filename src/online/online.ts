@@ -11,6 +11,7 @@ import { isSxError } from '../errors.ts';
 import { FramePool } from '../ingest/frame-pool.ts';
 import { checkTiersWritable, experimentFacts, prepareRun } from '../ingest/prepare.ts';
 import type { ExperimentFacts } from '../policy/types.ts';
+import { withDetectorMask } from './detector-mask.ts';
 import { EventQueue, type QueueLimits } from './event-queue.ts';
 import { openReceiver, type MsgpackPattern } from './receiver.ts';
 import { SERIES_DROP_REASONS, SeriesRun, type SeriesEnding, type SeriesProgress, type SeriesSummary } from './series-run.ts';
@@ -133,7 +134,23 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     options.onSeries?.(summary);
     if (options.series !== undefined && result.series.length >= options.series) stop();
   };
+  // Whether the workers label with a detector's pixel mask joined to the geometry's (since the last start that sent one).
+  let masked = false;
+  const labelWith = (start: SeriesStart) => {
+    if (!labelling) return;
+    const joined = start.pixelMask?.length ? withDetectorMask(labelling.map, start.pixelMask) : undefined;
+    if (joined && 'refused' in joined) status(`series ${start.series}: the detector's pixel mask is not used: ${joined.refused}`);
+    if (joined && 'map' in joined) {
+      pool.setup({ labelling: { map: joined.map, params: labelling.params } });
+      masked = true;
+      status(`series ${start.series}: the detector's pixel mask marks ${joined.added} more pixel(s) bad for labelling`);
+    } else if (masked) {
+      pool.setup({ labelling: { map: labelling.map, params: labelling.params } });
+      masked = false;
+    }
+  };
   const begin = (start: SeriesStart) => {
+    labelWith(start);
     const named = namedExperiment(start);
     let experiment = options.experiment;
     let seriesFacts: ExperimentFacts = facts;

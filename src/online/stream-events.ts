@@ -22,6 +22,8 @@ export interface SeriesStart {
   shape?: { width: number; height: number; pixelType: PixelType };
   /** The start message's user_data (an experiment name may be given there). */
   userData?: unknown;
+  /** The detector's pixel mask, one per channel (nonzero: a pixel not to use), when the start message has it. */
+  pixelMask?: StreamFrame[];
 }
 
 /** One frame of an image: a detector with several channels (thresholds) sends one per channel. */
@@ -83,7 +85,11 @@ export class EventDecoder {
     const m = decodeStream2(parts[0]);
     switch (m.type) {
       case 'start':
-        return { kind: 'start', series: m.seriesUniqueId, seriesId: m.seriesId, images: m.numberOfImages, shape: { width: m.width, height: m.height, pixelType: m.pixelType }, ...(m.userData !== undefined ? { userData: m.userData } : {}) };
+        return {
+          kind: 'start', series: m.seriesUniqueId, seriesId: m.seriesId, images: m.numberOfImages, shape: { width: m.width, height: m.height, pixelType: m.pixelType },
+          ...(m.pixelMask ? { pixelMask: m.pixelMask.map(frameOfStream2) } : {}),
+          ...(m.userData !== undefined ? { userData: m.userData } : {}),
+        };
       case 'image':
         return { kind: 'image', series: m.seriesUniqueId, seriesId: m.seriesId, imageId: m.imageId, frames: m.data.map(frameOfStream2) };
       case 'end':

@@ -45,6 +45,8 @@ export interface Stream2Start {
   beamCenterX?: number;
   beamCenterY?: number;
   incidentWavelength?: number;
+  /** The detector's pixel mask per channel (sent with header_detail all): nonzero marks a pixel dead, hot or in a gap. */
+  pixelMask?: Stream2Channel[];
   userData?: unknown;
 }
 
@@ -170,6 +172,10 @@ export function decodeStream2(bytes: Uint8Array): Stream2Message {
         const v = f.optionalNumber(key);
         if (v !== undefined) message[field] = v;
       }
+      if (value.pixel_mask !== undefined) {
+        if (!isRecord(value.pixel_mask)) f.problems.push(`pixel_mask: expected a map of channel name to mask, got ${describe(value.pixel_mask)}`);
+        else message.pixelMask = Object.entries(value.pixel_mask).map(([channel, mask]) => channelOf(channel, mask, f, 'pixel_mask'));
+      }
       if (value.user_data !== undefined) message.userData = value.user_data;
       f.check('start');
       return message;
@@ -196,8 +202,8 @@ export function decodeStream2(bytes: Uint8Array): Stream2Message {
   }
 }
 
-function channelOf(channel: string, image: unknown, f: Fields): Stream2Channel {
-  const where = `data.${channel}`;
+function channelOf(channel: string, image: unknown, f: Fields, field = 'data'): Stream2Channel {
+  const where = `${field}.${channel}`;
   const none: Stream2Channel = { channel, width: 0, height: 0, pixelType: 'uint16', compression: 'none', elemSize: 0, bytes: new Uint8Array(0) };
   if (!(image instanceof MultiDim) || !Array.isArray(image.value) || image.value.length !== 2) {
     f.problems.push(`${where}: expected a multi-dimensional array (tag 40 [dims, typed array]), got ${describe(image)}`);
@@ -231,6 +237,11 @@ function channelOf(channel: string, image: unknown, f: Fields): Stream2Channel {
   return result;
 }
 
+/** Channel name -> tag 40 [dims, typed array], the payload compressed (tag 56500) or as it is. */
+function channelMap(channels: Stream2Channel[]): Record<string, Tag> {
+  return Object.fromEntries(channels.map((c) => [c.channel, new Tag([[c.height, c.width], new Tag(c.compression === 'none' ? c.bytes : new Tag([c.compression, c.elemSize, c.bytes], COMPRESSED), TAG_OF[c.pixelType])], MULTI_DIM)]));
+}
+
 /** The CBOR message the detector sends for `message` (tagged self-describing, as DECTRIS does). */
 export function encodeStream2(message: Stream2Message): Uint8Array {
   let map: Record<string, unknown>;
@@ -242,6 +253,7 @@ export function encodeStream2(message: Stream2Message): Uint8Array {
         ...(message.beamCenterX !== undefined ? { beam_center_x: message.beamCenterX } : {}),
         ...(message.beamCenterY !== undefined ? { beam_center_y: message.beamCenterY } : {}),
         ...(message.incidentWavelength !== undefined ? { incident_wavelength: message.incidentWavelength } : {}),
+        ...(message.pixelMask ? { pixel_mask: channelMap(message.pixelMask), pixel_mask_enabled: false } : {}),
         ...(message.userData !== undefined ? { user_data: message.userData } : {}),
       };
       break;
@@ -251,7 +263,7 @@ export function encodeStream2(message: Stream2Message): Uint8Array {
         ...(message.startTime ? { start_time: message.startTime } : {}),
         ...(message.stopTime ? { stop_time: message.stopTime } : {}),
         ...(message.realTime ? { real_time: message.realTime } : {}),
-        data: Object.fromEntries(message.data.map((c) => [c.channel, new Tag([[c.height, c.width], new Tag(c.compression === 'none' ? c.bytes : new Tag([c.compression, c.elemSize, c.bytes], COMPRESSED), TAG_OF[c.pixelType])], MULTI_DIM)])),
+        data: channelMap(message.data),
         ...(message.userData !== undefined ? { user_data: message.userData } : {}),
       };
       break;
