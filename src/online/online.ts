@@ -136,21 +136,25 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   };
   // Whether the workers label with a detector's pixel mask joined to the geometry's (since the last start that sent one).
   let masked = false;
-  const labelWith = (start: SeriesStart) => {
-    if (!labelling) return;
+  /** Sets the workers up for the series; returns the pixels a detector mask added, when one is used. */
+  const labelWith = (start: SeriesStart): number | undefined => {
+    if (!labelling) return undefined;
     const joined = start.pixelMask?.length ? withDetectorMask(labelling.map, start.pixelMask) : undefined;
     if (joined && 'refused' in joined) status(`series ${start.series}: the detector's pixel mask is not used: ${joined.refused}`);
     if (joined && 'map' in joined) {
       pool.setup({ labelling: { map: joined.map, params: labelling.params } });
       masked = true;
       status(`series ${start.series}: the detector's pixel mask marks ${joined.added} more pixel(s) bad for labelling`);
-    } else if (masked) {
+      return joined.added;
+    }
+    if (masked) {
       pool.setup({ labelling: { map: labelling.map, params: labelling.params } });
       masked = false;
     }
+    return undefined;
   };
   const begin = (start: SeriesStart) => {
-    labelWith(start);
+    const maskedPixels = labelWith(start);
     const named = namedExperiment(start);
     let experiment = options.experiment;
     let seriesFacts: ExperimentFacts = facts;
@@ -167,7 +171,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
         seriesFacts = facts;
       }
     }
-    open = SeriesRun.start(context, experiment, seriesFacts, { series: start.series, seriesId: start.seriesId, announced: start.images, shape: start.shape });
+    open = SeriesRun.start(context, experiment, seriesFacts, { series: start.series, seriesId: start.seriesId, announced: start.images, shape: start.shape, maskedPixels });
   };
   const timeoutMs = (options.seriesTimeoutSeconds ?? DEFAULT_SERIES_TIMEOUT_S) * 1000;
   try {

@@ -108,7 +108,7 @@ export class SeriesRun {
   }
 
   /** Starts the series' run (after closing what dead runs of the experiment left). */
-  static start(context: SeriesContext, experiment: NewExperiment, facts: ExperimentFacts, series: { series: string; seriesId: number; announced?: number; shape?: { width: number; height: number; pixelType: PixelType } }): SeriesRun {
+  static start(context: SeriesContext, experiment: NewExperiment, facts: ExperimentFacts, series: { series: string; seriesId: number; announced?: number; shape?: { width: number; height: number; pixelType: PixelType }; maskedPixels?: number }): SeriesRun {
     const { catalog, facility, policy, labelling } = context;
     recoverExperiment(catalog, facility, experiment.name);
     const run = catalog.startRun(
@@ -118,6 +118,8 @@ export class SeriesRun {
         labelling: {
           policy: { name: policy.name, version: policy.version, content_hash: policy.contentHash }, stream: { series: series.series, series_id: series.seriesId },
           ...(labelling ? { geometry_file: labelling.geometryFile, peakfinder8: labelling.params } : {}),
+          // Pixels the detector's mask (start message) marked bad beside the geometry's.
+          ...(labelling && series.maskedPixels !== undefined ? { detector_pixel_mask: { pixels_added: series.maskedPixels } } : {}),
         },
         // Not held against other runs: receivers sharing a detector's images record one series in several runs.
         sources: [],

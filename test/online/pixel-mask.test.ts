@@ -65,6 +65,9 @@ test('a series whose start message masks the pixels of its Bragg spots has no hi
   t.is(result.series[2].hits, sim.hits, 'a mask that does not fit is not used');
   t.true(said.some((m) => /series mask-1: the detector's pixel mask marks \d+ more pixel\(s\) bad for labelling/.test(m)), said.join('\n'));
   t.true(said.some((m) => m.includes(`series mask-3: the detector's pixel mask is not used: the pixel mask of threshold_1 is ${width - 1} x ${height}, the geometry's frames ${width} x ${height}`)), said.join('\n'));
+  const masks = (catalog.db.prepare('SELECT labelling FROM runs ORDER BY number').all() as { labelling: string }[]).map((r) => JSON.parse(r.labelling).detector_pixel_mask);
+  t.true(masks[0].pixels_added > 0, 'the run records that a detector mask was used');
+  t.deepEqual(masks.slice(1), [undefined, undefined]);
   // The frames are kept as sent, mask or not.
   const kept = catalog.db.prepare("SELECT COUNT(*) AS n FROM decisions WHERE product = 'raw'").get() as { n: number };
   t.is(kept.n, 3 * count);
