@@ -5,7 +5,7 @@ import { SxError } from '../errors.ts';
 import { ApplyCatalog } from './apply.ts';
 import { SqliteFrameQueries, type FrameQueries } from './frames.ts';
 import { LifecycleCatalog } from './lifecycle.ts';
-import { migrate, missingMigrations, readMigrations, type Migration } from './migrator.ts';
+import { migrate, missingMigrations, needsMigrations, readMigrations, unreadableCatalog, type Migration } from './migrator.ts';
 import { isPostgresUrl, openPostgres } from './postgres/open.ts';
 import { reportQueries, type ReportQueries } from './report-queries.ts';
 import { SqliteResultQueries, type ResultQueries } from './results.ts';
@@ -467,7 +467,7 @@ function openReadonly(path: string, migrations: Migration[]): Catalog {
   const missing = missingMigrations(db, migrations);
   if (missing.length > 0) {
     db.close();
-    throw new SxError('catalog', `catalog ${path} was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);
+    throw unreadableCatalog(path, needsMigrations(missing));
   }
   return new Catalog(db);
 }

@@ -41,11 +41,19 @@ export function missingMigrations(db: SqlDatabase, migrations: Migration[]): Mig
   return migrations.filter((m) => !applied.has(m.version));
 }
 
+/** Why `catalog` (as messages name it) cannot be read: what it lacks, and how a writer gives it. */
+export function unreadableCatalog(catalog: string, lacks: string): SxError {
+  return new SxError('catalog', `catalog ${catalog} ${lacks}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);
+}
+
+/** What `unreadableCatalog` says of a catalog that lacks these migrations. */
+export const needsMigrations = (missing: Migration[]) => `was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}`;
+
 /**
  * Brings the schema up to the newest migration in one write transaction (BEGIN IMMEDIATE, or
- * PostgreSQL's write lock), so two processes opening an old catalog at once cannot both upgrade it. A catalog that has a migration this
- * build does not know, or whose applied migration was edited, is refused: it was written by a
- * newer or different sxarchive and must not be guessed at.
+ * PostgreSQL's write lock), so two processes opening an old catalog at once cannot both upgrade
+ * it. A catalog that has a migration this build does not know, or whose applied migration was
+ * edited, is refused: it was written by a newer or different sxarchive and must not be guessed at.
  */
 export function migrate(db: SqlDatabase, migrations = readMigrations()): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -93,7 +93,6 @@ function summaryOf(result: IngestResult, err?: unknown): Record<string, unknown>
   };
 }
 
-
 async function ingestFrames(options: IngestOptions, prepared: Prepared, run: StartedRun, result: IngestResult, pool: FramePool, total: number): Promise<void> {
   const { catalog, facility, signal } = options;
   const frames = new RunFrames({

@@ -7,6 +7,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import type { NewExperiment } from '../catalog/types.ts';
 import type { Facility } from '../config/facility.ts';
 import type { PeakFinderParams } from '../core/peakfinder8.ts';
+import type { PixelMap } from '../core/pixel-map.ts';
 import { isSxError } from '../errors.ts';
 import { FramePool } from '../ingest/frame-pool.ts';
 import { checkTiersWritable, experimentFacts, prepareRun } from '../ingest/prepare.ts';
@@ -102,7 +103,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const queue = new EventQueue({ ...DEFAULT_QUEUE, spoolDir: join(facility.tierPath(facility.config.ingest.tier), '.spool'), ...options.queue });
   counters.queue = () => queue.depth;
   const pool = new FramePool();
-  pool.setup(labelling ? { labelling: { map: labelling.map, params: labelling.params } } : {});
+  const labelWithMap = (map?: PixelMap) => pool.setup(labelling ? { labelling: { map: map ?? labelling.map, params: labelling.params } } : {});
+  labelWithMap();
   const receiver = openReceiver(options.format, options.connect, options.pattern);
   const result: StreamResult = { series: [], undecodable: 0 };
   const stop = () => {
@@ -142,13 +144,13 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     const joined = start.pixelMask?.length ? withDetectorMask(labelling.map, start.pixelMask) : undefined;
     if (joined && 'refused' in joined) status(`series ${start.series}: the detector's pixel mask is not used: ${joined.refused}`);
     if (joined && 'map' in joined) {
-      pool.setup({ labelling: { map: joined.map, params: labelling.params } });
+      labelWithMap(joined.map);
       masked = true;
       status(`series ${start.series}: the detector's pixel mask marks ${joined.added} more pixel(s) bad for labelling`);
       return joined.added;
     }
     if (masked) {
-      pool.setup({ labelling: { map: labelling.map, params: labelling.params } });
+      labelWithMap();
       masked = false;
     }
     return undefined;

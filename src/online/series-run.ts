@@ -17,7 +17,6 @@ import { ResultsStore } from '../results/results-store.ts';
 import type { DropReason } from './event-queue.ts';
 import type { StreamFrame, StreamImage } from './stream-events.ts';
 
-/** Why a frame received was not recorded. */
 /** Why the series drops a frame the queue handed it (the queue's own reasons, DropReason, are counted as it drops). */
 export const SERIES_DROP_REASONS = ['duplicate', 'unsupported-compression', 'undecodable-pixels'] as const;
 export type FrameDropReason = DropReason | (typeof SERIES_DROP_REASONS)[number];
@@ -78,7 +77,6 @@ export interface SeriesContext {
 
 /** A frame the size of the largest detector we know (Eiger2 16M, 32-bit), for the budget before the first image says. */
 const LARGEST_FRAME = 4150 * 4371 * 4;
-
 
 export class SeriesRun {
   readonly summary: SeriesSummary;

@@ -2,7 +2,7 @@
 // facility.yaml. The server keeps the same tables as the SQLite file, made by the same
 // migrations written in PostgreSQL's SQL (migrations/postgres/).
 import { SxError } from '../../errors.ts';
-import { migrate, missingMigrations, POSTGRES_MIGRATIONS_DIR, readMigrations, type Migration } from '../migrator.ts';
+import { migrate, missingMigrations, needsMigrations, POSTGRES_MIGRATIONS_DIR, readMigrations, unreadableCatalog, type Migration } from '../migrator.ts';
 import type { SqlDatabase } from '../sql.ts';
 import { PgDatabase } from './database.ts';
 
@@ -23,6 +23,7 @@ export function openPostgres(url: string, options: { readonly?: boolean; migrati
   } catch (err) {
     throw new SxError('catalog', `cannot connect to the catalog at ${displayUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
+  let lacks: string;
   try {
     if (!options.readonly) {
       migrate(db, migrations);
@@ -30,15 +31,17 @@ export function openPostgres(url: string, options: { readonly?: boolean; migrati
     }
     const hasSchema = db.prepare("SELECT 1 AS yes FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'").get();
     const missing = hasSchema ? missingMigrations(db, migrations) : migrations;
-    if (missing.length > 0) {
-      throw new SxError('catalog', `catalog ${displayUrl(url)} ${hasSchema ? `was written by an older sxarchive and needs migration ${missing.map((m) => m.version).join(', ')}` : 'has no sxarchive tables yet'}; run a command that writes it once (e.g. sxarchive init) as a user who may write it`);
+    if (missing.length === 0) {
+      // As a SQLite catalog opened read-only: nothing this connection runs can write.
+      db.exec('SET default_transaction_read_only = on');
+      return db;
     }
-    // As a SQLite catalog opened read-only: nothing this connection runs can write.
-    db.exec('SET default_transaction_read_only = on');
-    return db;
+    lacks = hasSchema ? needsMigrations(missing) : 'has no sxarchive tables yet';
   } catch (err) {
     db.close();
-    if (err instanceof SxError) throw err.message.includes(displayUrl(url)) ? err : new SxError('catalog', `${displayUrl(url)}: ${err.message}`, { cause: err });
-    throw new SxError('catalog', `catalog ${displayUrl(url)}: ${(err as Error).message}`, { cause: err });
+    // The migrator's refusals (SxError) say what, the server's errors neither what nor where.
+    throw new SxError('catalog', `${err instanceof SxError ? '' : 'catalog '}${displayUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
+  db.close();
+  throw unreadableCatalog(displayUrl(url), lacks);
 }
