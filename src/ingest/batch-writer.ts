@@ -32,6 +32,8 @@ export interface InFlight {
   /** When the frame was read: its gate timeout runs from here. */
   arrived: Date;
   peaks?: PeakList;
+  /** Called once the frame is in the catalog (or, unreadable, never will be). */
+  recorded?: () => void;
 }
 
 export interface BatchWriterOptions {
@@ -59,9 +61,10 @@ interface Batch {
   /** Products being made by the workers; the first failure fails the batch. */
   making: Promise<void>[];
   makeError?: unknown;
+  recorded: (() => void)[];
 }
 
-const newBatch = (): Batch => ({ frames: [], decisions: [], writers: new Map(), making: [] });
+const newBatch = (): Batch => ({ frames: [], decisions: [], writers: new Map(), making: [], recorded: [] });
 
 /** Frames in, batch by batch: their decisions, the containers their products go into, the catalog. */
 export class BatchWriter {
@@ -117,6 +120,7 @@ export class BatchWriter {
     if ('unreadable' in loaded) {
       this.result.skipped.push({ file: frame.source, event: frame.event, error: loaded.unreadable });
       this.settled(item);
+      item.recorded?.();
       return;
     }
     if (loaded.labelError !== undefined) {
@@ -172,6 +176,7 @@ export class BatchWriter {
     const batch = this.batch;
     const at = batch.frames.length;
     batch.frames.push(frame);
+    if (item.recorded) batch.recorded.push(item.recorded);
     this.result.rules[decision.rule] = (this.result.rules[decision.rule] ?? 0) + 1;
     if (frame.results?.indexed) this.result.indexed += 1;
     if (decision.via === 'gate-timeout') this.result.gateTimeouts += 1;
@@ -300,6 +305,7 @@ export class BatchWriter {
     }
     this.result.frames += batch.frames.length;
     this.result.rawBytes += batch.frames.reduce((n, f) => n + f.rawBytes, 0);
+    for (const recorded of batch.recorded) recorded();
   }
 
   /**

@@ -139,15 +139,15 @@ export class RunFrames {
     this.budget.release(bytes);
   }
 
-  /** Hands an admitted frame to a worker; it is decided once the frames before it are. */
-  async add(frame: NewFrame, shape: FrameShape, input: FrameInput): Promise<void> {
+  /** Hands an admitted frame to a worker; it is decided once the frames before it are, and `recorded` called once it is in the catalog. */
+  async add(frame: NewFrame, shape: FrameShape, input: FrameInput, recorded?: () => void): Promise<void> {
     const where = `${frame.source} event ${frame.event}`;
     const { handle, loaded } = this.pool.load({ where, width: frame.width, height: frame.height, pixelType: shape.pixelType, ...input });
     frame.results = this.results(frame.source, frame.event);
     const named = 'location' in input ? describeUnreadable(loaded, frame.source, frame.event, input.location) : loaded;
     // Awaited in order by the batch; if the run fails first, the frames behind it must not count as unhandled.
     named.catch(() => undefined);
-    const item: InFlight = { frame, meta: { source: frame.source, event: frame.event }, shape, handle, loaded: named, arrived: new Date() };
+    const item: InFlight = { frame, meta: { source: frame.source, event: frame.event }, shape, handle, loaded: named, arrived: new Date(), recorded };
     // The gate's timeout runs from when the worker has read (and labelled) the frame, not from when it was queued.
     named.then(() => (item.arrived = new Date()), () => undefined);
     this.window.push(item);

@@ -3,15 +3,17 @@
 // loses frames inside itself), so when the memory is full an image's pixels go to a spool on the
 // staging tier and come back when the pipeline reaches them; when the spool is full too the image
 // is dropped, and its place in the queue says so, so that its series counts it.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { Spool, type SpoolOrigin, type SpoolRef } from './spool.ts';
 import type { StreamEvent, StreamImage } from './stream-events.ts';
 
 export type DropReason = 'queue-full' | 'spool-full' | 'spool-error';
 
-/** What the pipeline takes: an event (pixels back in memory), images dropped, or a message that did not decode. */
+/**
+ * What the pipeline takes: an event (pixels back in memory; a spooled image's `recorded` is
+ * called once its frames are in the catalog), images dropped, or a message that did not decode.
+ */
 export type QueueEntry =
-  | { kind: 'event'; event: StreamEvent; spooled: boolean }
+  | { kind: 'event'; event: StreamEvent; spooled?: { recorded: () => void } }
   | { kind: 'dropped'; series: string; images: number; frames: number; reason: DropReason }
   | { kind: 'undecodable'; error: string };
 
@@ -26,29 +28,10 @@ export interface QueueLimits {
   spoolBytes: number;
 }
 
-/** A frame chunk's bytes in a spool segment. */
-interface SpoolRef {
-  segment: Segment;
-  offset: number;
-  length: number;
-}
-
-interface Segment {
-  path: string;
-  fd: number;
-  /** Bytes written. */
-  size: number;
-  /** Chunks in it not read back yet. */
-  pending: number;
-}
-
 type Held =
-  | { kind: 'event'; event: StreamEvent; bytes: number; spool?: SpoolRef[] }
+  | { kind: 'event'; event: StreamEvent; bytes: number; spool?: SpoolRef }
   | { kind: 'dropped'; series: string; images: number; frames: number; reason: DropReason }
   | { kind: 'undecodable'; error: string };
-
-/** Spool files are written in segments, each removed once the pipeline has read it all. */
-const SEGMENT_BYTES = 256 << 20;
 
 const imageBytes = (image: StreamImage) => image.frames.reduce((n, f) => n + (f.chunk?.bytes.byteLength ?? 0), 0);
 
@@ -57,24 +40,24 @@ export class EventQueue {
   private head = 0;
   private memoryBytes = 0;
   private memoryImages = 0;
-  private spoolBytes = 0;
   private spooledImages = 0;
-  private segments: Segment[] = [];
-  private segmentNumber = 0;
+  private readonly spooler: Spool | undefined;
   private wake: (() => void) | undefined;
   private closed = false;
   /** The error the spool last failed with (a full disk), for the log. */
   spoolError: string | undefined;
 
-  constructor(private readonly limits: QueueLimits) {}
+  constructor(private readonly limits: QueueLimits) {
+    this.spooler = limits.spoolDir === undefined ? undefined : new Spool(limits.spoolDir);
+  }
 
   /** Images waiting, in memory and in the spool, and their bytes. */
   get depth(): { images: number; bytes: number; spooledImages: number; spooledBytes: number } {
-    return { images: this.memoryImages + this.spooledImages, bytes: this.memoryBytes, spooledImages: this.spooledImages, spooledBytes: this.spoolBytes };
+    return { images: this.memoryImages + this.spooledImages, bytes: this.memoryBytes, spooledImages: this.spooledImages, spooledBytes: this.spooler?.bytes ?? 0 };
   }
 
-  /** Queues an event; an image past the memory limits is spooled or dropped. Returns where it went. */
-  push(event: StreamEvent): 'memory' | 'spooled' | DropReason {
+  /** Queues an event; an image past the memory limits is spooled (with `origin`) or dropped. Returns where it went. */
+  push(event: StreamEvent, origin: SpoolOrigin): 'memory' | 'spooled' | DropReason {
     if (event.kind !== 'image') {
       this.hold({ kind: 'event', event, bytes: 0 });
       return 'memory';
@@ -87,7 +70,7 @@ export class EventQueue {
       this.hold({ kind: 'event', event, bytes });
       return 'memory';
     }
-    const spooled = this.spool(event, bytes);
+    const spooled = this.spool(event, origin);
     if (typeof spooled === 'string') {
       this.dropped(event, spooled);
       return spooled;
@@ -122,13 +105,15 @@ export class EventQueue {
       this.head = 0;
     }
     if (held.kind !== 'event') return held;
-    if (held.event.kind !== 'image') return { kind: 'event', event: held.event, spooled: false };
+    if (held.event.kind !== 'image') return { kind: 'event', event: held.event };
     if (!held.spool) {
       this.memoryBytes -= held.bytes;
       this.memoryImages -= 1;
-      return { kind: 'event', event: held.event, spooled: false };
+      return { kind: 'event', event: held.event };
     }
-    return { kind: 'event', event: this.unspool(held.event, held.spool, held.bytes), spooled: true };
+    const ref = held.spool;
+    this.spooledImages -= 1;
+    return { kind: 'event', event: this.spooler!.read(held.event, ref), spooled: { recorded: () => this.spooler!.recorded(ref) } };
   }
 
   /** No more events will come: `shift` returns what is left, then undefined. */
@@ -137,10 +122,9 @@ export class EventQueue {
     this.wake?.();
   }
 
-  /** Removes the spool files (what they held is lost: only after the pipeline has stopped). */
-  dispose(): void {
-    for (const s of this.segments) removeSegment(s);
-    this.segments = [];
+  /** After the pipeline has stopped: removes the spool files whose images are all recorded; returns those left (their images are replayed at the next start). */
+  dispose(): string[] {
+    return this.spooler?.close() ?? [];
   }
 
   private hold(entry: Held): void {
@@ -159,71 +143,20 @@ export class EventQueue {
     }
   }
 
-  private spool(image: StreamImage, bytes: number): SpoolRef[] | DropReason {
-    const dir = this.limits.spoolDir;
-    if (dir === undefined) return 'queue-full';
-    if (this.spoolBytes + bytes > this.limits.spoolBytes) return 'spool-full';
-    let segment = this.segments.at(-1);
+  private spool(image: StreamImage, origin: SpoolOrigin): SpoolRef | DropReason {
+    if (!this.spooler) return 'queue-full';
+    if (this.spooler.bytes + imageBytes(image) > this.limits.spoolBytes) return 'spool-full';
     try {
-      if (!segment || segment.size >= SEGMENT_BYTES) {
-        mkdirSync(dir, { recursive: true });
-        const path = join(dir, `spool-${process.pid}-${++this.segmentNumber}.bin`);
-        segment = { path, fd: openSync(path, 'w+'), size: 0, pending: 0 };
-        this.segments.push(segment);
-      }
-      const refs: SpoolRef[] = [];
-      const start = segment.size;
-      try {
-        for (const frame of image.frames) {
-          const chunk = frame.chunk?.bytes ?? new Uint8Array(0);
-          let written = 0;
-          while (written < chunk.byteLength) written += writeSync(segment.fd, chunk, written, chunk.byteLength - written, segment.size + written);
-          refs.push({ segment, offset: segment.size, length: chunk.byteLength });
-          segment.size += chunk.byteLength;
-        }
-      } catch (err) {
-        segment.size = start;
-        ftruncateSync(segment.fd, start);
-        throw err;
-      }
-      segment.pending += refs.length;
-      this.spoolBytes += bytes;
+      const ref = this.spooler.write(image, origin);
       this.spooledImages += 1;
-      return refs;
+      return ref;
     } catch (err) {
       this.spoolError = (err as Error).message;
       return (err as NodeJS.ErrnoException).code === 'ENOSPC' ? 'spool-full' : 'spool-error';
     }
   }
-
-  private unspool(image: StreamImage, refs: SpoolRef[], bytes: number): StreamImage {
-    const frames = image.frames.map((frame, i) => {
-      const ref = refs[i];
-      const chunk = new Uint8Array(ref.length);
-      let read = 0;
-      while (read < ref.length) {
-        const n = readSync(ref.segment.fd, chunk, read, ref.length - read, ref.offset + read);
-        if (n === 0) throw new Error(`spool ${ref.segment.path}: ends before the image's ${ref.length} bytes at ${ref.offset}`);
-        read += n;
-      }
-      ref.segment.pending -= 1;
-      if (ref.segment.pending === 0 && (ref.segment !== this.segments.at(-1) || ref.segment.size >= SEGMENT_BYTES)) {
-        removeSegment(ref.segment);
-        this.segments.splice(this.segments.indexOf(ref.segment), 1);
-      }
-      return frame.chunk ? { ...frame, chunk: { codec: frame.chunk.codec, bytes: chunk } } : frame;
-    });
-    this.spoolBytes -= bytes;
-    this.spooledImages -= 1;
-    return { ...image, frames };
-  }
 }
 
 function withoutPixels(image: StreamImage): StreamImage {
   return { ...image, frames: image.frames.map((f) => (f.chunk ? { ...f, chunk: { codec: f.chunk.codec, bytes: new Uint8Array(0) } } : f)) };
-}
-
-function removeSegment(segment: Segment): void {
-  closeSync(segment.fd);
-  rmSync(segment.path, { force: true });
 }

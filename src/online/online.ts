@@ -2,6 +2,7 @@
 // written as they arrive, series after series, each as a run of an experiment. The socket is
 // read by one loop into the queue (memory, then the spool), the frames are taken from it by
 // another, so that a slow moment of the pipeline never makes the detector wait.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { NewExperiment } from '../catalog/types.ts';
@@ -16,7 +17,8 @@ import { withDetectorMask } from './detector-mask.ts';
 import { EventQueue, type QueueLimits } from './event-queue.ts';
 import { openReceiver, type MsgpackPattern } from './receiver.ts';
 import { SERIES_DROP_REASONS, SeriesRun, type SeriesEnding, type SeriesProgress, type SeriesSummary } from './series-run.ts';
-import { EventDecoder, MSGPACK_SERIES, type SeriesStart, type StreamEvent, type StreamFormat } from './stream-events.ts';
+import { claimSegment, deadSegments, readSegment, type SpoolOrigin } from './spool.ts';
+import { EventDecoder, type SeriesStart, type StreamEvent, type StreamFormat } from './stream-events.ts';
 
 export interface StreamOptions {
   /** The detector's endpoint, e.g. tcp://eiger:31001. */
@@ -100,7 +102,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const status = options.onStatus ?? (() => undefined);
   const { policy, labelling, facts } = prepareRun(options);
   checkTiersWritable(policy, facility, options.experiment.name);
-  const queue = new EventQueue({ ...DEFAULT_QUEUE, spoolDir: join(facility.tierPath(facility.config.ingest.tier), '.spool'), ...options.queue });
+  const spoolDir = join(facility.tierPath(facility.config.ingest.tier), '.spool');
+  const queue = new EventQueue({ ...DEFAULT_QUEUE, spoolDir, ...options.queue });
   counters.queue = () => queue.depth;
   const pool = new FramePool();
   const labelWithMap = (map?: PixelMap) => pool.setup(labelling ? { labelling: { map: map ?? labelling.map, params: labelling.params } } : {});
@@ -112,7 +115,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     queue.close();
   };
   signal?.addEventListener('abort', stop, { once: true });
-  const receiving = receive(options.format, receiver, queue, counters).finally(() => queue.close());
+  const receiving = receive(options.format, receiver, queue, counters, options.experiment).finally(() => queue.close());
   const context = { catalog, facility, policy, labelling, pool, stageSeconds: options.stageSeconds };
   let open: SeriesRun | undefined;
   counters.open = () => open?.progress;
@@ -134,8 +137,10 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     }
     result.series.push(summary);
     options.onSeries?.(summary);
-    if (options.series !== undefined && result.series.length >= options.series) stop();
+    if (options.series !== undefined && received() >= options.series) stop();
   };
+  // Series received from the detector (a replay of the spool is none of them).
+  const received = () => result.series.filter((s) => s.ending !== 'replayed').length;
   // Whether the workers label with a detector's pixel mask joined to the geometry's (since the last start that sent one).
   let masked = false;
   /** Sets the workers up for the series; returns the pixels a detector mask added, when one is used. */
@@ -155,34 +160,65 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     }
     return undefined;
   };
-  const begin = (start: SeriesStart) => {
-    const maskedPixels = labelWith(start);
-    const named = namedExperiment(start);
-    let experiment = options.experiment;
-    let seriesFacts: ExperimentFacts = facts;
-    if (named !== undefined && named !== experiment.name) {
+  /** The first of `wanted` that can take the series (its name checks, its tiers are writable), else the command line's. */
+  const experimentFor = (series: string, wanted: NewExperiment[]): { experiment: NewExperiment; facts: ExperimentFacts } => {
+    for (const experiment of wanted) {
+      if (experiment.name === options.experiment.name) break;
       try {
-        experiment = { name: named };
-        seriesFacts = experimentFacts(catalog, experiment, policy);
-        checkTiersWritable(policy, facility, named);
+        const wantedFacts = experimentFacts(catalog, experiment, policy);
+        checkTiersWritable(policy, facility, experiment.name);
+        return { experiment, facts: wantedFacts };
       } catch (err) {
         if (!isSxError(err)) throw err;
         // When in doubt, keep: the series goes to the experiment of the command line.
-        status(`series ${start.series}: user_data names experiment "${named}", which cannot take it (${err.message}); recording it in ${options.experiment.name}`);
-        experiment = options.experiment;
-        seriesFacts = facts;
+        status(`series ${series}: experiment "${experiment.name}" cannot take it (${err.message}); recording it in ${options.experiment.name}`);
       }
     }
+    return { experiment: options.experiment, facts };
+  };
+  const begin = (start: SeriesStart) => {
+    const maskedPixels = labelWith(start);
+    const named = namedExperiment(start);
+    const { experiment, facts: seriesFacts } = experimentFor(start.series, named === undefined ? [] : [{ name: named }]);
     open = SeriesRun.start(context, experiment, seriesFacts, { series: start.series, seriesId: start.seriesId, announced: start.images, shape: start.shape, maskedPixels });
+  };
+  /** Images a killed stream of this host left in the spool, recorded as runs of their series (what it had recorded already skipped). */
+  const replay = async () => {
+    for (const left of deadSegments(spoolDir)) {
+      const path = claimSegment(left, spoolDir);
+      if (!path) continue;
+      status(`replaying the images a stopped stream process left in ${left}`);
+      let key: string | undefined;
+      for (const record of readSegment(path)) {
+        if ('truncated' in record) {
+          status(`spool ${record.truncated}; what it holds before is recorded`);
+          break;
+        }
+        const { image, origin } = record;
+        const recordKey = JSON.stringify([image.series, origin.experiment.name, origin.named]);
+        if (open && key !== recordKey) await end('replayed');
+        key = recordKey;
+        if (!open) {
+          labelWith({ kind: 'start', series: image.series, seriesId: image.seriesId });
+          const { experiment, facts: seriesFacts } = experimentFor(image.series, [...(origin.named === undefined ? [] : [{ name: origin.named }]), origin.experiment]);
+          open = SeriesRun.start(context, experiment, seriesFacts, { series: image.series, seriesId: image.seriesId, replay: true });
+        }
+        await open.add(image);
+      }
+      if (open) await end('replayed');
+      rmSync(path, { force: true });
+    }
   };
   const timeoutMs = (options.seriesTimeoutSeconds ?? DEFAULT_SERIES_TIMEOUT_S) * 1000;
   try {
+    // While the socket is read into the queue.
+    await replay();
     for (;;) {
       const entry = await queue.shift(open ? timeoutMs : undefined);
       if (!entry) break;
       if (entry === 'timeout') {
         // Silence: the series is over (msgpack frames have no end message to say so).
-        await end(open!.summary.series === MSGPACK_SERIES ? 'end' : 'timeout');
+        await end(options.format === 'msgpack' ? 'end' : 'timeout');
         continue;
       }
       if (entry.kind === 'undecodable') {
@@ -212,14 +248,14 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       } else if (open?.summary.series === event.series) {
         await end('end');
       }
-      if (options.series !== undefined && result.series.length >= options.series) break;
+      if (options.series !== undefined && received() >= options.series) break;
     }
     if (open) await end('interrupted');
   } finally {
     signal?.removeEventListener('abort', stop);
     stop();
     await receiving.catch((err) => status(`receiving stopped: ${(err as Error).message}`));
-    queue.dispose();
+    for (const left of queue.dispose()) status(`spool ${left} holds images not recorded; the next stream started on this host replays them`);
     const seconds = await pool.close();
     if (options.stageSeconds) for (const [stage, t] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + t;
   }
@@ -227,8 +263,10 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
 }
 
 /** Reads the socket into the queue until it is closed: each message decoded (its pixels not), counted, queued. */
-async function receive(format: StreamFormat, receiver: ReturnType<typeof openReceiver>, queue: EventQueue, counters: StreamCounters): Promise<void> {
+async function receive(format: StreamFormat, receiver: ReturnType<typeof openReceiver>, queue: EventQueue, counters: StreamCounters, experiment: NewExperiment): Promise<void> {
   const decoder = new EventDecoder(format);
+  // What a spooled image is for: its series' start may name an experiment.
+  let origin: SpoolOrigin & { series?: string } = { experiment };
   for (;;) {
     const parts = await receiver.receive();
     if (!parts) return;
@@ -244,11 +282,15 @@ async function receive(format: StreamFormat, receiver: ReturnType<typeof openRec
       continue;
     }
     if (event.kind !== 'image') {
-      queue.push(event);
+      if (event.kind === 'start') {
+        const named = namedExperiment(event);
+        origin = { experiment, series: event.series, ...(named === undefined ? {} : { named }) };
+      }
+      queue.push(event, origin);
       continue;
     }
     counters.images += 1;
-    const where = queue.push(event);
+    const where = queue.push(event, origin.series === event.series ? { experiment: origin.experiment, ...(origin.named === undefined ? {} : { named: origin.named }) } : { experiment });
     if (where === 'spooled') counters.spooled += 1;
     else if (where !== 'memory') counters.dropped[where] = (counters.dropped[where] ?? 0) + event.frames.length;
   }

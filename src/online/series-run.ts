@@ -21,8 +21,8 @@ import type { StreamFrame, StreamImage } from './stream-events.ts';
 export const SERIES_DROP_REASONS = ['duplicate', 'unsupported-compression', 'undecodable-pixels'] as const;
 export type FrameDropReason = DropReason | (typeof SERIES_DROP_REASONS)[number];
 
-/** How a series ended: its end message, the next series' start (a restart), silence, or a stop. */
-export type SeriesEnding = 'end' | 'next-start' | 'timeout' | 'interrupted';
+/** How a series ended: its end message, the next series' start (a restart), silence, or a stop; or, replayed from a killed process's spool, at the spool's end. */
+export type SeriesEnding = 'end' | 'next-start' | 'timeout' | 'interrupted' | 'replayed';
 
 export interface SeriesSummary {
   series: string;
@@ -49,7 +49,9 @@ export interface SeriesSummary {
   dropped: Partial<Record<FrameDropReason, number>>;
   /** Messages of the series that did not decode. */
   undecodable: number;
-  /** image_ids skipped (in the order they arrived), and images that came again or out of order. */
+  /** Replayed from a spool: frames the catalog had already (recorded before the kill), not recorded twice. */
+  alreadyRecorded: number;
+  /** image_ids skipped (in the order they arrived), and images that came again or out of order (not counted in a replay, which holds only what was spooled). */
   gaps: number;
   outOfOrder: number;
   ending: SeriesEnding;
@@ -89,6 +91,7 @@ export class SeriesRun {
     private readonly context: SeriesContext,
     private readonly run: StartedRun,
     series: { series: string; seriesId: number; announced?: number },
+    private readonly replay: boolean,
     facts: ExperimentFacts,
     largestFrame: number,
   ) {
@@ -100,13 +103,13 @@ export class SeriesRun {
     };
     this.summary = {
       series: series.series, seriesId: series.seriesId, experiment: run.experiment.name, run: run.number, ...(series.announced !== undefined ? { announced: series.announced } : {}),
-      images: 0, frames: 0, labelled: 0, hits: 0, indexed: 0, kept: {}, rules: {}, spooled: 0, dropped: {}, undecodable: 0, gaps: 0, outOfOrder: 0, ending: 'end', rawBytes: 0, storedBytes: 0, containers: 0,
+      images: 0, frames: 0, labelled: 0, hits: 0, indexed: 0, kept: {}, rules: {}, spooled: 0, dropped: {}, undecodable: 0, alreadyRecorded: 0, gaps: 0, outOfOrder: 0, ending: 'end', rawBytes: 0, storedBytes: 0, containers: 0,
     };
     this.frames = new RunFrames({ catalog: context.catalog, facility: context.facility, run, policy, facts, labelling: context.labelling, result: this.result, pool: context.pool, largestFrame, stageSeconds: context.stageSeconds });
   }
 
   /** Starts the series' run (after closing what dead runs of the experiment left). */
-  static start(context: SeriesContext, experiment: NewExperiment, facts: ExperimentFacts, series: { series: string; seriesId: number; announced?: number; shape?: { width: number; height: number; pixelType: PixelType }; maskedPixels?: number }): SeriesRun {
+  static start(context: SeriesContext, experiment: NewExperiment, facts: ExperimentFacts, series: { series: string; seriesId: number; announced?: number; shape?: { width: number; height: number; pixelType: PixelType }; maskedPixels?: number; replay?: boolean }): SeriesRun {
     const { catalog, facility, policy, labelling } = context;
     recoverExperiment(catalog, facility, experiment.name);
     const run = catalog.startRun(
@@ -114,7 +117,7 @@ export class SeriesRun {
         experiment,
         policy: { name: policy.name, version: policy.version, text: policy.text, contentHash: policy.contentHash },
         labelling: {
-          policy: { name: policy.name, version: policy.version, content_hash: policy.contentHash }, stream: { series: series.series, series_id: series.seriesId },
+          policy: { name: policy.name, version: policy.version, content_hash: policy.contentHash }, stream: { series: series.series, series_id: series.seriesId, ...(series.replay ? { replayed_from_spool: true } : {}) },
           ...(labelling ? { geometry_file: labelling.geometryFile, peakfinder8: labelling.params } : {}),
           // Pixels the detector's mask (start message) marked bad beside the geometry's.
           ...(labelling && series.maskedPixels !== undefined ? { detector_pixel_mask: { pixels_added: series.maskedPixels } } : {}),
@@ -125,7 +128,7 @@ export class SeriesRun {
       },
       isAlive,
     );
-    return new SeriesRun(context, run, series, facts, series.shape ? frameBytes(series.shape) : LARGEST_FRAME);
+    return new SeriesRun(context, run, series, series.replay === true, facts, series.shape ? frameBytes(series.shape) : LARGEST_FRAME);
   }
 
   /** Images the queue dropped (received, never in the pipeline). */
@@ -142,32 +145,49 @@ export class SeriesRun {
     this.summary.undecodable += 1;
   }
 
-  /** Hands the image's frames to the workers (waiting while the frames in flight fill the budget). */
-  async add(image: StreamImage, spooled: boolean): Promise<void> {
+  /**
+   * Hands the image's frames to the workers (waiting while the frames in flight fill the budget);
+   * a spooled image's `recorded` is called once all its frames are in the catalog.
+   */
+  async add(image: StreamImage, spooled?: { recorded: () => void }): Promise<void> {
     const s = this.summary;
     s.images += 1;
     if (spooled) s.spooled += 1;
+    let waiting = image.frames.length + 1;
+    const handled = () => {
+      if (--waiting === 0) spooled?.recorded();
+    };
     if (this.recorded.has(image.imageId)) {
       s.outOfOrder += 1;
       this.drop('duplicate', image.frames.length);
+      spooled?.recorded();
       return;
     }
     this.recorded.add(image.imageId);
-    if (image.imageId > this.lastImage + 1) s.gaps += image.imageId - this.lastImage - 1;
-    else if (image.imageId < this.lastImage) s.outOfOrder += 1;
+    if (!this.replay) {
+      if (image.imageId > this.lastImage + 1) s.gaps += image.imageId - this.lastImage - 1;
+      else if (image.imageId < this.lastImage) s.outOfOrder += 1;
+    }
     this.lastImage = Math.max(this.lastImage, image.imageId);
-    for (const f of image.frames) await this.addFrame(image, f);
+    for (const f of image.frames) await this.addFrame(image, f, handled);
+    handled();
   }
 
-  private async addFrame(image: StreamImage, f: StreamFrame): Promise<void> {
+  private async addFrame(image: StreamImage, f: StreamFrame, recorded: () => void): Promise<void> {
     if (!f.chunk) {
       this.drop('unsupported-compression', 1);
+      recorded();
       return;
     }
     const rawBytes = frameBytes(f);
     const frame: NewFrame = { source: image.frames.length > 1 ? `${image.series}/${f.channel}` : image.series, event: String(image.imageId), width: f.width, height: f.height, pixelType: f.pixelType, rawBytes };
+    if (this.replay && this.context.catalog.frames.frameIdOf(this.run.experiment.id, frame.source, frame.event) !== undefined) {
+      this.summary.alreadyRecorded += 1;
+      recorded();
+      return;
+    }
     await this.frames.admit(rawBytes);
-    await this.frames.add(frame, { width: f.width, height: f.height, pixelType: f.pixelType }, { stored: f.chunk });
+    await this.frames.add(frame, { width: f.width, height: f.height, pixelType: f.pixelType }, { stored: f.chunk }, recorded);
   }
 
   /**
@@ -190,7 +210,7 @@ export class SeriesRun {
       throw err;
     }
     this.fill();
-    const complete = ending === 'end' && Object.keys(s.dropped).length === 0 && s.undecodable === 0 && s.gaps === 0 && result.unlabelled.length === 0;
+    const complete = (ending === 'end' || ending === 'replayed') && Object.keys(s.dropped).length === 0 && s.undecodable === 0 && s.gaps === 0 && result.unlabelled.length === 0;
     const state = ending === 'interrupted' ? 'interrupted' : complete ? 'complete' : 'partial';
     if (catalog.finishRun(run.id, state, { ...s }, run.createdExperiment).removed) removeEmptyFolders(facility, run.experiment.name, runDirName(run.number));
     new ResultsStore(catalog, run.experiment.id).linkNewFrames();

@@ -61,13 +61,12 @@ function frameOfStream2(c: Stream2Channel): StreamFrame {
   return { ...shape, unsupported: c.compression };
 }
 
-/** Frames of a msgpack stream have no series: they belong to the one the pipeline opens for them. */
-export const MSGPACK_SERIES = 'msgpack';
-
 /** Decodes the messages of one stream of `format`. */
 export class EventDecoder {
-  /** OnDA numbers its frames in no fixed key: msgpack frames are numbered as they come. */
+  /** OnDA numbers its frames in no fixed key: msgpack frames are numbered as they come ... */
   private msgpackImages = 0;
+  /** ... and have no series: theirs is named by when this receiver saw the first, so that no other receiver's numbers meet them. */
+  private msgpackSeries: string | undefined;
   /** Stream V1 numbers series from 1 again when the detector restarts: each start gets a name of its own. */
   private stream1Series: { id: number; name: string } | undefined;
 
@@ -80,7 +79,8 @@ export class EventDecoder {
     if (parts.length !== 1) throw new SxError('input', `${format} message: expected one part, got ${parts.length}`);
     if (format === 'msgpack') {
       const f = decodeMsgpackFrame(parts[0]);
-      return { kind: 'image', series: MSGPACK_SERIES, seriesId: 0, imageId: this.msgpackImages++, frames: [{ channel: 'data', width: f.width, height: f.height, pixelType: f.pixelType, chunk: { codec: 'none', bytes: f.bytes } }] };
+      this.msgpackSeries ??= `msgpack-${new Date().toISOString()}`;
+      return { kind: 'image', series: this.msgpackSeries, seriesId: 0, imageId: this.msgpackImages++, frames: [{ channel: 'data', width: f.width, height: f.height, pixelType: f.pixelType, chunk: { codec: 'none', bytes: f.bytes } }] };
     }
     const m = decodeStream2(parts[0]);
     switch (m.type) {

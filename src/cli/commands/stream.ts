@@ -69,19 +69,19 @@ export function streamOptions(opts: StreamCliOptions, peakFinder: Partial<PeakFi
   } satisfies Partial<StreamOptions>;
 }
 
-/** A series that ended by its end message with nothing dropped, undecodable or missing. */
+/** A series that ended by its end message (or a replay that recorded all the spool held) with nothing dropped, undecodable or missing. */
 export function isClean(s: SeriesSummary): boolean {
-  return s.ending === 'end' && Object.keys(s.dropped).length === 0 && s.undecodable === 0 && s.gaps === 0;
+  return (s.ending === 'end' || s.ending === 'replayed') && Object.keys(s.dropped).length === 0 && s.undecodable === 0 && s.gaps === 0;
 }
 
 export function describeSeries(s: SeriesSummary): string {
   const dropped = Object.entries(s.dropped).map(([reason, n]) => `${n} ${reason}`);
-  const ending = { end: 'ended', 'next-start': 'ended without its end message (the next series started)', timeout: 'ended without its end message (silent too long)', interrupted: 'interrupted' }[s.ending];
+  const ending = { end: 'ended', 'next-start': 'ended without its end message (the next series started)', timeout: 'ended without its end message (silent too long)', interrupted: 'interrupted', replayed: 'replayed from the spool a stopped stream process left' }[s.ending];
   return [
     `series ${s.seriesId} (${s.series}) ${ending}: experiment ${s.experiment} run ${s.run}`,
     `  ${s.images} images${s.announced !== undefined ? ` of ${s.announced} announced` : ''}: ${s.frames} frames recorded, ${formatBytes(s.rawBytes)} raw -> ${formatBytes(s.storedBytes)} kept in ${s.containers} container(s)`,
     `  labelled ${s.labelled}, hits ${s.hits}; kept ${Object.entries(s.kept).map(([p, n]) => `${p} ${n}`).join(', ') || 'labels only'}; rules ${Object.entries(s.rules).map(([r, n]) => `${r} ${n}`).join(', ')}`,
-    `  spooled ${s.spooled}; dropped ${dropped.length > 0 ? dropped.join(', ') : 0}; undecodable messages ${s.undecodable}; image_id gaps ${s.gaps}${s.outOfOrder > 0 ? `; out of order ${s.outOfOrder}` : ''}`,
+    `  spooled ${s.spooled}${s.alreadyRecorded > 0 ? `; recorded before ${s.alreadyRecorded}` : ''}; dropped ${dropped.length > 0 ? dropped.join(', ') : 0}; undecodable messages ${s.undecodable}; image_id gaps ${s.gaps}${s.outOfOrder > 0 ? `; out of order ${s.outOfOrder}` : ''}`,
   ].join('\n');
 }
 
