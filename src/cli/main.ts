@@ -77,6 +77,7 @@ function addStreamOptions(cmd: Command, { required }: { required: boolean }): Co
       .option('--facility <name>', 'facility or beamline (used by policies)')
       .option('--sample-tag <tag>', 'sample tag, repeatable (used by policy overrides)', collect, [])
       .option('--policy <name|file>', "retention policy: a shipped name (hits-only, ...) or a file; default: the facility's ingest.policy")
+      .option('--results <file.stream>', 'a CrystFEL stream indexamajig is writing: followed and imported into --experiment as it grows, for results-gated rules')
       .option('--series-timeout <s>', 'a series silent this long ends without its end message (msgpack: ends)', nonNegative('--series-timeout'), 60)
       .option('--queue-mb <mb>', 'frames waiting in memory, MB of their stored chunks; past it they wait in the spool on the staging tier', integer('--queue-mb', 1), 2048)
       .option('--spool-gb <gb>', 'most the spool on the staging tier may hold; past it frames are dropped (and counted)', nonNegative('--spool-gb'), 64)

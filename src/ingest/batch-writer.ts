@@ -162,6 +162,11 @@ export class BatchWriter {
     }
   }
 
+  /** Decides every waiting frame now by the gate's timeout rule (a stop that cannot wait for results). */
+  async releasePending(): Promise<void> {
+    while (this.pending.length > 0) await this.release(this.pending[0], true);
+  }
+
   private async release(entry: { item: InFlight; until: Date }, early: boolean): Promise<void> {
     this.pending.splice(this.pending.indexOf(entry), 1);
     this.pendingBytes -= entry.item.frame.rawBytes;

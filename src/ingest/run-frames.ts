@@ -158,9 +158,10 @@ export class RunFrames {
 
   /**
    * Decides every frame still in flight, waits for the results the gate holds frames for (telling
-   * `onStatus` what it waits for, unless `stopped`), and records the last batch.
+   * `onStatus` what it waits for) unless `stopped` (nothing more is recorded) or `hurried` (the
+   * waiting frames take the gate's timeout rule now), and records the last batch.
    */
-  async finish(onStatus: ((text: string) => void) | undefined, stopped: () => boolean): Promise<void> {
+  async finish(onStatus: ((text: string) => void) | undefined, stopped: () => boolean, hurried: () => boolean = () => false): Promise<void> {
     while (this.window.length > 0) {
       await this.batch.add(this.window.shift()!);
       if (this.batch.size >= this.maxFrames) await this.batch.flushInBackground();
@@ -168,8 +169,14 @@ export class RunFrames {
     await this.batch.drainPending(() => {
       const w = this.batch.waiting;
       if (w) onStatus?.(`waiting for the indexing results of ${w.frames} frame(s) (import-stream writes them), at most ${secondsLeft(w.until)} s more`);
-    }, stopped);
-    if (!stopped()) await this.batch.flush();
+    }, () => stopped() || hurried());
+    if (stopped()) return;
+    const w = this.batch.waiting;
+    if (w) {
+      onStatus?.(`stopped: ${w.frames} frame(s) waiting for their indexing results take the gate's timeout rule now`);
+      await this.batch.releasePending();
+    }
+    await this.batch.flush();
   }
 
   /** Drops the batch in hand (its files removed); what was recorded stays. */

@@ -10,6 +10,7 @@ import type { Facility } from '../config/facility.ts';
 import type { PeakFinderParams } from '../core/peakfinder8.ts';
 import type { PixelMap } from '../core/pixel-map.ts';
 import { isSxError } from '../errors.ts';
+import { checkStreamFile, importStream } from '../results/import-stream.ts';
 import { FramePool } from '../ingest/frame-pool.ts';
 import { checkTiersWritable, experimentFacts, prepareRun } from '../ingest/prepare.ts';
 import type { ExperimentFacts } from '../policy/types.ts';
@@ -31,6 +32,8 @@ export interface StreamOptions {
   geometryFile?: string;
   peakFinder?: Partial<PeakFinderParams>;
   policy?: string;
+  /** A CrystFEL stream indexamajig is writing: followed, its results imported into `experiment` as they come (results-gated rules wait for them). */
+  results?: string;
   facility: Facility;
   catalog: Catalog;
   /** Stop after this many series. */
@@ -102,6 +105,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   const status = options.onStatus ?? (() => undefined);
   const { policy, labelling, facts } = prepareRun(options);
   checkTiersWritable(policy, facility, options.experiment.name);
+  if (options.results !== undefined) checkStreamFile(options.results);
   const spoolDir = join(facility.tierPath(facility.config.ingest.tier), '.spool');
   const queue = new EventQueue({ ...DEFAULT_QUEUE, spoolDir, ...options.queue });
   counters.queue = () => queue.depth;
@@ -116,7 +120,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
   };
   signal?.addEventListener('abort', stop, { once: true });
   const receiving = receive(options.format, receiver, queue, counters, options.experiment).finally(() => queue.close());
-  const context = { catalog, facility, policy, labelling, pool, stageSeconds: options.stageSeconds };
+  const results = options.results === undefined ? undefined : followResults(options.results, options.experiment.name, catalog, status);
+  const context = { catalog, facility, policy, labelling, pool, stageSeconds: options.stageSeconds, stopped: () => signal?.aborted === true };
   let open: SeriesRun | undefined;
   counters.open = () => open?.progress;
   const end = async (ending: SeriesEnding) => {
@@ -209,6 +214,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       rmSync(path, { force: true });
     }
   };
+  // msgpack series have no end message: the next one starting is their end.
+  const seriesChange: SeriesEnding = options.format === 'msgpack' ? 'end' : 'next-start';
   const timeoutMs = (options.seriesTimeoutSeconds ?? DEFAULT_SERIES_TIMEOUT_S) * 1000;
   try {
     // While the socket is read into the queue.
@@ -228,7 +235,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       }
       if (entry.kind === 'dropped') {
         if (open?.summary.series !== entry.series) {
-          if (open) await end('next-start');
+          if (open) await end(seriesChange);
           begin({ kind: 'start', series: entry.series, seriesId: 0 });
         }
         open!.dropped(entry.reason, entry.images, entry.frames);
@@ -241,7 +248,7 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
       } else if (event.kind === 'image') {
         // Started mid-series (or msgpack): the series is recorded from its first image seen.
         if (open?.summary.series !== event.series) {
-          if (open) await end('next-start');
+          if (open) await end(seriesChange);
           begin({ kind: 'start', series: event.series, seriesId: event.seriesId });
         }
         await open!.add(event, entry.spooled);
@@ -256,10 +263,27 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     stop();
     await receiving.catch((err) => status(`receiving stopped: ${(err as Error).message}`));
     for (const left of queue.dispose()) status(`spool ${left} holds images not recorded; the next stream started on this host replays them`);
+    await results?.stop();
     const seconds = await pool.close();
     if (options.stageSeconds) for (const [stage, t] of Object.entries(seconds)) options.stageSeconds[stage] = (options.stageSeconds[stage] ?? 0) + t;
   }
   return result;
+}
+
+/** Imports a CrystFEL stream into the experiment as indexamajig appends to it, until stopped (after the last series has taken its results). */
+function followResults(file: string, experiment: string, catalog: Catalog, status: (text: string) => void): { stop(): Promise<void> } {
+  const stop = new AbortController();
+  const following = importStream({ catalog, experiment, file, follow: true, signal: stop.signal }).then(
+    (s) => status(`results: ${s.chunks} chunk(s) of ${file} imported into ${experiment} (${s.indexed} indexed${s.badChunks > 0 ? `; ${s.badChunks} bad chunk(s) skipped` : ''}${s.warnings > 0 ? `; ${s.warnings} warning(s), e.g. ${s.warningMessages[0]}` : ''})`),
+    // Without them the gated frames take the gate's timeout rule: the stream goes on.
+    (err: unknown) => status(`results: following ${file} stopped: ${(err as Error).message}`),
+  );
+  return {
+    stop: async () => {
+      stop.abort();
+      await following;
+    },
+  };
 }
 
 /** Reads the socket into the queue until it is closed: each message decoded (its pixels not), counted, queued. */

@@ -75,6 +75,8 @@ export interface SeriesContext {
   labelling?: Labelling;
   pool: FramePool;
   stageSeconds?: Record<string, number>;
+  /** The stream was stopped: frames waiting for indexing results take the gate's timeout rule at once. */
+  stopped: () => boolean;
 }
 
 /** A frame the size of the largest detector we know (Eiger2 16M, 32-bit), for the budget before the first image says. */
@@ -199,7 +201,7 @@ export class SeriesRun {
     const { run, result, summary: s } = this;
     s.ending = ending;
     try {
-      await this.frames.finish(onStatus, () => false);
+      await this.frames.finish(onStatus, () => false, this.context.stopped);
     } catch (err) {
       await this.frames.abort();
       try {

@@ -63,9 +63,9 @@ function frameOfStream2(c: Stream2Channel): StreamFrame {
 
 /** Decodes the messages of one stream of `format`. */
 export class EventDecoder {
-  /** OnDA numbers its frames in no fixed key: msgpack frames are numbered as they come ... */
+  /** msgpack frames without an `image_id` are numbered as they come ... */
   private msgpackImages = 0;
-  /** ... and have no series: theirs is named by when this receiver saw the first, so that no other receiver's numbers meet them. */
+  /** ... and those without a `series_unique_id` are a series named by when this receiver saw the first, so that no other receiver's numbers meet them. */
   private msgpackSeries: string | undefined;
   /** Stream V1 numbers series from 1 again when the detector restarts: each start gets a name of its own. */
   private stream1Series: { id: number; name: string } | undefined;
@@ -79,8 +79,14 @@ export class EventDecoder {
     if (parts.length !== 1) throw new SxError('input', `${format} message: expected one part, got ${parts.length}`);
     if (format === 'msgpack') {
       const f = decodeMsgpackFrame(parts[0]);
-      this.msgpackSeries ??= `msgpack-${new Date().toISOString()}`;
-      return { kind: 'image', series: this.msgpackSeries, seriesId: 0, imageId: this.msgpackImages++, frames: [{ channel: 'data', width: f.width, height: f.height, pixelType: f.pixelType, chunk: { codec: 'none', bytes: f.bytes } }] };
+      const { series_unique_id: series, series_id: seriesId, image_id: imageId } = f.values;
+      return {
+        kind: 'image',
+        series: typeof series === 'string' && series !== '' ? series : (this.msgpackSeries ??= `msgpack-${new Date().toISOString()}`),
+        seriesId: Number.isSafeInteger(seriesId) ? (seriesId as number) : 0,
+        imageId: Number.isSafeInteger(imageId) && (imageId as number) >= 0 ? (imageId as number) : this.msgpackImages++,
+        frames: [{ channel: 'data', width: f.width, height: f.height, pixelType: f.pixelType, chunk: { codec: 'none', bytes: f.bytes } }],
+      };
     }
     const m = decodeStream2(parts[0]);
     switch (m.type) {

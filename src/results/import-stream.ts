@@ -72,8 +72,25 @@ function emptySummary(experiment: string, stream: string, followed: boolean): Im
   };
 }
 
+/** What CrystFEL names every frame it reads over ZeroMQ (its event is its own count, `//N`). */
+const ZMQ_FILENAME = 'ZMQdata';
+
+/**
+ * A chunk of a frame CrystFEL read over ZeroMQ names it as sxarchive stream recorded it when the
+ * message's `series_unique_id` and `image_id` were copied into the chunk (indexamajig
+ * `--copy-header=series_unique_id --copy-header=image_id`): CrystFEL's own count would link it to
+ * whichever frame came Nth, not to the frame it describes.
+ */
+function namedByDetector(c: StreamChunk, file: string): StreamChunk {
+  if (c.filename !== ZMQ_FILENAME) return c;
+  const { series_unique_id: series, image_id: image } = c.headers;
+  if (typeof series === 'string' && Number.isSafeInteger(image)) return { ...c, filename: series, event: String(image) };
+  const message = `a frame CrystFEL read over ZeroMQ (${ZMQ_FILENAME} ${c.event}) without its series_unique_id and image_id: it links to no frame; expected indexamajig --copy-header=series_unique_id --copy-header=image_id`;
+  return { ...c, warnings: [...c.warnings, { file, line: c.line, message }] };
+}
+
 /** A stream is a file that exists (a directory is a common slip: the run's folder instead of its stream). */
-function checkStreamFile(file: string): void {
+export function checkStreamFile(file: string): void {
   let stat;
   try {
     stat = statSync(file);
@@ -139,7 +156,7 @@ export async function importStream(options: ImportStreamOptions): Promise<Import
       const { line, filename, event, problems } = item.bad;
       if (summary.bad.length < MAX_LISTED) summary.bad.push({ line, filename, event, problems: problems.map(formatProblem) });
     } else {
-      const c = item.chunk;
+      const c = namedByDetector(item.chunk, options.file);
       summary.warnings += c.warnings.length;
       for (const w of c.warnings) if (summary.warningMessages.length < MAX_LISTED) summary.warningMessages.push(formatProblem(w));
       batch.push(c);

@@ -93,7 +93,7 @@ export async function runDetectorSim(options: DetectorSimOptions): Promise<Detec
   try {
     images = options.frames ?? source.count;
     if (!Number.isSafeInteger(images) || images < 1) throw new SxError('usage', `--frames: expected a whole number of images >= 1, got ${images}`);
-    series = format === 'msgpack' ? msgpackSeries(source, images) : dectrisSeries(format, source, images, options);
+    series = format === 'msgpack' ? msgpackSeries(source, images, options.seriesId ?? 1) : dectrisSeries(format, source, images, options);
   } finally {
     source.close();
   }
@@ -222,7 +222,7 @@ function dectrisSeries(format: 'stream2' | 'stream1', source: FrameSource, image
   };
 }
 
-function msgpackSeries(source: FrameSource, images: number): Series {
+function msgpackSeries(source: FrameSource, images: number, seriesId: number): Series {
   const { width, height } = source;
   const frames = Array.from({ length: Math.min(images, source.count) }, (_, i): Omit<MsgpackFrame, 'values'> => {
     const read = source.read(i);
@@ -230,9 +230,11 @@ function msgpackSeries(source: FrameSource, images: number): Series {
     const pixels = read instanceof Float32Array || read instanceof Int32Array ? read : Int32Array.from(read);
     return { width, height, pixelType: pixelTypeOfArray(pixels)!, bytes: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength) };
   });
+  const seriesUniqueId = `sxarchive-sim-${process.pid}-${Date.now()}-${seriesId}`;
   return {
-    // `frame` lets a receiver see which frame this is (and that none was lost); `timestamp` is what OM sends.
-    image: (imageId) => encodeMsgpackFrame({ ...frames[imageId % frames.length], values: { frame: imageId, timestamp: Date.now() / 1000 } }),
-    result: {},
+    // Named as a DECTRIS stream names them, so that a receiver knows each frame (and that none was
+    // lost), and CrystFEL can copy the names into its stream (--copy-header); `timestamp` is what OM sends.
+    image: (imageId) => encodeMsgpackFrame({ ...frames[imageId % frames.length], values: { series_unique_id: seriesUniqueId, series_id: seriesId, image_id: imageId, timestamp: Date.now() / 1000 } }),
+    result: { seriesId, seriesUniqueId },
   };
 }

@@ -163,9 +163,9 @@ test('msgpack over PUB: sending starts when a subscriber is there, and every fra
   }
   const result = await sending;
   t.like(result, { format: 'msgpack', pattern: 'pub', images: 8 });
-  t.is(result.seriesId, undefined);
+  t.is(result.seriesId, 1, "msgpack frames carry a series, as a DECTRIS stream names it");
   for (const [i, m] of received.entries()) {
-    t.like(m, { width, height, pixelType: 'int32', values: { frame: i } });
+    t.like(m, { width, height, pixelType: 'int32', values: { image_id: i } });
     t.deepEqual(int32Of(m), asInt32(frames[i % frames.length]), `frame ${i}`);
   }
 });
@@ -180,7 +180,7 @@ test('msgpack over REP: each request gets the next frame, and the request after 
     for (let i = 0; i < 6; i++) {
       await req.send('next');
       const m = decodeMsgpackFrame((await req.receive())[0]);
-      t.like(m, { width, height, pixelType: 'int32', values: { frame: i } });
+      t.like(m, { width, height, pixelType: 'int32', values: { image_id: i } });
       t.deepEqual(int32Of(m), asInt32(frames[i % frames.length]), `frame ${i}`);
     }
     await req.send('next');
@@ -235,5 +235,5 @@ test('from the command line: --format stream1 sends a V1 series, --format msgpac
     req.close();
   }
   t.is(await omExit, 0);
-  t.regex(stdout, /^2 msgpack frames \(rep\), /);
+  t.regex(stdout, /^series 1 \(sxarchive-sim-.+\): 2 images, /);
 });

@@ -19,6 +19,7 @@ export interface StreamCliOptions extends ExperimentCliOptions {
   queueMb: number;
   spoolGb: number;
   metrics?: string;
+  results?: string;
   json?: boolean;
 }
 
@@ -63,7 +64,7 @@ export function streamOptions(opts: StreamCliOptions, peakFinder: Partial<PeakFi
   return {
     connect: opts.connect, format: opts.format, pattern: opts.pattern,
     experiment: experimentOf(opts),
-    geometryFile: opts.geometry, peakFinder, policy: opts.policy,
+    geometryFile: opts.geometry, peakFinder, policy: opts.policy, results: opts.results,
     seriesTimeoutSeconds: opts.seriesTimeout,
     queue: { memoryBytes: opts.queueMb * 2 ** 20, spoolBytes: opts.spoolGb * 2 ** 30 },
   } satisfies Partial<StreamOptions>;
